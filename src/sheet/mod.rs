@@ -1,0 +1,1 @@
+//! Reading spreadsheets (xlsx/xlsm/xls/ods/csv) into typed domain items with issues.
