@@ -1,0 +1,108 @@
+//! `JournalError`: every way a journal operation can fail, worded for the clerk or the
+//! operator who has to act on it. No message ever carries a credential: the journal
+//! stores none, and free text is redacted before it is written.
+
+use super::model::{BatchId, ItemId, ItemState, RunId};
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// SQLite failed while the journal was doing `context`.
+    #[error("journal: {context}: {source}")]
+    Sqlite {
+        context: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("journal file {path}: {context}: {source}")]
+    Io {
+        path: PathBuf,
+        context: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Another live process drives the run. `since` is a UTC time, already formatted.
+    #[error(
+        "run {run} is being driven by process {pid} on host {host} since {since}; \
+         wait for it to finish or stop that process first \
+         (a lock left by a process that has ended is taken over automatically)"
+    )]
+    Locked {
+        run: RunId,
+        pid: u32,
+        host: String,
+        since: String,
+    },
+
+    /// A call that drives a run (sending, recovering, retrying) was made without this
+    /// process holding the run's lock.
+    #[error(
+        "run {run} is not locked by this process; lock it (Journal::lock_run) before driving it"
+    )]
+    NotLocked { run: RunId },
+
+    #[error(
+        "the journal {path} has schema version {found}, newer than this program supports \
+         ({supported}); use a newer paypro-console or another journal file (--journal)"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    /// An item was asked to move along an edge the state machine does not have. Nothing
+    /// of the operation was written.
+    #[error("row {row} (item {item}) cannot go from {from} to {to}; nothing was recorded")]
+    InvalidTransition {
+        item: ItemId,
+        row: u32,
+        from: ItemState,
+        to: ItemState,
+    },
+
+    /// `add_items` was given an item in a state items are not born in. Nothing was added.
+    #[error(
+        "row {row} cannot be journaled as {state}: new items are pending, invalid or skipped; nothing was added"
+    )]
+    InvalidNewItem { row: u32, state: ItemState },
+
+    /// `finish_batch` was given outcomes that do not match the batch's items. Nothing
+    /// was recorded.
+    #[error("batch {batch}: {problem}; nothing was recorded")]
+    BatchMismatch { batch: BatchId, problem: String },
+
+    #[error("batch {batch} is already finished; nothing was recorded")]
+    BatchFinished { batch: BatchId },
+
+    /// WAL needs shared memory, which some network file systems do not offer.
+    #[error(
+        "SQLite could not put the journal in WAL mode (it stays in {mode} mode); keep the journal on a local disk"
+    )]
+    WalUnavailable { mode: String },
+
+    #[error("{what} not found in the journal")]
+    NotFound { what: String },
+
+    /// The file holds a value this program never writes (hand-edited or damaged).
+    #[error("journal is damaged: {detail}")]
+    Corrupt { detail: String },
+
+    #[error(
+        "no home directory found to put the journal in; give a path with --journal or PAYPRO_JOURNAL"
+    )]
+    NoDataDirectory,
+}
+
+/// Attaches what the journal was doing to a SQLite error.
+pub(crate) trait Context<T> {
+    fn ctx(self, context: &'static str) -> Result<T, JournalError>;
+}
+
+impl<T> Context<T> for Result<T, rusqlite::Error> {
+    fn ctx(self, context: &'static str) -> Result<T, JournalError> {
+        self.map_err(|source| JournalError::Sqlite { context, source })
+    }
+}

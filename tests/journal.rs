@@ -1,0 +1,908 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The journal as a file and across processes: permissions, durability settings,
+//! migrations, crash and resume with a really killed process, retry, the run lock
+//! against real processes, the cross-run guard, and no password in the file's bytes.
+
+use paypro_console::Secret;
+use paypro_console::journal::{
+    AttemptRecord, INTERRUPTED_OUTCOME, ItemId, ItemOutcome, ItemState, Journal, JournalError,
+    NewItem, NewRun, RunId, RunState, SCHEMA_VERSION,
+};
+use rust_decimal::Decimal;
+use serde_json::json;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHILD_MODE: &str = "JOURNAL_TEST_CHILD";
+const CHILD_PATH: &str = "JOURNAL_TEST_PATH";
+const CHILD_RUN: &str = "JOURNAL_TEST_RUN";
+const READY: &str = "JOURNAL-CHILD-READY";
+
+fn new_run(merchant: &str) -> NewRun {
+    NewRun {
+        kind: "orders".into(),
+        source_file: "march.xlsx".into(),
+        source_sha256: "ab".repeat(32),
+        sheet: Some("Orders".into()),
+        merchant_id: merchant.into(),
+        base_url: "https://demoapi.paypro.com.pk".into(),
+    }
+}
+
+fn pending(row: u32, key: &str) -> NewItem {
+    NewItem {
+        row,
+        key: key.into(),
+        payload: json!({"order_number": key, "amount": "450.00"}),
+        issues: json!([]),
+        state: ItemState::Pending,
+    }
+}
+
+/// A journal in a fresh directory with one run of `n` pending items (rows 2..).
+fn journal_with_run(n: u32) -> (tempfile::TempDir, PathBuf, Journal, RunId, Vec<ItemId>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite3");
+    let j = Journal::open(&path).unwrap();
+    let run = j.create_run(&new_run("M1")).unwrap();
+    let items: Vec<NewItem> = (0..n).map(|i| pending(i + 2, &format!("A-{i}"))).collect();
+    let ids = j.add_items(run, &items).unwrap();
+    (dir, path, j, run, ids)
+}
+
+fn record(outcome: &str) -> AttemptRecord {
+    AttemptRecord {
+        http_status: Some(200),
+        duration_ms: 12,
+        outcome: outcome.into(),
+        response_body: Some("[{\"Status\":\"00\"}]".into()),
+    }
+}
+
+fn created(id: &str) -> ItemOutcome {
+    ItemOutcome::Created {
+        connectpay_id: id.into(),
+        fee: Some(Decimal::new(6000, 2)),
+        status_code: "00".into(),
+        description: Some("Order created successfully".into()),
+    }
+}
+
+fn exists() -> ItemOutcome {
+    ItemOutcome::AlreadyExists {
+        status_code: "01".into(),
+        description: Some("Order number already exists".into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A child process: this same test binary, re-run on one ignored test that acts as a
+// second paypro-console process driving a run, until it is killed.
+
+/// Kills the child when the test ends, whichever way it ends.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_child(mode: &str, path: &Path, run: RunId) -> ChildGuard {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_process_driving_a_run",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_MODE, mode)
+        .env(CHILD_PATH, path)
+        .env(CHILD_RUN, run.0.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            // libtest prints the test's name on the same line first.
+            Some(Ok(line)) if line.contains(READY) => break,
+            Some(Ok(_)) => continue,
+            _ => {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                let _ = child.kill();
+                panic!("child ended before it was ready: {err}");
+            }
+        }
+    }
+    ChildGuard(child)
+}
+
+/// Kills the child the hard way (no destructors, no lock release) and reaps it.
+fn kill_hard(mut guard: ChildGuard) {
+    guard.0.kill().unwrap();
+    guard.0.wait().unwrap();
+}
+
+#[test]
+#[ignore = "not a test: the second process used by the lock and crash tests"]
+fn child_process_driving_a_run() {
+    let Ok(mode) = std::env::var(CHILD_MODE) else {
+        return;
+    };
+    let path = PathBuf::from(std::env::var(CHILD_PATH).unwrap());
+    let run = RunId(std::env::var(CHILD_RUN).unwrap().parse().unwrap());
+    let j = Journal::open(&path).unwrap();
+    let lock = j.lock_run(run).unwrap();
+    if mode == "crash-mid-batch" {
+        j.set_run_state(run, RunState::Running).unwrap();
+        let first: Vec<ItemId> = j
+            .sendable_items(run)
+            .unwrap()
+            .iter()
+            .take(3)
+            .map(|i| i.id)
+            .collect();
+        j.begin_batch(run, "cpay/cmo", &first).unwrap();
+        // The request would go out now; the process dies before the answer is recorded.
+    }
+    println!("{READY}");
+    std::thread::sleep(Duration::from_secs(120));
+    drop(lock);
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn file_is_private_wal_and_fully_synchronous() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("data")
+        .join("paypro")
+        .join("journal.sqlite3");
+    let j = Journal::open(&path).unwrap();
+
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+    assert_eq!(mode(&dir.path().join("data")), 0o700);
+
+    let s = j.settings().unwrap();
+    assert_eq!(s.journal_mode, "wal");
+    assert_eq!(s.synchronous, "full");
+    assert!(s.foreign_keys);
+    assert_eq!(s.schema_version, SCHEMA_VERSION);
+
+    // Write something so the WAL exists, then check the side files too.
+    let run = j.create_run(&new_run("M1")).unwrap();
+    j.add_items(run, &[pending(2, "A-1")]).unwrap();
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    let shm = PathBuf::from(format!("{}-shm", path.display()));
+    assert!(wal.exists());
+    assert_eq!(mode(&wal), 0o600);
+    assert_eq!(mode(&shm), 0o600);
+
+    // WAL is a property of the file: another connection sees it.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let jm: String = raw
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(jm, "wal");
+}
+
+#[test]
+fn an_existing_file_readable_by_others_is_narrowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.sqlite3");
+    std::fs::write(&path, b"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    Journal::open(&path).unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn reopening_keeps_everything_and_a_newer_schema_is_refused() {
+    let (_dir, path, j, run, _) = journal_with_run(3);
+    drop(j);
+
+    let j = Journal::open(&path).unwrap();
+    assert_eq!(j.settings().unwrap().schema_version, SCHEMA_VERSION);
+    assert_eq!(j.items(run, None).unwrap().len(), 3);
+    drop(j);
+
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.pragma_update(None, "user_version", 99).unwrap();
+    drop(raw);
+    let err = Journal::open(&path).unwrap_err();
+    assert!(
+        matches!(err, JournalError::NewerSchema { found: 99, supported, .. } if supported == SCHEMA_VERSION),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("schema version 99") && msg.contains("newer"),
+        "{msg}"
+    );
+    // Refused means untouched.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = raw
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 99);
+}
+
+#[test]
+fn a_file_that_is_not_a_journal_is_refused_with_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+    let err = Journal::open(&path).unwrap_err();
+    assert!(matches!(err, JournalError::Sqlite { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("journal: "), "{err}");
+}
+
+#[test]
+fn a_killed_process_mid_batch_leaves_a_resumable_run_and_nothing_is_lost() {
+    let (_dir, path, j, run, ids) = journal_with_run(5);
+    let child = spawn_child("crash-mid-batch", &path, run);
+
+    // While the child lives, the run is not "interrupted" and cannot be taken.
+    assert!(j.interrupted_runs().unwrap().is_empty());
+    assert!(matches!(j.lock_run(run), Err(JournalError::Locked { .. })));
+    assert_eq!(j.counts(run).unwrap().in_flight, 3);
+
+    kill_hard(child);
+
+    let j = Journal::open(&path).unwrap(); // a new process starting up
+    let found = j.interrupted_runs().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, run);
+    assert_eq!(found[0].state, RunState::Running);
+
+    let lock = j.lock_run(run).unwrap(); // taken over from the dead child
+    let rec = j.recover(run).unwrap();
+    assert_eq!(rec.items_reset, 3);
+    assert_eq!(rec.batches_closed, 1);
+    assert_eq!(j.run(run).unwrap().unwrap().state, RunState::Interrupted);
+
+    let items = j.items(run, None).unwrap();
+    assert_eq!(items.len(), 5, "no item lost");
+    assert!(items.iter().all(|i| i.state == ItemState::Pending));
+    let attempts: Vec<u32> = items.iter().map(|i| i.attempts).collect();
+    assert_eq!(attempts, [1, 1, 1, 0, 0]);
+
+    let history = j.item_attempts(ids[0]).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].result.as_deref(), Some("interrupted"));
+    assert_eq!(
+        history[0].batch_outcome.as_deref(),
+        Some(INTERRUPTED_OUTCOME)
+    );
+    assert_eq!(history[0].endpoint, "cpay/cmo");
+    assert_eq!(history[0].batch_size, 3);
+    assert!(history[0].finished_at.is_some());
+
+    // Resume: everything pending goes out again. The server says 01 for the three whose
+    // first answer was lost (they were ours) and for one never sent (not ours).
+    j.set_run_state(run, RunState::Running).unwrap();
+    let send: Vec<ItemId> = j
+        .sendable_items(run)
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(send, ids);
+    let batch = j.begin_batch(run, "cpay/cmo", &send).unwrap();
+    let outcomes = vec![
+        (ids[0], exists()),
+        (ids[1], exists()),
+        (ids[2], exists()),
+        (ids[3], exists()),
+        (ids[4], created("00342000600028")),
+    ];
+    j.finish_batch(batch, &record("status 01"), &outcomes)
+        .unwrap();
+    let states: Vec<ItemState> = j
+        .items(run, None)
+        .unwrap()
+        .iter()
+        .map(|i| i.state)
+        .collect();
+    use ItemState::*;
+    assert_eq!(
+        states,
+        [
+            ExistsIdUnknown,
+            ExistsIdUnknown,
+            ExistsIdUnknown,
+            ExistsBeforeRun,
+            Created
+        ]
+    );
+    assert!(j.interrupted_runs().unwrap().is_empty());
+    lock.release().unwrap();
+    assert!(j.run(run).unwrap().unwrap().lock.is_none());
+}
+
+#[test]
+fn retry_sends_failed_items_again_in_the_same_run() {
+    let (_dir, _path, j, run, ids) = journal_with_run(3);
+    assert!(matches!(
+        j.retry_failed(run),
+        Err(JournalError::NotLocked { .. })
+    ));
+    let _lock = j.lock_run(run).unwrap();
+    let b = j.begin_batch(run, "cpay/cmo", &ids).unwrap();
+    let fail = |e: &str| ItemOutcome::Failed {
+        last_error: e.into(),
+    };
+    j.finish_batch(
+        b,
+        &record("transport: connection reset"),
+        &[
+            (ids[0], fail("transport: connection reset")),
+            (ids[1], created("1")),
+            (ids[2], fail("status 02: service failure")),
+        ],
+    )
+    .unwrap();
+    assert_eq!(j.counts(run).unwrap().failed, 2);
+    assert!(j.sendable_items(run).unwrap().is_empty());
+
+    assert_eq!(j.retry_failed(run).unwrap(), 2);
+    let again = j.sendable_items(run).unwrap();
+    assert_eq!(
+        again.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [ids[0], ids[2]]
+    );
+    assert!(again.iter().all(|i| i.attempts == 1));
+    assert_eq!(
+        again[1].last_error.as_deref(),
+        Some("status 02: service failure")
+    );
+    let b2 = j.begin_batch(run, "cpay/cmo", &[ids[0], ids[2]]).unwrap();
+    j.finish_batch(
+        b2,
+        &record("ok"),
+        &[(ids[0], created("2")), (ids[2], created("3"))],
+    )
+    .unwrap();
+    let c = j.counts(run).unwrap();
+    assert_eq!((c.created, c.failed, c.unsettled()), (3, 0, 0));
+    let item = j.item(ids[2]).unwrap().unwrap();
+    assert_eq!(item.attempts, 2);
+    assert_eq!(item.last_error, None, "a success clears the old error");
+    assert_eq!(item.fee, Some(Decimal::new(6000, 2)));
+    let history = j.item_attempts(ids[2]).unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|a| a.result.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        ["failed", "created"]
+    );
+    assert_eq!(j.retry_failed(run).unwrap(), 0);
+}
+
+#[test]
+fn a_live_process_holding_the_lock_is_named_and_a_killed_one_is_taken_over() {
+    let (_dir, path, j, run, ids) = journal_with_run(2);
+    let child = spawn_child("hold-lock", &path, run);
+    let child_pid = child.0.id();
+
+    let err = j.lock_run(run).unwrap_err();
+    match &err {
+        JournalError::Locked { run: r, pid, .. } => {
+            assert_eq!(*r, run);
+            assert_eq!(*pid, child_pid);
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "run {run} is being driven by process {child_pid} on host "
+        )) && msg.contains(" since "),
+        "{msg}"
+    );
+    // Nor can this process send for that run.
+    assert!(matches!(
+        j.begin_batch(run, "cpay/cmo", &ids),
+        Err(JournalError::Locked { .. })
+    ));
+    assert_eq!(j.counts(run).unwrap().pending, 2);
+
+    kill_hard(child);
+    let lock = j.lock_run(run).unwrap();
+    let holder = j.run(run).unwrap().unwrap().lock.unwrap();
+    assert_eq!(holder.pid, std::process::id());
+    j.begin_batch(run, "cpay/cmo", &ids).unwrap();
+    drop(lock);
+}
+
+#[test]
+fn a_lock_is_released_on_drop_and_not_taken_twice_by_one_process() {
+    let (_dir, _path, j, run, ids) = journal_with_run(1);
+    assert!(matches!(
+        j.begin_batch(run, "cpay/co", &ids),
+        Err(JournalError::NotLocked { .. })
+    ));
+    let lock = j.lock_run(run).unwrap();
+    assert_eq!(lock.run(), run);
+    let err = j.lock_run(run).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("process {}", std::process::id())),
+        "{err}"
+    );
+    drop(lock);
+    assert!(j.run(run).unwrap().unwrap().lock.is_none());
+    let again = j.lock_run(run).unwrap();
+    again.release().unwrap();
+    assert!(matches!(
+        j.lock_run(RunId(999)),
+        Err(JournalError::NotFound { .. })
+    ));
+}
+
+/// Our host name as the journal records it.
+fn own_host(j: &Journal, run: RunId) -> String {
+    let lock = j.lock_run(run).unwrap();
+    let host = j.run(run).unwrap().unwrap().lock.unwrap().host;
+    drop(lock);
+    host
+}
+
+fn start_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    after.split_whitespace().nth(19).unwrap().parse().unwrap()
+}
+
+fn write_holder(path: &Path, run: RunId, pid: u32, host: &str, start: Option<u64>) {
+    let raw = rusqlite::Connection::open(path).unwrap();
+    raw.busy_timeout(Duration::from_secs(5)).unwrap();
+    raw.execute(
+        "UPDATE runs SET lock_pid = ?2, lock_host = ?3, lock_start = ?4, lock_token = 1,
+                         lock_since = '2026-11-24T16:40:03.000Z'
+         WHERE id = ?1",
+        rusqlite::params![run.0, pid, host, start.map(|s| s as i64)],
+    )
+    .unwrap();
+}
+
+#[test]
+fn liveness_uses_pid_start_time_and_host() {
+    let (_dir, path, j, run, _) = journal_with_run(1);
+    let host = own_host(&j, run);
+    let sleeper = ChildGuard(Command::new("sleep").arg("30").spawn().unwrap());
+    let pid = sleeper.0.id();
+    let ticks = start_ticks(pid);
+
+    // The real holder, alive.
+    write_holder(&path, run, pid, &host, Some(ticks));
+    let err = j.lock_run(run).unwrap_err();
+    assert!(
+        matches!(&err, JournalError::Locked { pid: p, since, .. } if *p == pid && since == "2026-11-24 16:40:03 UTC"),
+        "{err:?}"
+    );
+    assert!(j.interrupted_runs().unwrap().is_empty());
+
+    // Same pid, other start time: the pid was reused, the holder is gone.
+    write_holder(&path, run, pid, &host, Some(ticks + 1));
+    assert_eq!(j.interrupted_runs().unwrap().len(), 1);
+    j.lock_run(run).unwrap().release().unwrap();
+
+    // Another host cannot be checked: respected, and breakable on purpose.
+    write_holder(&path, run, pid, "another-host", Some(ticks));
+    let err = j.lock_run(run).unwrap_err();
+    assert!(err.to_string().contains("on host another-host"), "{err}");
+    let former = j.break_lock(run).unwrap().unwrap();
+    assert_eq!(former.host, "another-host");
+    j.lock_run(run).unwrap().release().unwrap();
+
+    // A killed holder not yet reaped by its parent (a zombie) is gone too.
+    write_holder(&path, run, pid, &host, Some(ticks));
+    let mut sleeper = sleeper;
+    sleeper.0.kill().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let lock = loop {
+        match j.lock_run(run) {
+            Ok(lock) => break lock,
+            Err(JournalError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("zombie holder not recognised as gone: {e}"),
+        }
+    };
+    drop(lock);
+    drop(sleeper);
+}
+
+#[test]
+fn cross_run_guard_finds_earlier_creations_of_the_same_merchant_and_kind() {
+    let (_dir, _path, j, run1, ids) = journal_with_run(4); // keys A-0..A-3, rows 2..5
+    let lock = j.lock_run(run1).unwrap();
+    let b = j.begin_batch(run1, "cpay/cmo", &ids).unwrap();
+    j.finish_batch(
+        b,
+        &record("status 03"),
+        &[
+            (ids[0], created("00342000600028")),
+            (
+                ids[1],
+                ItemOutcome::ExistsIdUnknown {
+                    status_code: "01".into(),
+                    description: None,
+                },
+            ),
+            (
+                ids[2],
+                ItemOutcome::Rejected {
+                    status_code: "03".into(),
+                    description: Some("bad mobile".into()),
+                },
+            ),
+            (ids[3], ItemOutcome::Unsent),
+        ],
+    )
+    .unwrap();
+    drop(lock);
+    let run2 = j.create_run(&new_run("M1")).unwrap();
+
+    let hit = j
+        .created_elsewhere("orders", "M1", "A-0", Some(run2))
+        .unwrap()
+        .unwrap();
+    assert_eq!((hit.run, hit.row), (run1, 2));
+    assert_eq!(
+        hit.to_string(),
+        format!("created in run {run1}, row 2, ConnectPayId 00342000600028")
+    );
+    let unknown = j
+        .created_elsewhere("orders", "M1", "A-1", Some(run2))
+        .unwrap()
+        .unwrap();
+    assert_eq!(unknown.state, ItemState::ExistsIdUnknown);
+    assert!(unknown.to_string().contains("ConnectPayId unknown"));
+    // Rejected and never-created keys are free; other merchants, other kinds and the
+    // run itself do not count.
+    for (kind, merchant, key, except) in [
+        ("orders", "M1", "A-2", Some(run2)),
+        ("orders", "M1", "A-3", Some(run2)),
+        ("orders", "M2", "A-0", Some(run2)),
+        ("consumers", "M1", "A-0", Some(run2)),
+        ("orders", "M1", "A-0", Some(run1)),
+    ] {
+        assert_eq!(
+            j.created_elsewhere(kind, merchant, key, except).unwrap(),
+            None,
+            "{kind} {merchant} {key}"
+        );
+    }
+
+    // A second creation of A-0 in a later run (resent on purpose, 01) does not hide the
+    // first one, which has the ConnectPayId.
+    let lock2 = j.lock_run(run2).unwrap();
+    let again = j.add_items(run2, &[pending(9, "A-0")]).unwrap();
+    let b2 = j.begin_batch(run2, "cpay/co", &again).unwrap();
+    j.finish_batch(b2, &record("status 01"), &[(again[0], exists())])
+        .unwrap();
+    drop(lock2);
+    let best = j
+        .created_elsewhere("orders", "M1", "A-0", None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (best.run, best.row, best.state),
+        (run1, 2, ItemState::Created)
+    );
+
+    // The bulk form over a whole sheet of 20,000 keys.
+    let mut keys: Vec<String> = (0..20_000).map(|i| format!("B-{i}")).collect();
+    keys[7] = "A-0".into();
+    keys[19_999] = "A-1".into();
+    keys.push("A-1".into()); // duplicates in the sheet are harmless
+    let found = j
+        .created_elsewhere_many("orders", "M1", &keys, None)
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        found["A-0"].connectpay_id.as_deref(),
+        Some("00342000600028")
+    );
+    assert_eq!(found["A-1"].row, 3);
+    // The temporary key table does not leak between calls.
+    let none = j
+        .created_elsewhere_many("orders", "M1", ["B-1"], None)
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+#[test]
+fn a_password_never_reaches_the_file() {
+    const PASSWORD: &str = "Zq7!pa ss/w0rd&x";
+    let encoded: String = url::form_urlencoded::byte_serialize(PASSWORD.as_bytes()).collect();
+    let json_escaped = PASSWORD.replace('/', "\\/");
+    let needles = [
+        PASSWORD.to_string(),
+        encoded.clone(),
+        encoded.replace('+', "%20"),
+        json_escaped.clone(),
+        "Zq7!pa".to_string(),
+    ];
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite3");
+    let j = Journal::open(&path).unwrap();
+    j.set_redactions(vec![Secret::new(PASSWORD)]);
+    let mut nr = new_run("M1");
+    nr.base_url = "https://merchant:hunter2@demoapi.paypro.com.pk".into();
+    let run = j.create_run(&nr).unwrap();
+    let ids = j
+        .add_items(run, &[pending(2, "A-1"), pending(3, "A-2")])
+        .unwrap();
+    let lock = j.lock_run(run).unwrap();
+    let b = j
+        .begin_batch(run, &format!("cpay/gos?password={encoded}"), &ids)
+        .unwrap();
+    let body = format!(
+        "MARKER-BODY [{{\"Status\":\"03\",\"MerchantPassword\":\"{json_escaped}\"}}] \
+         url=https://h/cpay/co?password={encoded} plain={PASSWORD}"
+    );
+    j.finish_batch(
+        b,
+        &AttemptRecord {
+            http_status: Some(200),
+            duration_ms: 40,
+            outcome: format!("status 03 for password {PASSWORD}"),
+            response_body: Some(body),
+        },
+        &[
+            (
+                ids[0],
+                ItemOutcome::Failed {
+                    last_error: format!("MARKER-ERROR transport: GET ...password={encoded}"),
+                },
+            ),
+            (
+                ids[1],
+                ItemOutcome::Rejected {
+                    status_code: "03".into(),
+                    description: Some(format!("MARKER-DESC bad credentials {PASSWORD}")),
+                },
+            ),
+        ],
+    )
+    .unwrap();
+
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    let scan = |label: &str| {
+        let mut bytes = std::fs::read(&path).unwrap();
+        if let Ok(w) = std::fs::read(&wal) {
+            bytes.extend_from_slice(&w);
+        }
+        for needle in &needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{label}: {needle:?} found in the journal's bytes"
+            );
+        }
+        assert!(
+            !bytes.windows(7).any(|w| w == b"hunter2"),
+            "{label}: URL password stored"
+        );
+        bytes
+    };
+    // While open: the new content is in the WAL.
+    let bytes = scan("open");
+    for marker in ["MARKER-BODY", "MARKER-ERROR", "MARKER-DESC"] {
+        assert!(
+            bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "{marker} not in the file: the scan would prove nothing"
+        );
+    }
+    let item = j.item(ids[0]).unwrap().unwrap();
+    assert_eq!(
+        item.last_error.as_deref(),
+        Some("MARKER-ERROR transport: GET ...password=***")
+    );
+    let stored = j.batch_response_body(b).unwrap().unwrap();
+    assert!(
+        stored.contains(r#""MerchantPassword":"***""#) && stored.ends_with("plain=***"),
+        "{stored}"
+    );
+    drop(lock);
+    j.checkpoint().unwrap();
+    drop(j);
+    // Closed: everything is in the main file.
+    let bytes = scan("closed");
+    assert!(bytes.windows(11).any(|w| w == b"MARKER-BODY"));
+}
+
+#[test]
+fn double_sending_and_mismatched_answers_are_refused_without_writing() {
+    let (_dir, _path, j, run, ids) = journal_with_run(4);
+    let _lock = j.lock_run(run).unwrap();
+    let b = j.begin_batch(run, "cpay/cmo", &ids[..2]).unwrap();
+
+    // An item already in flight cannot go into a second request; nothing of that call
+    // is written (ids[2] stays pending with no attempt).
+    let err = j
+        .begin_batch(run, "cpay/cmo", &[ids[2], ids[1]])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            JournalError::InvalidTransition {
+                from: ItemState::InFlight,
+                to: ItemState::InFlight,
+                row: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let third = j.item(ids[2]).unwrap().unwrap();
+    assert_eq!((third.state, third.attempts), (ItemState::Pending, 0));
+    assert!(j.item_attempts(ids[2]).unwrap().is_empty());
+
+    // Answers must cover exactly the batch's items.
+    let missing = j.finish_batch(b, &record("ok"), &[(ids[0], created("1"))]);
+    assert!(
+        matches!(&missing, Err(JournalError::BatchMismatch { problem, .. }) if problem.contains(&ids[1].to_string())),
+        "{missing:?}"
+    );
+    let stranger = j.finish_batch(
+        b,
+        &record("ok"),
+        &[
+            (ids[0], created("1")),
+            (ids[1], created("2")),
+            (ids[3], created("3")),
+        ],
+    );
+    assert!(matches!(stranger, Err(JournalError::BatchMismatch { .. })));
+    let twice = j.finish_batch(
+        b,
+        &record("ok"),
+        &[(ids[0], created("1")), (ids[0], created("1"))],
+    );
+    assert!(matches!(twice, Err(JournalError::BatchMismatch { .. })));
+    // None of those wrote anything.
+    assert_eq!(j.counts(run).unwrap().in_flight, 2);
+    assert_eq!(j.counts(run).unwrap().created, 0);
+
+    j.finish_batch(
+        b,
+        &record("status 04"),
+        &[(ids[0], ItemOutcome::Unsent), (ids[1], ItemOutcome::Unsent)],
+    )
+    .unwrap();
+    let first = j.item(ids[0]).unwrap().unwrap();
+    assert_eq!(
+        (first.state, first.attempts),
+        (ItemState::Pending, 0),
+        "an unsent try does not count"
+    );
+    assert!(matches!(
+        j.finish_batch(b, &record("ok"), &[]),
+        Err(JournalError::BatchFinished { .. })
+    ));
+    // Settled items cannot be sent again.
+    let b2 = j.begin_batch(run, "cpay/co", &[ids[0]]).unwrap();
+    j.finish_batch(b2, &record("ok"), &[(ids[0], created("9"))])
+        .unwrap();
+    let err = j.begin_batch(run, "cpay/co", &[ids[0]]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot go from created to in_flight"),
+        "{err}"
+    );
+}
+
+#[test]
+fn runs_list_with_counts_and_state_times() {
+    let (_dir, _path, j, run1, _) = journal_with_run(3);
+    let run2 = j.create_run(&new_run("M2")).unwrap();
+    j.add_items(
+        run2,
+        &[
+            pending(2, "C-1"),
+            NewItem {
+                state: ItemState::Invalid,
+                issues: json!([{"column": "OrderAmount", "message": "must be > 0"}]),
+                ..pending(3, "C-2")
+            },
+            NewItem {
+                state: ItemState::Skipped,
+                ..pending(4, "C-3")
+            },
+        ],
+    )
+    .unwrap();
+    let list = j.runs().unwrap();
+    assert_eq!(
+        list.iter().map(|s| s.run.id).collect::<Vec<_>>(),
+        [run2, run1]
+    );
+    let c = list[0].counts;
+    assert_eq!((c.pending, c.invalid, c.skipped, c.total()), (1, 1, 1, 3));
+    assert_eq!(list[1].counts.pending, 3);
+    let invalid = j.item_by_row(run2, 3).unwrap().unwrap();
+    assert_eq!(invalid.issues[0]["column"], "OrderAmount");
+    assert_eq!(invalid.payload["order_number"], "C-2");
+
+    let r = j.run(run1).unwrap().unwrap();
+    assert_eq!((r.state, r.finished_at), (RunState::Open, None));
+    assert_eq!(r.sheet.as_deref(), Some("Orders"));
+    j.set_run_state(run1, RunState::Completed).unwrap();
+    assert!(j.run(run1).unwrap().unwrap().finished_at.is_some());
+    j.set_run_state(run1, RunState::Running).unwrap();
+    assert!(j.run(run1).unwrap().unwrap().finished_at.is_none());
+    assert!(matches!(
+        j.set_run_state(RunId(999), RunState::Running),
+        Err(JournalError::NotFound { .. })
+    ));
+    // Open runs whose process is gone are offered for resuming; a finished one is not.
+    j.set_run_state(run1, RunState::Cancelled).unwrap();
+    let offered: Vec<RunId> = j.interrupted_runs().unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(offered, [run2]);
+}
+
+#[test]
+fn adding_items_is_all_or_nothing_and_handles_a_big_sheet() {
+    let (_dir, _path, j, run, _) = journal_with_run(0);
+    let big: Vec<NewItem> = (0..20_000)
+        .map(|i| pending(i + 2, &format!("K-{i}")))
+        .collect();
+    assert_eq!(j.add_items(run, &big).unwrap().len(), 20_000);
+    assert_eq!(j.counts(run).unwrap().pending, 20_000);
+
+    // A duplicate row fails the whole call.
+    let err = j
+        .add_items(run, &[pending(50_000, "X-1"), pending(2, "X-2")])
+        .unwrap_err();
+    assert!(matches!(err, JournalError::Sqlite { .. }), "{err:?}");
+    assert!(j.item_by_row(run, 50_000).unwrap().is_none());
+
+    // Items cannot be born in flight or settled by a server.
+    let err = j
+        .add_items(
+            run,
+            &[NewItem {
+                state: ItemState::Created,
+                ..pending(60_000, "X-3")
+            }],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            JournalError::InvalidNewItem {
+                row: 60_000,
+                state: ItemState::Created
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(j.item_by_row(run, 60_000).unwrap().is_none());
+    assert!(matches!(
+        j.add_items(RunId(999), &[pending(2, "X")]),
+        Err(JournalError::NotFound { .. })
+    ));
+}
