@@ -1333,3 +1333,32 @@ async fn faults_switch_at_runtime_for_a_lost_response_then_retry() {
             .contains("<html>")
     );
 }
+
+#[tokio::test]
+async fn credentials_changed_at_runtime_refuse_the_old_password() {
+    let sim = sim_for("demo", "demo-pass", "0044").await;
+    create(&sim, "demo", "demo-pass", "CRED-1", "100").await;
+    let r = client()
+        .post(format!("{}/__sim/credentials", sim.base_url))
+        .json(&json!({"MerchantId": "demo", "Password": "new-pass"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let old = post_ojson(
+        &sim,
+        "co",
+        &json!([creds("demo", "demo-pass"), order("CRED-2", "100")]),
+    )
+    .await;
+    assert_eq!(status(&old), "04", "{old}");
+    assert_eq!(old.as_array().unwrap().len(), 1, "a refusal lists no items");
+    create(&sim, "demo", "new-pass", "CRED-2", "100").await;
+    let unknown = client()
+        .post(format!("{}/__sim/credentials", sim.base_url))
+        .json(&json!({"MerchantId": "nobody", "Password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+}

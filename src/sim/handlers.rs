@@ -25,7 +25,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// Order numbers and consumer ids starting with this get status 02 and are not
 /// stored (wire-decisions.md §5).
@@ -34,7 +34,9 @@ pub const SIMFAIL_PREFIX: &str = "SIMFAIL02";
 use super::config::USERNAME_MAX as QUERY_ID_MAX;
 
 pub struct AppState {
-    pub merchants: Vec<Merchant>,
+    /// Behind a lock so that `POST /__sim/credentials` can change a password while
+    /// the simulator runs (the "credentials revoked mid-run" case).
+    merchants: RwLock<Vec<Merchant>>,
     pub batch_mode: BatchMode,
     pub store: Mutex<Store>,
     pub faults: Faults,
@@ -54,12 +56,20 @@ impl AppState {
         base_url: String,
     ) -> AppState {
         AppState {
-            merchants,
+            merchants: RwLock::new(merchants),
             batch_mode,
             store: Mutex::new(store),
             faults,
             pay_rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0x5041_5950_524f)),
             base_url,
+        }
+    }
+
+    /// A snapshot of the merchants (a handful; cloned per request).
+    pub fn merchants(&self) -> Vec<Merchant> {
+        match self.merchants.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
@@ -99,7 +109,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/orders", get(sim_orders))
         .route("/consumers", get(sim_consumers))
         .route("/pay", post(sim_pay))
-        .route("/faults", get(sim_get_faults).post(sim_set_faults));
+        .route("/faults", get(sim_get_faults).post(sim_set_faults))
+        .route("/credentials", post(sim_set_credentials));
     Router::new()
         .nest("/cpay", cpay)
         .nest("/__sim", inspect)
@@ -377,7 +388,7 @@ fn open_create(
     st: &AppState,
     text: Result<String, String>,
     service: Service,
-) -> Result<(&Merchant, Vec<Value>), Refusal> {
+) -> Result<(Merchant, Vec<Value>), Refusal> {
     let orders = matches!(service, Service::Co | Service::Cmo);
     // Orders: 03 invalid data, 04 not authorised. Consumers: 01 invalid format or
     // credentials, 02 not authorised.
@@ -402,20 +413,23 @@ fn open_create(
     } else {
         QUERY_ID_MAX
     };
-    let merchant = authenticate(&st.merchants, &id, &password, id_max, service).map_err(|e| {
-        let code = match e {
-            CredError::NotAuthorised => not_authorised,
-            CredError::Invalid => bad_creds,
-            _ if orders => "03",
-            _ => "01",
-        };
-        let desc = if orders && e == CredError::Invalid {
-            "User not Authorized. Username or password is invalid"
-        } else {
-            e.description()
-        };
-        Refusal::new(code, desc)
-    })?;
+    let merchants = st.merchants();
+    let merchant = authenticate(&merchants, &id, &password, id_max, service)
+        .map_err(|e| {
+            let code = match e {
+                CredError::NotAuthorised => not_authorised,
+                CredError::Invalid => bad_creds,
+                _ if orders => "03",
+                _ => "01",
+            };
+            let desc = if orders && e == CredError::Invalid {
+                "User not Authorized. Username or password is invalid"
+            } else {
+                e.description()
+            };
+            Refusal::new(code, desc)
+        })?
+        .clone();
     arr.remove(0);
     if arr.is_empty() {
         let desc = if orders {
@@ -506,6 +520,7 @@ fn create_orders(st: &AppState, text: Result<String, String>, service: Service) 
         Ok(x) => x,
         Err(refusal) => return refusal.answer(),
     };
+    let merchant = &merchant;
     let mut store = st.store();
     let now = now();
     // Every item naming an order number counts as a create request for it, whatever
@@ -651,6 +666,7 @@ fn create_consumers(st: &AppState, text: Result<String, String>, service: Servic
         Ok(x) => x,
         Err(refusal) => return refusal.answer(),
     };
+    let merchant = &merchant;
     let single = service == Service::Cc;
     let mut store = st.store();
     let now = now();
@@ -752,6 +768,7 @@ fn update_consumers(st: &AppState, text: Result<String, String>, service: Servic
         Ok(x) => x,
         Err(refusal) => return refusal.answer(),
     };
+    let merchant = &merchant;
     let mut store = st.store();
     let apply = |store: &mut Store, short: &str, f| -> ItemAnswer {
         match store.update_consumer(&merchant.id, short, f) {
@@ -809,7 +826,7 @@ fn query_merchant<'a>(
     st: &'a AppState,
     query: &Query,
     service: Service,
-) -> Result<&'a Merchant, Refusal> {
+) -> Result<Merchant, Refusal> {
     let id = query.get("username").or_else(|| query.get("MerchantId"));
     let pw = query
         .get("password")
@@ -817,8 +834,9 @@ fn query_merchant<'a>(
     if id.is_none() && pw.is_none() {
         return Err(Refusal::new("01", CredError::Missing.description()));
     }
+    let merchants = st.merchants();
     authenticate(
-        &st.merchants,
+        &merchants,
         id.unwrap_or_default(),
         pw.unwrap_or_default(),
         QUERY_ID_MAX,
@@ -832,6 +850,7 @@ fn query_merchant<'a>(
         };
         Refusal::new(code, e.description())
     })
+    .cloned()
 }
 
 async fn gpojson(State(st): St, RawQuery(q): RawQuery) -> Response {
@@ -840,6 +859,7 @@ async fn gpojson(State(st): St, RawQuery(q): RawQuery) -> Response {
         Ok(m) => m,
         Err(refusal) => return refusal.answer(),
     };
+    let merchant = &merchant;
     let start = query.get("startDate").and_then(parse_date);
     let end = query.get("endDate").and_then(parse_date);
     let (Some(start), Some(end)) = (start, end) else {
@@ -892,6 +912,7 @@ async fn gos(State(st): St, RawQuery(q): RawQuery) -> Response {
         Ok(m) => m,
         Err(refusal) => return refusal.answer(),
     };
+    let merchant = &merchant;
     let Some(cpay_id) = query.get("cpayId").map(str::trim).filter(|s| !s.is_empty()) else {
         return whole("01", "Invalid Format. cpayId is not provided");
     };
@@ -921,6 +942,7 @@ async fn gcd(State(st): St, RawQuery(q): RawQuery) -> Response {
         Ok(m) => m,
         Err(refusal) => return refusal.answer(),
     };
+    let merchant = &merchant;
     let Some(code) = query
         .get("fullConsumerCode")
         .or_else(|| query.get("ConsumerID"))
@@ -1029,8 +1051,9 @@ fn mark(st: &AppState, raw_query: Option<&str>, kind: Mark) -> Response {
     if id.is_none() && pw.is_none() {
         return whole("01", CredError::Missing.description());
     }
+    let merchants = st.merchants();
     let merchant = match authenticate(
-        &st.merchants,
+        &merchants,
         &id.unwrap_or_default(),
         &pw.unwrap_or_default(),
         QUERY_ID_MAX,
@@ -1221,6 +1244,32 @@ async fn sim_set_faults(State(st): St, body: Bytes) -> Response {
     match st.faults.set_config(config) {
         Ok(()) => json_answer(json!(st.faults.config())),
         Err(e) => bad_request(&e.to_string()),
+    }
+}
+
+/// `{"MerchantId":"demo","Password":"new"}` changes a merchant's password from now on,
+/// so that requests still using the old one are refused (04 on create): how tests
+/// revoke credentials in the middle of a run. Answers with the merchant id only.
+async fn sim_set_credentials(State(st): St, body: Bytes) -> Response {
+    let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request("expected a JSON object with MerchantId and Password");
+    };
+    let (Some(id), Some(password)) = (
+        req.get("MerchantId").and_then(Value::as_str),
+        req.get("Password").and_then(Value::as_str),
+    ) else {
+        return bad_request("expected a JSON object with MerchantId and Password");
+    };
+    let mut merchants = match st.merchants.write() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    match merchants.iter_mut().find(|m| m.id == id) {
+        Some(m) => {
+            m.password = crate::Secret::new(password);
+            json_answer(json!({ "MerchantId": id }))
+        }
+        None => bad_request(&format!("no merchant {id}")),
     }
 }
 

@@ -13,6 +13,8 @@
 //! - `GET /__sim/faults` / `POST /__sim/faults` with a [`FaultConfig`] as JSON
 //!   (`{"drop_after_store": 1.0}`; missing fields are 0): reads / replaces fault
 //!   injection while running.
+//! - `POST /__sim/credentials` with `{"MerchantId", "Password"}` changes a merchant's
+//!   password while running (tests revoke credentials mid-run this way).
 //! - `POST /__sim/pay` with `{"ConnectPayIds": [...]}` or `{"Fraction": 0.3}` (and
 //!   optionally `"DatePaid": "yyyy-MM-dd"`): pays unpaid orders, answers
 //!   `{"Paid": [ids]}`.
