@@ -822,11 +822,7 @@ fn update_consumers(st: &AppState, text: Result<String, String>, service: Servic
 
 /// Authenticates `username`/`password` query parameters (any case). Errors are the
 /// finished `01`/`02` answer.
-fn query_merchant<'a>(
-    st: &'a AppState,
-    query: &Query,
-    service: Service,
-) -> Result<Merchant, Refusal> {
+fn query_merchant(st: &AppState, query: &Query, service: Service) -> Result<Merchant, Refusal> {
     let id = query.get("username").or_else(|| query.get("MerchantId"));
     let pw = query
         .get("password")
