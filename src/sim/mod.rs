@@ -19,7 +19,7 @@
 //!   optionally `"DatePaid": "yyyy-MM-dd"`): pays unpaid orders, answers
 //!   `{"Paid": [ids]}`.
 //!
-//! An order number or consumer id starting with [`SIMFAIL_PREFIX`] (`SIMFAIL02`) is
+//! An order number (orders only) starting with [`SIMFAIL_PREFIX`] (`SIMFAIL02`) is
 //! answered `02` and not stored.
 
 pub mod config;
