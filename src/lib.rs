@@ -5,6 +5,7 @@
 pub mod api;
 pub mod cli;
 pub mod domain;
+pub mod journal;
 pub mod secret;
 pub mod sheet;
 pub mod sim;

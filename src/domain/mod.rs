@@ -3,9 +3,16 @@
 //! one place so that validation, header matching, the client and the simulator agree.
 //! No IO, nothing async.
 
+pub mod fields;
+pub mod issue;
+pub mod kind;
+pub mod limits;
 pub mod money;
 pub mod rules;
 
+pub use issue::{Issue, Severity};
+pub use kind::Kind;
+pub use limits::AmountLimits;
 pub use money::{Money, MoneyError};
 
 use chrono::NaiveDate;

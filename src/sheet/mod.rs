@@ -1,1 +1,199 @@
 //! Reading spreadsheets (xlsx/xlsm/xls/ods/csv) into typed domain items with issues.
+//!
+//! `read` opens a file, picks a sheet, finds the header row, matches its columns to the
+//! kind's fields (`domain::fields`), coerces every cell and returns `Imported`: one
+//! `ImportedRow` per non-blank row with its Excel row number, key, typed item (when the
+//! row has no error) and issues. Nothing here knows about HTTP or SQLite.
+
+pub mod cell;
+pub mod coerce;
+mod import;
+mod read;
+
+pub use cell::CellValue;
+pub use import::Importer;
+pub use read::{ReadOptions, read, read_with};
+
+use crate::domain::{Consumer, ConsumerUpdate, Issue, Kind, Order, OrderRef, Refund, Severity};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// A typed item ready to be sent; which variant follows from `Imported::kind`
+/// (mark-paid and mark-blocked both give `OrderRef`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Item {
+    Order(Order),
+    Consumer(Consumer),
+    ConsumerUpdate(ConsumerUpdate),
+    OrderRef(OrderRef),
+    Refund(Refund),
+}
+
+impl Item {
+    /// The order number or consumer id that identifies the item.
+    pub fn key(&self) -> &str {
+        match self {
+            Item::Order(o) => &o.order_number,
+            Item::Consumer(c) => &c.consumer_id,
+            Item::ConsumerUpdate(u) => &u.consumer_id,
+            Item::OrderRef(r) => &r.order_number,
+            Item::Refund(r) => &r.order_number,
+        }
+    }
+}
+
+/// One non-blank data row of the sheet.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportedRow {
+    /// The row number as Excel shows it (the header is row 1 when it is the first row).
+    pub row: u32,
+    /// Order number or consumer id as read (trimmed); may be empty or malformed when the
+    /// row is invalid.
+    pub key: String,
+    /// The typed item, present exactly when the row has no error.
+    pub item: Option<Item>,
+    /// Errors and warnings of this row, in column order, then cross-row findings.
+    pub issues: Vec<Issue>,
+    /// For invalid rows, the cells as the clerk sees them, aligned with
+    /// `Imported::columns` (for an error report to fix and re-import). Empty for valid
+    /// rows.
+    pub raw: Vec<String>,
+}
+
+impl ImportedRow {
+    pub fn is_valid(&self) -> bool {
+        self.item.is_some()
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Issue> {
+        self.issues
+            .iter()
+            .filter(|i| i.severity == Severity::Warning)
+    }
+}
+
+/// One column of the header row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Column {
+    /// 0-based column index.
+    pub index: usize,
+    /// `A`, `B`, …
+    pub letter: String,
+    /// The header text as found (trimmed).
+    pub header: String,
+    /// The spec field it was matched to, `None` for unknown or blank headers.
+    pub field: Option<&'static str>,
+}
+
+/// A spreadsheet read and validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Imported {
+    pub file: PathBuf,
+    /// The sheet read (for CSV: the file name without extension).
+    pub sheet: String,
+    pub kind: Kind,
+    /// True when `kind` was guessed from the headers rather than given.
+    pub kind_guessed: bool,
+    /// Excel row number of the header row.
+    pub header_row: u32,
+    pub columns: Vec<Column>,
+    /// Headers that match no field of the kind (reported as warnings, ignored).
+    pub unknown_columns: Vec<String>,
+    pub rows: Vec<ImportedRow>,
+    /// Sheet-level issues (unknown columns), on the header row.
+    pub issues: Vec<Issue>,
+}
+
+impl Imported {
+    pub fn valid_count(&self) -> usize {
+        self.rows.iter().filter(|r| r.is_valid()).count()
+    }
+
+    pub fn invalid_count(&self) -> usize {
+        self.rows.len() - self.valid_count()
+    }
+
+    /// Every issue, sheet-level first, then by row.
+    pub fn all_issues(&self) -> impl Iterator<Item = &Issue> {
+        self.issues
+            .iter()
+            .chain(self.rows.iter().flat_map(|r| r.issues.iter()))
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.all_issues()
+            .filter(|i| i.severity == Severity::Warning)
+            .count()
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.all_issues().filter(|i| i.is_error()).count()
+    }
+
+    /// The rows that may be sent, with their row numbers.
+    pub fn valid_items(&self) -> impl Iterator<Item = (u32, &Item)> {
+        self.rows
+            .iter()
+            .filter_map(|r| r.item.as_ref().map(|i| (r.row, i)))
+    }
+}
+
+/// Why a file cannot be used at all. Each message is one line and names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SheetError {
+    #[error("{}: cannot open: {reason}", file.display())]
+    Open { file: PathBuf, reason: String },
+    #[error("{}: unsupported file type (expected .xlsx, .xlsm, .xls, .xlsb, .ods or .csv)", file.display())]
+    Unsupported { file: PathBuf },
+    #[error("{}: not a readable {format} spreadsheet ({reason})", file.display())]
+    NotASpreadsheet {
+        file: PathBuf,
+        format: &'static str,
+        reason: String,
+    },
+    #[error("{}: not UTF-8 text at line {line} (save it as \"CSV UTF-8\")", file.display())]
+    NotUtf8 { file: PathBuf, line: u64 },
+    #[error("{}: no sheet named \"{name}\" (sheets: {available})", file.display())]
+    SheetNotFound {
+        file: PathBuf,
+        name: String,
+        available: String,
+    },
+    #[error("{}: {}", file.display(), if let Some(s) = sheet { format!("sheet \"{s}\" is empty") } else { "the workbook has no non-empty sheet".to_string() })]
+    Empty {
+        file: PathBuf,
+        sheet: Option<String>,
+    },
+    #[error("{}, sheet \"{sheet}\": no header row: row {row}, the first non-empty row, has none of {expected}; found: {found}", file.display())]
+    NoHeader {
+        file: PathBuf,
+        sheet: String,
+        row: u32,
+        expected: String,
+        found: String,
+    },
+    #[error("{}, sheet \"{sheet}\": missing mandatory column{} {} for {kind}{}; headers found: {found}",
+        file.display(),
+        if missing.len() == 1 { "" } else { "s" },
+        missing.join(", "),
+        if *guessed { " (guessed from the headers; use --kind to choose)" } else { "" })]
+    MissingColumns {
+        file: PathBuf,
+        sheet: String,
+        kind: Kind,
+        guessed: bool,
+        missing: Vec<String>,
+        found: String,
+    },
+    #[error("{}, sheet \"{sheet}\": columns {first} and {second} both match {field}; keep one", file.display())]
+    DuplicateColumn {
+        file: PathBuf,
+        sheet: String,
+        field: String,
+        first: String,
+        second: String,
+    },
+    #[error("{}: reading failed: {reason}", file.display())]
+    Read { file: PathBuf, reason: String },
+}

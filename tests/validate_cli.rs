@@ -1,0 +1,238 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `paypro-console validate` as a clerk runs it: the real binary, exit codes 0/1/2, the
+//! readable report, the `--json` shape, and unusable files refused in one line.
+
+use rust_xlsxwriter::Workbook;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn validate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paypro-console"))
+        .arg("validate")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn orders_xlsx(dir: &Path, name: &str, rows: &[[&str; 8]]) -> PathBuf {
+    let path = dir.join(name);
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("Orders").unwrap();
+    let headers = [
+        "OrderNumber",
+        "OrderAmount",
+        "OrderDueDate",
+        "IssueDate",
+        "CustomerName",
+        "CustomerMobile",
+        "CustomerEmail",
+        "CustomerAddress",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r as u32 + 1, c as u16, *v).unwrap();
+        }
+    }
+    wb.save(&path).unwrap();
+    path
+}
+
+const OK1: [&str; 8] = [
+    "INV-1",
+    "1500.50",
+    "15/12/2026",
+    "24/11/2026",
+    "Ali Khan",
+    "3123456789",
+    "ali@x.pk",
+    "Lahore",
+];
+const OK2: [&str; 8] = [
+    "INV-2",
+    "4,400",
+    "2026-12-20",
+    "2026-11-24",
+    "Sara Ahmed",
+    "",
+    "",
+    "",
+];
+const BAD: [&str; 8] = [
+    "INV-3",
+    "10.005",
+    "15/12/2026",
+    "24/11/2026",
+    "Umar",
+    "",
+    "ali@@x.pk",
+    "",
+];
+
+/// Exit 2, nothing on stdout, one line on stderr naming the file, no panic.
+fn assert_unusable(o: &Output, needle: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "stdout {} stderr {}",
+        stdout(o),
+        stderr(o)
+    );
+    let err = stderr(o);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(err.contains(needle), "{err:?} should contain {needle:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(stdout(o).is_empty());
+}
+
+#[test]
+fn all_valid_exits_0_with_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = orders_xlsx(dir.path(), "good.xlsx", &[OK1, OK2]);
+    let o = validate(&[path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("sheet \"Orders\": orders (guessed from the headers"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 rows: 2 valid, 0 invalid, 1 warnings"),
+        "{out}"
+    );
+    assert!(
+        out.contains("row 2, CustomerMobile (warning): \"3123456789\" was read as 03123456789"),
+        "{out}"
+    );
+}
+
+#[test]
+fn some_invalid_exits_1_and_lists_each_issue() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = orders_xlsx(dir.path(), "mixed.xlsx", &[OK1, BAD, OK1]);
+    let o = validate(&[path.to_str().unwrap(), "--kind", "orders"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("3 rows: 1 valid, 2 invalid"), "{out}");
+    assert!(
+        out.contains("row 3, OrderAmount: \"10.005\" has 3 decimal places"),
+        "{out}"
+    );
+    assert!(out.contains(
+        "row 3, CustomerEmail: \"ali@@x.pk\" is not a valid e-mail address (expected name@domain, at most 32 characters)"
+    ), "{out}");
+    assert!(
+        out.contains("row 4, OrderNumber: \"INV-1\" repeats the order number of row 2"),
+        "{out}"
+    );
+    assert!(!out.contains("guessed"));
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = orders_xlsx(dir.path(), "mixed.xlsx", &[OK1, BAD]);
+    let o = validate(&[path.to_str().unwrap(), "--json", "--sheet", "Orders"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        [
+            "file", "invalid", "issues", "kind", "rows", "sheet", "valid", "warnings"
+        ]
+    );
+    assert_eq!(v["file"], path.to_str().unwrap());
+    assert_eq!(v["kind"], "orders");
+    assert_eq!(v["sheet"], "Orders");
+    assert_eq!(v["rows"], 2);
+    assert_eq!(v["valid"], 1);
+    assert_eq!(v["invalid"], 1);
+    assert_eq!(v["warnings"], 1);
+    let issues = v["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 3);
+    assert_eq!(
+        issues[2],
+        serde_json::json!({
+            "row": 3,
+            "column": "CustomerEmail",
+            "severity": "error",
+            "message": "\"ali@@x.pk\" is not a valid e-mail address (expected name@domain, at most 32 characters)"
+        })
+    );
+    assert_eq!(issues[0]["severity"], "warning");
+}
+
+#[test]
+fn a_png_renamed_xlsx_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.xlsx");
+    std::fs::write(&path, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10").unwrap();
+    let o = validate(&[path.to_str().unwrap()]);
+    assert_unusable(&o, "not a readable Excel (.xlsx) spreadsheet");
+}
+
+#[test]
+fn an_empty_workbook_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.xlsx");
+    let mut wb = Workbook::new();
+    wb.add_worksheet();
+    wb.save(&path).unwrap();
+    let o = validate(&[path.to_str().unwrap()]);
+    assert_unusable(&o, "the workbook has no non-empty sheet");
+}
+
+#[test]
+fn a_sheet_without_header_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("noheader.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "INV-1").unwrap();
+    ws.write_number(0, 1, 1500.0).unwrap();
+    ws.write_string(1, 0, "INV-2").unwrap();
+    wb.save(&path).unwrap();
+    let o = validate(&[path.to_str().unwrap()]);
+    assert_unusable(&o, "no header row: row 1, the first non-empty row");
+    let o = validate(&[path.to_str().unwrap(), "--kind", "refunds"]);
+    assert_unusable(&o, "the column names of refunds");
+}
+
+#[test]
+fn missing_file_missing_column_and_unknown_sheet_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = validate(&[dir.path().join("absent.xlsx").to_str().unwrap()]);
+    assert_unusable(&o, "cannot open");
+
+    let path = dir.path().join("refunds.csv");
+    std::fs::write(&path, "OrderNumber,Notes\nINV-1,x\n").unwrap();
+    let o = validate(&[path.to_str().unwrap(), "--kind", "refunds"]);
+    assert_unusable(
+        &o,
+        "missing mandatory column Amount for refunds; headers found: \"OrderNumber\", \"Notes\"",
+    );
+
+    let good = orders_xlsx(dir.path(), "good.xlsx", &[OK1]);
+    let o = validate(&[good.to_str().unwrap(), "--sheet", "Nope"]);
+    assert_unusable(&o, "no sheet named \"Nope\"");
+}
+
+#[test]
+fn an_unknown_kind_is_a_usage_error() {
+    let o = validate(&["x.xlsx", "--kind", "invoices"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("consumer-updates"), "{}", stderr(&o));
+}
