@@ -4,7 +4,9 @@
 
 pub mod api;
 pub mod cli;
+pub mod config;
 pub mod domain;
+pub mod engine;
 pub mod journal;
 pub mod secret;
 pub mod sheet;

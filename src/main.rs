@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use paypro_console::{cli, sim};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -11,6 +12,9 @@ use std::process::ExitCode;
     about = "Bulk invoicing console for PayPro Connect Pay"
 )]
 struct Cli {
+    /// The journal file (default: PAYPRO_JOURNAL, else the user's data directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    journal: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -21,12 +25,32 @@ enum Command {
     Sim(sim::SimArgs),
     /// Check a spreadsheet and report every problem, sending nothing.
     Validate(cli::validate::ValidateArgs),
+    /// Validate a spreadsheet, confirm, and send its valid rows in batches.
+    Submit(cli::submit::SubmitArgs),
+    /// List the runs in the journal.
+    Runs(cli::runs::RunsArgs),
+    /// Show a run's rows: state, ConnectPayId, fee and PayPro's answer.
+    Show(cli::runs::ShowArgs),
+    /// Finish an interrupted run (the one interrupted run when RUN is not given).
+    Resume(cli::resume::ResumeArgs),
+    /// Send a run's failed rows again.
+    Retry(cli::resume::RetryArgs),
+    /// Submit the sample orders to a simulator started in this process: no set-up,
+    /// no credentials, nothing leaves the machine.
+    Demo(cli::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let journal = cli.journal.as_deref();
     match &cli.command {
         Command::Sim(args) => sim::run(args),
         Command::Validate(args) => cli::validate::run(args),
+        Command::Submit(args) => cli::submit::run(args, journal),
+        Command::Runs(args) => cli::runs::runs(args, journal),
+        Command::Show(args) => cli::runs::show(args, journal),
+        Command::Resume(args) => cli::resume::resume(args, journal),
+        Command::Retry(args) => cli::resume::retry(args, journal),
+        Command::Demo(args) => cli::demo::run(args, journal),
     }
 }

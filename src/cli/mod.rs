@@ -1,4 +1,11 @@
 //! The headless face of the console: commands for scripts and cron, with plain-text
 //! output and JSON summaries.
 
+pub mod demo;
+pub mod outcome;
+pub mod progress;
+pub mod resume;
+pub mod runs;
+pub mod session;
+pub mod submit;
 pub mod validate;

@@ -1,0 +1,285 @@
+//! How a headless run ends: the summary (text and the `--json` object), and the exit
+//! code scripts rely on: 0 when every valid row ended created or existing, 1 when some
+//! were rejected, failed, invalid or left unsent, 2 when the run could not start, 130
+//! (SIGINT) or 143 (SIGTERM) when the clerk stopped it.
+
+use crate::journal::{Item, ItemState, Journal, JournalError, RunId, RunState, StateCounts};
+use serde::Serialize;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Every valid row ended created or existing.
+pub const EXIT_OK: u8 = 0;
+/// Some rows were rejected, failed, invalid or are still unsent.
+pub const EXIT_PROBLEMS: u8 = 1;
+/// The run could not start: bad file, bad settings, credentials refused, run locked.
+pub const EXIT_NOT_STARTED: u8 = 2;
+/// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+/// Stopped by SIGTERM (128 + 15).
+pub const EXIT_TERMINATED: u8 = 143;
+
+/// The `--json` summary printed once at the end of `submit`, `resume`, `retry` and
+/// `demo`. The first ten fields are the documented interface; the rest are extra.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub run: RunId,
+    /// Every row journaled: valid, invalid and skipped.
+    pub rows: u64,
+    /// Items sent at least once (in any invocation on this run).
+    pub sent: u64,
+    pub created: u64,
+    pub exists_before_run: u64,
+    pub exists_id_unknown: u64,
+    pub rejected: u64,
+    pub failed: u64,
+    /// Not settled yet: pending, plus any left in flight.
+    pub pending: u64,
+    pub invalid: u64,
+    /// Rows an earlier run had already created (cross-run guard); not sent.
+    pub skipped: u64,
+    /// Item sends in this invocation that failed retryably and were sent again.
+    pub retries: u64,
+    /// The run's state as journaled (`completed`, `interrupted`, `stopped_auth`, ...).
+    pub state: RunState,
+    /// The journal file, for `show` and `resume`.
+    pub journal: String,
+}
+
+impl Summary {
+    /// Reads the run's counts from the journal; `retries` comes from the engine.
+    pub fn load(
+        journal: &Journal,
+        run: RunId,
+        state: RunState,
+        retries: u64,
+    ) -> Result<Summary, JournalError> {
+        let items = journal.items(run, None)?;
+        let counts = journal.counts(run)?;
+        Ok(Summary::from_items(
+            run,
+            &items,
+            &counts,
+            state,
+            retries,
+            journal.path(),
+        ))
+    }
+
+    pub fn from_items(
+        run: RunId,
+        items: &[Item],
+        counts: &StateCounts,
+        state: RunState,
+        retries: u64,
+        journal: &Path,
+    ) -> Summary {
+        Summary {
+            run,
+            rows: counts.total(),
+            sent: items.iter().filter(|i| i.attempts > 0).count() as u64,
+            created: counts.created,
+            exists_before_run: counts.exists_before_run,
+            exists_id_unknown: counts.exists_id_unknown,
+            rejected: counts.rejected,
+            failed: counts.failed,
+            pending: counts.pending + counts.in_flight,
+            invalid: counts.invalid,
+            skipped: counts.skipped,
+            retries,
+            state,
+            journal: journal.display().to_string(),
+        }
+    }
+
+    /// Every valid row ended created or existing (skipped rows were created by an
+    /// earlier run, so they count as done).
+    pub fn all_done(&self) -> bool {
+        self.rejected == 0 && self.failed == 0 && self.pending == 0 && self.invalid == 0
+    }
+
+    /// The exit code for a run that started and ended this way.
+    pub fn exit_code(&self) -> u8 {
+        if self.all_done() {
+            EXIT_OK
+        } else {
+            EXIT_PROBLEMS
+        }
+    }
+
+    /// The readable summary: counts, then what to do about what is left. `command` is
+    /// how to call the program on this journal (`paypro-console --journal PATH`).
+    pub fn render_text(&self, command: &str) -> String {
+        let mut out = format!(
+            "run {}: {}: {} rows, {} sent: {} created, {} already existed, {} existed (id unknown), \
+             {} rejected, {} failed, {} pending, {} invalid, {} skipped; {} retried sends\n",
+            self.run,
+            self.state,
+            self.rows,
+            self.sent,
+            self.created,
+            self.exists_before_run,
+            self.exists_id_unknown,
+            self.rejected,
+            self.failed,
+            self.pending,
+            self.invalid,
+            self.skipped,
+            self.retries
+        );
+        if self.rejected > 0 {
+            out.push_str(&format!(
+                "{} rejected by PayPro: {command} show {} --state rejected\n",
+                self.rejected, self.run
+            ));
+        }
+        if self.invalid > 0 {
+            out.push_str(&format!(
+                "{} invalid rows were not sent: {command} show {} --state invalid\n",
+                self.invalid, self.run
+            ));
+        }
+        if self.failed > 0 {
+            out.push_str(&format!(
+                "{} failed after repeated errors: {command} retry {}\n",
+                self.failed, self.run
+            ));
+        }
+        if self.pending > 0 && self.state != RunState::StoppedAuth {
+            out.push_str(&format!(
+                "{} not sent yet: {command} resume {}\n",
+                self.pending, self.run
+            ));
+        }
+        out
+    }
+}
+
+/// Whether a row in this state counts as done for the exit code.
+pub fn is_done(state: ItemState) -> bool {
+    matches!(
+        state,
+        ItemState::Created
+            | ItemState::ExistsBeforeRun
+            | ItemState::ExistsIdUnknown
+            | ItemState::Skipped
+    )
+}
+
+/// `ExitCode` from one of the codes above.
+pub fn exit(code: u8) -> ExitCode {
+    ExitCode::from(code)
+}
+
+/// Quotes a path for a command line to copy, only when it needs it.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:,@%".contains(c))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(counts: StateCounts, state: RunState) -> Summary {
+        Summary::from_items(
+            RunId(3),
+            &[],
+            &counts,
+            state,
+            2,
+            Path::new("/tmp/j.sqlite3"),
+        )
+    }
+
+    #[test]
+    fn exit_code_follows_the_rows() {
+        let ok = StateCounts {
+            created: 5,
+            exists_before_run: 1,
+            exists_id_unknown: 1,
+            skipped: 2,
+            ..Default::default()
+        };
+        assert_eq!(summary(ok, RunState::Completed).exit_code(), EXIT_OK);
+        for bad in [
+            StateCounts { rejected: 1, ..ok },
+            StateCounts { failed: 1, ..ok },
+            StateCounts { invalid: 1, ..ok },
+            StateCounts { pending: 1, ..ok },
+            StateCounts { in_flight: 1, ..ok },
+        ] {
+            assert_eq!(
+                summary(bad, RunState::Completed).exit_code(),
+                EXIT_PROBLEMS,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_has_the_documented_fields() {
+        let s = summary(
+            StateCounts {
+                created: 4,
+                pending: 1,
+                in_flight: 1,
+                invalid: 2,
+                ..Default::default()
+            },
+            RunState::Interrupted,
+        );
+        let v = serde_json::to_value(&s).unwrap();
+        for key in [
+            "run",
+            "rows",
+            "sent",
+            "created",
+            "exists_before_run",
+            "exists_id_unknown",
+            "rejected",
+            "failed",
+            "pending",
+            "invalid",
+        ] {
+            assert!(v.get(key).is_some(), "{key}");
+        }
+        assert_eq!(v["run"], 3);
+        assert_eq!(v["rows"], 8);
+        assert_eq!(v["pending"], 2);
+        assert_eq!(v["state"], "interrupted");
+    }
+
+    #[test]
+    fn text_says_what_to_do() {
+        let s = summary(
+            StateCounts {
+                created: 4,
+                rejected: 1,
+                failed: 2,
+                pending: 3,
+                ..Default::default()
+            },
+            RunState::Interrupted,
+        );
+        let text = s.render_text("paypro-console --journal /tmp/j.sqlite3");
+        assert!(text.contains("show 3 --state rejected"), "{text}");
+        assert!(text.contains("retry 3"), "{text}");
+        assert!(text.contains("resume 3"), "{text}");
+        assert!(text.contains("--journal /tmp/j.sqlite3"), "{text}");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("/tmp/a.sqlite3"), "/tmp/a.sqlite3");
+        assert_eq!(shell_quote("/tmp/my file"), "'/tmp/my file'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
+}

@@ -1,0 +1,330 @@
+//! The batch engine: turns a journaled run into Connect Pay requests and their answers
+//! back into journal states. It owns batching (at most 50 items per request),
+//! bounded concurrency, retry with exponential backoff and jitter, the split of refused
+//! batches, cancellation, crash recovery, the cross-run guard applied when a run is
+//! prepared, and the [`Event`] stream any UI renders. It renders nothing itself.
+//!
+//! The journal is the single source of truth: every batch is written `in_flight`
+//! *before* its request leaves, and every answer is written (one transaction per
+//! batch) before anything else hears of it. The engine's own memory only decides what
+//! to send next; after a crash, [`drive`] rebuilds everything from the journal.
+
+mod backoff;
+mod classify;
+mod drive;
+mod prepare;
+mod progress;
+
+pub use drive::drive;
+pub use prepare::{PreparedRun, RunSource, prepare_run, prior_creations, sha256_file};
+pub use progress::Progress;
+
+use crate::domain::Kind;
+use crate::domain::rules::BATCH_MAX;
+use crate::journal::{BatchId, JournalError, RunId, RunState, StateCounts};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The journal as the engine shares it between its tasks. The mutex also serialises
+/// the engine's own journal calls, which is what lets it measure the journal's share
+/// of a run's time ([`RunReport::journal_time`]).
+pub type SharedJournal = std::sync::Arc<std::sync::Mutex<crate::journal::Journal>>;
+
+/// Most requests the engine keeps in flight at once.
+pub const MAX_CONCURRENCY: usize = 16;
+
+/// How a run is driven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineSettings {
+    /// Requests in flight at once, 1..=16 (default 4).
+    pub concurrency: usize,
+    /// Items per request, 1..=50 (default 50).
+    pub batch_size: usize,
+    /// Sends of an item within one `drive` before it is `failed` (default 6). Counted
+    /// per drive, so `retry` and resume give every item a fresh allowance.
+    pub max_attempts: u32,
+    /// First backoff (default 250 ms), doubled per attempt, plus jitter.
+    pub backoff_base: Duration,
+    /// Longest backoff (default 20 s).
+    pub backoff_max: Duration,
+    /// Seed of the jitter RNG (tests); `None` draws one from the OS.
+    pub seed: Option<u64>,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            concurrency: 4,
+            batch_size: BATCH_MAX,
+            max_attempts: 6,
+            backoff_base: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(20),
+            seed: None,
+        }
+    }
+}
+
+impl EngineSettings {
+    /// The settings with every value brought into its legal range (a batch size above
+    /// 50 would be refused whole by the server).
+    pub fn normalized(&self) -> EngineSettings {
+        EngineSettings {
+            concurrency: self.concurrency.clamp(1, MAX_CONCURRENCY),
+            batch_size: self.batch_size.clamp(1, BATCH_MAX),
+            max_attempts: self.max_attempts.max(1),
+            backoff_base: self.backoff_base,
+            backoff_max: self.backoff_max.max(self.backoff_base),
+            seed: self.seed,
+        }
+    }
+}
+
+/// What the engine tells a UI while it drives a run. Counts in `BatchDone` are of the
+/// items of that one request; `RunStarted` and `RunFinished` give the run's totals, so
+/// rows per second and an ETA follow (see [`Progress`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// `total` items in the run, `to_send` of them pending now, `settled` already done.
+    RunStarted {
+        run: RunId,
+        total: u64,
+        to_send: u64,
+        settled: u64,
+    },
+    /// A request is about to leave (its items are journaled in flight).
+    BatchSent { batch: BatchId, items: usize },
+    /// A request's answer is journaled. `retrying` counts the items back to pending to
+    /// be sent again (after a retryable failure, left out of an all-or-nothing refusal,
+    /// split off a refused batch, or kept pending by a 04); `exists` the `01`s.
+    BatchDone {
+        batch: BatchId,
+        created: usize,
+        exists: usize,
+        rejected: usize,
+        retrying: usize,
+        failed: usize,
+        elapsed: Duration,
+    },
+    /// `items` will be sent again after `delay`; `attempt` is the highest number of
+    /// sends (in this drive) among them so far.
+    RetryScheduled {
+        items: usize,
+        attempt: u32,
+        delay: Duration,
+        reason: String,
+    },
+    /// The server refused the credentials (04): nothing more is sent.
+    RunStopped { reason: String },
+    RunFinished {
+        run: RunId,
+        state: RunState,
+        counts: StateCounts,
+        elapsed: Duration,
+    },
+}
+
+/// How a [`drive`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    pub run: RunId,
+    /// `completed`, `interrupted` (cancelled) or `stopped_auth`.
+    pub state: RunState,
+    pub counts: StateCounts,
+    pub elapsed: Duration,
+    /// Item sends that ended in a retryable failure and were scheduled again.
+    pub retries: u64,
+    /// Why the run stopped early (the server's 04), if it did.
+    pub stop_reason: Option<String>,
+    /// Requests sent in this drive.
+    pub requests: u64,
+    /// Time spent inside journal calls (they are serialised), for the benchmark's
+    /// "journal share of wall time".
+    pub journal_time: Duration,
+}
+
+/// The process holding a run, as [`EngineError::Locked`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedBy {
+    pub run: RunId,
+    pub pid: u32,
+    pub host: String,
+    /// UTC, already formatted.
+    pub since: String,
+}
+
+impl fmt::Display for LockedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "run {} is being driven by process {} on host {} since {}; wait for it to \
+             finish or stop that process first",
+            self.run, self.pid, self.host, self.since
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+
+    /// Another live process (or another drive in this one) holds the run's lock.
+    #[error("{0}")]
+    Locked(LockedBy),
+
+    /// The engine submits orders, consumers and consumer updates only.
+    #[error("{0} lists are not submitted by the batch engine")]
+    UnsupportedKind(Kind),
+
+    /// The run's kind in the journal is not one this program writes.
+    #[error("run {run} has kind '{kind}', which this program does not know")]
+    UnknownKind { run: RunId, kind: String },
+
+    #[error("run {0} not found in the journal")]
+    NotFound(RunId),
+
+    #[error("{}: {context}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        context: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A journaled item could not be read back as what the run sends.
+    #[error("run {run}, row {row} ({key}): the journaled item cannot be read back: {reason}")]
+    Payload {
+        run: RunId,
+        row: u32,
+        key: String,
+        reason: String,
+    },
+
+    /// An item could not be turned into what the journal stores.
+    #[error("row {row}: the item cannot be journaled: {reason}")]
+    Serialize { row: u32, reason: String },
+
+    /// A task of the engine panicked or was cancelled by the runtime.
+    #[error("engine task failed: {0}")]
+    Task(String),
+}
+
+impl EngineError {
+    /// Lifts the journal's lock error into [`EngineError::Locked`].
+    pub(crate) fn from_journal(e: JournalError) -> EngineError {
+        match e {
+            JournalError::Locked {
+                run,
+                pid,
+                host,
+                since,
+            } => EngineError::Locked(LockedBy {
+                run,
+                pid,
+                host,
+                since,
+            }),
+            other => EngineError::Journal(other),
+        }
+    }
+}
+
+/// The kinds the engine submits, with the endpoint each uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunKind {
+    Orders,
+    Consumers,
+    ConsumerUpdates,
+}
+
+impl RunKind {
+    pub(crate) fn of(kind: Kind) -> Result<RunKind, EngineError> {
+        match kind {
+            Kind::Orders => Ok(RunKind::Orders),
+            Kind::Consumers => Ok(RunKind::Consumers),
+            Kind::ConsumerUpdates => Ok(RunKind::ConsumerUpdates),
+            other => Err(EngineError::UnsupportedKind(other)),
+        }
+    }
+
+    /// The run's kind as journaled (`Kind::as_str`).
+    pub(crate) fn parse(run: RunId, text: &str) -> Result<RunKind, EngineError> {
+        match Kind::ALL.iter().find(|k| k.as_str() == text) {
+            Some(kind) => RunKind::of(*kind),
+            None => Err(EngineError::UnknownKind {
+                run,
+                kind: text.to_string(),
+            }),
+        }
+    }
+
+    pub(crate) fn endpoint(self) -> crate::api::Endpoint {
+        match self {
+            RunKind::Orders => crate::api::Endpoint::Cmo,
+            RunKind::Consumers => crate::api::Endpoint::Cmc,
+            RunKind::ConsumerUpdates => crate::api::Endpoint::Umc,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_clamped_to_legal_values() {
+        let s = EngineSettings {
+            concurrency: 0,
+            batch_size: 500,
+            max_attempts: 0,
+            backoff_base: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(1),
+            seed: Some(1),
+        }
+        .normalized();
+        assert_eq!(s.concurrency, 1);
+        assert_eq!(s.batch_size, BATCH_MAX);
+        assert_eq!(s.max_attempts, 1);
+        assert_eq!(s.backoff_max, Duration::from_secs(5));
+        let s = EngineSettings {
+            concurrency: 99,
+            batch_size: 0,
+            ..EngineSettings::default()
+        }
+        .normalized();
+        assert_eq!(s.concurrency, MAX_CONCURRENCY);
+        assert_eq!(s.batch_size, 1);
+    }
+
+    #[test]
+    fn kinds_and_endpoints() {
+        let run = RunId(1);
+        assert_eq!(RunKind::parse(run, "orders").unwrap(), RunKind::Orders);
+        assert_eq!(
+            RunKind::parse(run, "consumer-updates").unwrap().endpoint(),
+            crate::api::Endpoint::Umc
+        );
+        assert!(matches!(
+            RunKind::parse(run, "mark-paid"),
+            Err(EngineError::UnsupportedKind(Kind::MarkPaid))
+        ));
+        assert!(matches!(
+            RunKind::parse(run, "nonsense"),
+            Err(EngineError::UnknownKind { .. })
+        ));
+    }
+
+    #[test]
+    fn lock_error_names_the_holder() {
+        let e = EngineError::from_journal(JournalError::Locked {
+            run: RunId(7),
+            pid: 42,
+            host: "box".into(),
+            since: "2026-01-01 00:00:00 UTC".into(),
+        });
+        assert!(matches!(e, EngineError::Locked(..)));
+        let text = e.to_string();
+        assert!(text.contains("run 7") && text.contains("42") && text.contains("box"));
+    }
+}

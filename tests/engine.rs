@@ -1,0 +1,1034 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The batch engine against the in-process simulator (127.0.0.1, OS-assigned port) and
+//! a journal in a temporary directory: batching, faults of every kind, mixed and
+//! all-or-nothing batches, 04, consumers, cancellation, the run lock, crash recovery
+//! and the cross-run guard.
+
+use chrono::NaiveDate;
+use paypro_console::api::{Client, ClientConfig};
+use paypro_console::domain::{Consumer, ConsumerUpdate, Issue, Kind, Money, Order};
+use paypro_console::engine::{
+    self, EngineError, EngineSettings, Event, PreparedRun, RunReport, RunSource, SharedJournal,
+};
+use paypro_console::journal::{Item, ItemState, Journal, RunId, RunState};
+use paypro_console::secret::Secret;
+use paypro_console::sheet::{Imported, ImportedRow, Item as SheetItem};
+use paypro_console::sim::{self, BatchMode, FaultConfig, Merchant, RunningSim, SimConfig};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio_util::sync::CancellationToken;
+
+const MERCHANT: &str = "demo";
+const PASSWORD: &str = "demo-pass";
+
+async fn start_sim(batch_mode: BatchMode, faults: FaultConfig, seed: u64) -> RunningSim {
+    let config = SimConfig {
+        merchants: vec![Merchant::demo()],
+        batch_mode,
+        faults,
+        seed,
+        ..SimConfig::default()
+    };
+    sim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+fn client(sim: &RunningSim, password: &str) -> Client {
+    client_at(&sim.base_url, password)
+}
+
+fn client_at(base_url: &str, password: &str) -> Client {
+    let mut config = ClientConfig::new(base_url, MERCHANT, Secret::new(password));
+    config.request_timeout = Duration::from_secs(10);
+    Client::new(config).unwrap()
+}
+
+fn fast_settings() -> EngineSettings {
+    EngineSettings {
+        concurrency: 4,
+        batch_size: 50,
+        max_attempts: 6,
+        backoff_base: Duration::from_millis(5),
+        backoff_max: Duration::from_millis(40),
+        seed: Some(7),
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    journal: Journal,
+    shared: SharedJournal,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("journal.sqlite3")).unwrap();
+    Fixture {
+        shared: Arc::new(Mutex::new(journal.clone())),
+        journal,
+        _dir: dir,
+    }
+}
+
+fn order(number: &str, cents: i64) -> Order {
+    Order {
+        order_number: number.to_string(),
+        amount: Money::from_cents(cents).unwrap(),
+        due_date: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        issue_date: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        customer_name: format!("Customer {number}"),
+        customer_mobile: "03123456789".to_string(),
+        customer_email: String::new(),
+        customer_address: String::new(),
+        expire_after_seconds: None,
+        amount_within_due_date: None,
+        amount_after_due_date: None,
+    }
+}
+
+fn numbers(prefix: &str, n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("{prefix}-{i:05}")).collect()
+}
+
+fn imported(kind: Kind, items: Vec<SheetItem>) -> Imported {
+    let rows = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| ImportedRow {
+            row: i as u32 + 2,
+            key: item.key().to_string(),
+            item: Some(item),
+            issues: Vec::new(),
+            raw: Vec::new(),
+        })
+        .collect();
+    Imported {
+        file: PathBuf::from("sheet.xlsx"),
+        sheet: "Sheet1".to_string(),
+        kind,
+        kind_guessed: false,
+        header_row: 1,
+        columns: Vec::new(),
+        unknown_columns: Vec::new(),
+        rows,
+        issues: Vec::new(),
+    }
+}
+
+fn orders_sheet(orders: Vec<Order>) -> Imported {
+    imported(
+        Kind::Orders,
+        orders.into_iter().map(SheetItem::Order).collect(),
+    )
+}
+
+fn source() -> RunSource {
+    RunSource {
+        file: PathBuf::from("sheet.xlsx"),
+        sha256: "00".repeat(32),
+    }
+}
+
+fn prepare(f: &Fixture, sheet: &Imported, sim: &RunningSim, allow_resend: bool) -> PreparedRun {
+    engine::prepare_run(
+        &f.journal,
+        sheet,
+        &source(),
+        MERCHANT,
+        &sim.base_url,
+        allow_resend,
+    )
+    .unwrap()
+}
+
+async fn drive(
+    f: &Fixture,
+    client: Client,
+    run: RunId,
+    settings: &EngineSettings,
+) -> (Result<RunReport, EngineError>, Vec<Event>) {
+    let (tx, mut rx) = unbounded_channel();
+    let result = engine::drive(
+        f.shared.clone(),
+        client,
+        run,
+        settings,
+        CancellationToken::new(),
+        tx,
+    )
+    .await;
+    (result, drain(&mut rx))
+}
+
+fn drain(rx: &mut UnboundedReceiver<Event>) -> Vec<Event> {
+    let mut out = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        out.push(e);
+    }
+    out
+}
+
+async fn sim_list(sim: &RunningSim, what: &str) -> Vec<Value> {
+    sim_list_at(&sim.base_url, what).await
+}
+
+async fn sim_list_at(base_url: &str, what: &str) -> Vec<Value> {
+    let body: Value = reqwest::get(format!("{base_url}/__sim/{what}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body.as_array().unwrap().clone()
+}
+
+/// Order number -> (ConnectPayId, CreateRequests) as the simulator stores them.
+async fn sim_orders(sim: &RunningSim) -> HashMap<String, (String, u64)> {
+    sim_orders_at(&sim.base_url).await
+}
+
+async fn sim_orders_at(base_url: &str) -> HashMap<String, (String, u64)> {
+    let list = sim_list_at(base_url, "orders").await;
+    let mut out = HashMap::new();
+    for o in &list {
+        let number = o["OrderNumber"].as_str().unwrap().to_string();
+        let id = o["ConnectPayId"].as_str().unwrap().to_string();
+        let requests = o["CreateRequests"].as_u64().unwrap_or(0);
+        assert!(
+            out.insert(number.clone(), (id, requests)).is_none(),
+            "order {number} stored twice"
+        );
+    }
+    out
+}
+
+fn items(f: &Fixture, run: RunId) -> Vec<Item> {
+    f.journal.items(run, None).unwrap()
+}
+
+fn by_key(items: &[Item]) -> HashMap<String, Item> {
+    items.iter().map(|i| (i.key.clone(), i.clone())).collect()
+}
+
+fn sent_sizes(events: &[Event]) -> Vec<usize> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::BatchSent { items, .. } => Some(*items),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_sends_230_orders_in_five_batches_and_journals_every_id() {
+    let sim = start_sim(BatchMode::PerItem, FaultConfig::default(), 0).await;
+    let f = fixture();
+    let keys = numbers("HP", 230);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 150_000)).collect());
+    let prepared = prepare(&f, &sheet, &sim, false);
+    assert_eq!(prepared.pending, 230);
+    assert_eq!(
+        prepared.total_amount.unwrap(),
+        Money::from_cents(230 * 150_000).unwrap()
+    );
+
+    let (report, events) = drive(&f, client(&sim, PASSWORD), prepared.run, &fast_settings()).await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!(report.counts.created, 230);
+    assert_eq!(report.requests, 5);
+    let mut sizes = sent_sizes(&events);
+    sizes.sort_unstable();
+    assert_eq!(sizes, [30, 50, 50, 50, 50]);
+    assert!(matches!(
+        events.first(),
+        Some(Event::RunStarted {
+            total: 230,
+            to_send: 230,
+            settled: 0,
+            ..
+        })
+    ));
+    assert!(matches!(
+        events.last(),
+        Some(Event::RunFinished {
+            state: RunState::Completed,
+            ..
+        })
+    ));
+    let done: usize = events
+        .iter()
+        .map(|e| match e {
+            Event::BatchDone { created, .. } => *created,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(done, 230);
+
+    let stored = sim_orders(&sim).await;
+    assert_eq!(stored.len(), 230);
+    let journaled = items(&f, prepared.run);
+    for item in &journaled {
+        assert_eq!(item.state, ItemState::Created, "row {}", item.row);
+        let (id, requests) = &stored[&item.key];
+        assert_eq!(item.connectpay_id.as_deref(), Some(id.as_str()));
+        assert_eq!(*requests, 1, "{} sent more than once", item.key);
+        assert_eq!(item.fee.unwrap().to_string(), "60");
+        assert_eq!(item.attempts, 1);
+    }
+    let run = f.journal.run(prepared.run).unwrap().unwrap();
+    assert_eq!(run.state, RunState::Completed);
+    assert!(run.lock.is_none(), "the lock is released");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_of_every_kind_never_duplicate_and_the_journal_matches_the_simulator() {
+    let faults = FaultConfig {
+        http_500: 0.04,
+        html_200: 0.04,
+        truncated_json: 0.04,
+        drop_before_store: 0.04,
+        drop_after_store: 0.04,
+        ..FaultConfig::default()
+    };
+    let sim = start_sim(BatchMode::PerItem, faults, 20261124).await;
+    let f = fixture();
+    let keys = numbers("FT", 1000);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 99_900)).collect());
+    let prepared = prepare(&f, &sheet, &sim, false);
+    // Small batches make many requests, so each kind of fault is met many times.
+    let settings = EngineSettings {
+        batch_size: 10,
+        max_attempts: 12,
+        ..fast_settings()
+    };
+    let (report, events) = drive(&f, client(&sim, PASSWORD), prepared.run, &settings).await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert!(report.retries > 0, "faults were injected");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::RetryScheduled { .. }))
+    );
+
+    let stored = sim_orders(&sim).await;
+    let expected: HashSet<&String> = keys.iter().collect();
+    assert_eq!(stored.keys().collect::<HashSet<_>>(), expected);
+    let journaled = items(&f, prepared.run);
+    assert_eq!(journaled.len(), 1000);
+    let mut unknown = 0;
+    for item in &journaled {
+        let (id, _) = &stored[&item.key];
+        match item.state {
+            ItemState::Created => {
+                assert_eq!(
+                    item.connectpay_id.as_deref(),
+                    Some(id.as_str()),
+                    "{}",
+                    item.key
+                )
+            }
+            ItemState::ExistsIdUnknown => {
+                unknown += 1;
+                assert!(
+                    item.attempts >= 2,
+                    "{}: a 01 after our own lost answer",
+                    item.key
+                );
+                assert_eq!(item.connectpay_id, None);
+            }
+            other => panic!("{} ended {other}", item.key),
+        }
+    }
+    assert!(
+        unknown > 0,
+        "lost answers (drop-after-store, truncated) must have produced exists_id_unknown"
+    );
+    assert_eq!(
+        report.counts.created + report.counts.exists_id_unknown,
+        1000
+    );
+}
+
+fn mixed_sheet(prefix: &str) -> (Imported, Vec<String>, Vec<String>, String) {
+    let mut orders = Vec::new();
+    let mut valid = Vec::new();
+    let mut invalid = Vec::new();
+    for i in 1..=12 {
+        let number = format!("{prefix}-{i:02}");
+        // Amounts above the merchant's limit (1,000,000) pass our checks but not the
+        // server's: rows 3, 7 and 11.
+        if i % 4 == 3 {
+            orders.push(order(&number, 200_000_000));
+            invalid.push(number);
+        } else {
+            orders.push(order(&number, 5_000));
+            valid.push(number);
+        }
+    }
+    let failing = format!("{}-{prefix}", sim::SIMFAIL_PREFIX);
+    orders.push(order(&failing, 5_000));
+    (orders_sheet(orders), valid, invalid, failing)
+}
+
+async fn mixed_batch(mode: BatchMode) {
+    let sim = start_sim(mode, FaultConfig::default(), 0).await;
+    let f = fixture();
+    let (sheet, valid, invalid, failing) = mixed_sheet("MX");
+    let prepared = prepare(&f, &sheet, &sim, false);
+    let settings = EngineSettings {
+        max_attempts: 3,
+        ..fast_settings()
+    };
+    let (report, _events) = drive(&f, client(&sim, PASSWORD), prepared.run, &settings).await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Completed, "{mode:?}");
+    assert_eq!(report.counts.created, valid.len() as u64);
+    assert_eq!(report.counts.rejected, invalid.len() as u64);
+    assert_eq!(report.counts.failed, 1);
+
+    let stored = sim_orders(&sim).await;
+    assert_eq!(
+        stored.keys().collect::<HashSet<_>>(),
+        valid.iter().collect::<HashSet<_>>(),
+        "{mode:?}: exactly the valid orders exist"
+    );
+    let journaled = by_key(&items(&f, prepared.run));
+    for number in &valid {
+        let item = &journaled[number];
+        assert_eq!(item.state, ItemState::Created);
+        assert_eq!(
+            item.connectpay_id.as_deref(),
+            Some(stored[number].0.as_str())
+        );
+        // Sent once (per item) or twice (left out of an all-or-nothing refusal, which
+        // takes the send back).
+        assert_eq!(item.attempts, 1, "{mode:?} {number}");
+    }
+    for number in &invalid {
+        let item = &journaled[number];
+        assert_eq!(item.state, ItemState::Rejected);
+        assert_eq!(item.status_code.as_deref(), Some("03"));
+        let d = item.description.as_deref().unwrap();
+        assert!(
+            d.contains("out of limits"),
+            "{mode:?}: server's description: {d}"
+        );
+    }
+    let item = &journaled[&failing];
+    assert_eq!(item.state, ItemState::Failed);
+    assert_eq!(item.attempts, 3);
+    let e = item.last_error.as_deref().unwrap();
+    assert!(
+        e.contains("02") && e.contains("gave up after 3 sends"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_batch_per_item_mode() {
+    mixed_batch(BatchMode::PerItem).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_batch_all_or_nothing_mode() {
+    mixed_batch(BatchMode::Atomic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_whole_request_is_split_and_the_splitting_ends() {
+    // Order creation limits MerchantId to 15 characters: every request is refused
+    // whole with 03 and no items, whatever it carries. The engine splits down to single
+    // items and rejects each; it must not loop.
+    let long_id = "merchant-id-of-20ch";
+    let config = SimConfig {
+        merchants: vec![Merchant::new(long_id, "pw", "0044")],
+        ..SimConfig::default()
+    };
+    let sim = sim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let f = fixture();
+    let keys = numbers("SP", 7);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
+    let prepared = prepare(&f, &sheet, &sim, false);
+    let c = Client::new(ClientConfig::new(
+        sim.base_url.clone(),
+        long_id,
+        Secret::new("pw"),
+    ))
+    .unwrap();
+    let (report, _) = drive(&f, c, prepared.run, &fast_settings()).await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!(report.counts.rejected, 7);
+    // At most 2n - 1 requests for n items.
+    assert!(report.requests < 2 * 7, "{} requests", report.requests);
+    for item in items(&f, prepared.run) {
+        assert_eq!(item.status_code.as_deref(), Some("03"));
+        assert_eq!(
+            item.attempts, 1,
+            "splits take the send back; only the last counts"
+        );
+    }
+    assert!(sim_orders(&sim).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_are_created_with_cmc_and_updated_with_umc() {
+    let sim = start_sim(BatchMode::PerItem, FaultConfig::default(), 0).await;
+    let f = fixture();
+    let ids: Vec<String> = (1..=60).map(|i| format!("{:08}", 70000000 + i)).collect();
+    let consumers: Vec<SheetItem> = ids
+        .iter()
+        .map(|id| {
+            SheetItem::Consumer(Consumer {
+                consumer_id: id.clone(),
+                name: format!("Name {id}"),
+                mobile: String::new(),
+                email: String::new(),
+                address: String::new(),
+            })
+        })
+        .collect();
+    let prepared = prepare(&f, &imported(Kind::Consumers, consumers), &sim, false);
+    let (report, events) = drive(&f, client(&sim, PASSWORD), prepared.run, &fast_settings()).await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!(report.counts.created, 60);
+    assert_eq!(sent_sizes(&events).len(), 2);
+    for item in items(&f, prepared.run) {
+        assert_eq!(
+            item.connectpay_id.as_deref(),
+            Some(format!("0044{}", item.key).as_str())
+        );
+    }
+
+    let mut updates: Vec<SheetItem> = ids
+        .iter()
+        .map(|id| {
+            SheetItem::ConsumerUpdate(ConsumerUpdate {
+                consumer_id: format!("0044{id}"),
+                name: Some(format!("Renamed {id}")),
+                mobile: None,
+                email: None,
+                address: None,
+            })
+        })
+        .collect();
+    updates.push(SheetItem::ConsumerUpdate(ConsumerUpdate {
+        consumer_id: "004499999999".to_string(),
+        name: Some("Nobody".to_string()),
+        mobile: None,
+        email: None,
+        address: None,
+    }));
+    let updates = imported(Kind::ConsumerUpdates, updates);
+    let prepared = prepare(&f, &updates, &sim, false);
+    let (report, _) = drive(&f, client(&sim, PASSWORD), prepared.run, &fast_settings()).await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!(report.counts.created, 60);
+    assert_eq!(report.counts.rejected, 1);
+    let missing = by_key(&items(&f, prepared.run))["004499999999"].clone();
+    assert!(missing.description.unwrap().contains("does not exist"));
+    let stored = sim_list(&sim, "consumers").await;
+    assert_eq!(stored.len(), 60);
+    // Updating the same consumers again later is not blocked by the cross-run guard
+    // (creating them again would be).
+    let again = prepare(&f, &updates, &sim, false);
+    assert!(again.skipped.is_empty());
+    assert_eq!(again.pending, 61);
+    let ids_again: Vec<SheetItem> = ids[..2]
+        .iter()
+        .map(|id| {
+            SheetItem::Consumer(Consumer {
+                consumer_id: id.clone(),
+                name: "Twice".into(),
+                mobile: String::new(),
+                email: String::new(),
+                address: String::new(),
+            })
+        })
+        .collect();
+    let twice = prepare(&f, &imported(Kind::Consumers, ids_again), &sim, false);
+    assert_eq!((twice.pending, twice.skipped.len()), (0, 2));
+    assert!(
+        stored
+            .iter()
+            .all(|c| c["Name"].as_str().unwrap().starts_with("Renamed "))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellation_waits_for_requests_in_flight_and_the_run_resumes() {
+    let faults = FaultConfig {
+        latency_ms: 60,
+        ..FaultConfig::default()
+    };
+    let sim = start_sim(BatchMode::PerItem, faults, 0).await;
+    let f = fixture();
+    let keys = numbers("CN", 400);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
+    let prepared = prepare(&f, &sheet, &sim, false);
+    let settings = EngineSettings {
+        batch_size: 10,
+        concurrency: 2,
+        ..fast_settings()
+    };
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = unbounded_channel();
+    let task = tokio::spawn(engine::drive(
+        f.shared.clone(),
+        client(&sim, PASSWORD),
+        prepared.run,
+        &settings,
+        cancel.clone(),
+        tx,
+    ));
+    let mut done = 0;
+    while let Some(e) = rx.recv().await {
+        if matches!(e, Event::BatchDone { .. }) {
+            done += 1;
+            if done == 3 {
+                cancel.cancel();
+                break;
+            }
+        }
+    }
+    let report = task.await.unwrap().unwrap();
+    assert_eq!(report.state, RunState::Interrupted);
+    assert_eq!(
+        report.counts.in_flight, 0,
+        "requests in flight were recorded"
+    );
+    assert!(report.counts.pending > 0);
+    assert_eq!(report.counts.created + report.counts.pending, 400);
+    let stored = sim_orders(&sim).await;
+    assert_eq!(
+        stored.len() as u64,
+        report.counts.created,
+        "everything the server created is journaled"
+    );
+    // Batches journaled ahead but not yet on the wire were closed unsent: their
+    // items are pending with no send counted.
+    let pending = f
+        .journal
+        .items(prepared.run, Some(ItemState::Pending))
+        .unwrap();
+    assert!(pending.iter().all(|i| i.attempts == 0));
+    assert!(f.journal.run(prepared.run).unwrap().unwrap().lock.is_none());
+    assert!(
+        f.journal
+            .interrupted_runs()
+            .unwrap()
+            .iter()
+            .any(|r| r.id == prepared.run)
+    );
+
+    let (report, _) = drive(&f, client(&sim, PASSWORD), prepared.run, &settings).await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!(report.counts.created, 400);
+    let stored = sim_orders(&sim).await;
+    assert_eq!(stored.len(), 400);
+    assert!(stored.values().all(|(_, requests)| *requests == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_driven_by_one_drive_is_locked_for_another() {
+    let faults = FaultConfig {
+        latency_ms: 100,
+        ..FaultConfig::default()
+    };
+    let sim = start_sim(BatchMode::PerItem, faults, 0).await;
+    let f = fixture();
+    let keys = numbers("LK", 40);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
+    let prepared = prepare(&f, &sheet, &sim, false);
+    let settings = EngineSettings {
+        batch_size: 10,
+        concurrency: 1,
+        ..fast_settings()
+    };
+    let (tx, mut rx) = unbounded_channel();
+    let first = tokio::spawn(engine::drive(
+        f.shared.clone(),
+        client(&sim, PASSWORD),
+        prepared.run,
+        &settings,
+        CancellationToken::new(),
+        tx,
+    ));
+    while let Some(e) = rx.recv().await {
+        if matches!(e, Event::BatchSent { .. }) {
+            break;
+        }
+    }
+    let (second, events) = drive(&f, client(&sim, PASSWORD), prepared.run, &settings).await;
+    match second {
+        Err(EngineError::Locked(by)) => {
+            assert_eq!(by.run, prepared.run);
+            assert_eq!(by.pid, std::process::id());
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    assert!(events.is_empty(), "the refused drive sent nothing");
+    let report = first.await.unwrap().unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!(report.counts.created, 40);
+    assert!(sim_orders(&sim).await.values().all(|(_, r)| *r == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_left_in_flight_by_a_crash_are_resent_and_a_01_means_id_unknown() {
+    let sim = start_sim(BatchMode::PerItem, FaultConfig::default(), 0).await;
+    let f = fixture();
+    let keys = numbers("CR", 5);
+    let orders: Vec<Order> = keys.iter().map(|k| order(k, 5_000)).collect();
+    let prepared = prepare(&f, &orders_sheet(orders.clone()), &sim, false);
+    let journaled = items(&f, prepared.run);
+
+    // A process wrote rows 1-3 in flight, its request created orders 1 and 2 at the
+    // server, and it died before the answer was journaled.
+    let lock = f.journal.lock_run(prepared.run).unwrap();
+    let in_flight: Vec<_> = journaled[..3].iter().map(|i| i.id).collect();
+    f.journal
+        .begin_batch(prepared.run, "cmo", &in_flight)
+        .unwrap();
+    f.journal
+        .set_run_state(prepared.run, RunState::Running)
+        .unwrap();
+    client(&sim, PASSWORD)
+        .create_orders(&orders[..2])
+        .await
+        .unwrap();
+    lock.release().unwrap();
+
+    let (report, _) = drive(&f, client(&sim, PASSWORD), prepared.run, &fast_settings()).await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    let after = by_key(&items(&f, prepared.run));
+    for k in &keys[..2] {
+        assert_eq!(after[k].state, ItemState::ExistsIdUnknown, "{k}");
+        assert_eq!(after[k].status_code.as_deref(), Some("01"));
+    }
+    for k in &keys[2..] {
+        assert_eq!(after[k].state, ItemState::Created, "{k}");
+    }
+    let stored = sim_orders(&sim).await;
+    assert_eq!(stored.len(), 5);
+    let attempts = f.journal.item_attempts(after[&keys[0]].id).unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0].result.as_deref(), Some("interrupted"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cross_run_guard_skips_rows_created_by_an_earlier_run() {
+    let sim = start_sim(BatchMode::PerItem, FaultConfig::default(), 0).await;
+    let f = fixture();
+    let first_keys = numbers("GD", 3);
+    let first = prepare(
+        &f,
+        &orders_sheet(first_keys.iter().map(|k| order(k, 5_000)).collect()),
+        &sim,
+        false,
+    );
+    let (report, _) = drive(&f, client(&sim, PASSWORD), first.run, &fast_settings()).await;
+    assert_eq!(report.unwrap().counts.created, 3);
+    let first_items = by_key(&items(&f, first.run));
+
+    // Second sheet: GD-00002 again (row 2) and a new order, plus an invalid row.
+    let mut sheet = orders_sheet(vec![order("GD-00002", 5_000), order("GD-NEW", 5_000)]);
+    sheet.rows.push(ImportedRow {
+        row: 4,
+        key: "GD-BAD".to_string(),
+        item: None,
+        issues: vec![Issue::error(4, "OrderAmount", "\"abc\" is not an amount")],
+        raw: vec!["GD-BAD".to_string(), "abc".to_string()],
+    });
+    let guard = engine::prior_creations(&f.journal, &sheet, MERCHANT).unwrap();
+    assert_eq!(guard.len(), 1);
+    let second = prepare(&f, &sheet, &sim, false);
+    assert_eq!((second.pending, second.invalid), (1, 1));
+    assert_eq!(second.skipped.len(), 1);
+    let (row, key, prior) = &second.skipped[0];
+    assert_eq!((*row, key.as_str()), (2, "GD-00002"));
+    let original = &first_items["GD-00002"];
+    assert_eq!(
+        prior.to_string(),
+        format!(
+            "created in run {}, row {}, ConnectPayId {}",
+            first.run,
+            original.row,
+            original.connectpay_id.as_deref().unwrap()
+        )
+    );
+    let (report, _) = drive(&f, client(&sim, PASSWORD), second.run, &fast_settings()).await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!(
+        (
+            report.counts.created,
+            report.counts.skipped,
+            report.counts.invalid
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(sim_orders(&sim).await["GD-00002"].1, 1, "not sent again");
+
+    // --allow-resend: sent, and the server's 01 on a first send is "existed before".
+    let third = prepare(
+        &f,
+        &orders_sheet(vec![order("GD-00003", 5_000)]),
+        &sim,
+        true,
+    );
+    assert!(third.skipped.is_empty());
+    let (report, _) = drive(&f, client(&sim, PASSWORD), third.run, &fast_settings()).await;
+    assert_eq!(report.unwrap().counts.exists_before_run, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mark_lists_are_refused_and_unknown_runs_reported() {
+    let sim = start_sim(BatchMode::PerItem, FaultConfig::default(), 0).await;
+    let f = fixture();
+    let sheet = imported(
+        Kind::MarkPaid,
+        vec![SheetItem::OrderRef(paypro_console::domain::OrderRef {
+            order_number: "X".into(),
+        })],
+    );
+    assert!(matches!(
+        engine::prepare_run(&f.journal, &sheet, &source(), MERCHANT, "u", false),
+        Err(EngineError::UnsupportedKind(Kind::MarkPaid))
+    ));
+    let (result, _) = drive(&f, client(&sim, PASSWORD), RunId(999), &fast_settings()).await;
+    assert!(matches!(result, Err(EngineError::NotFound(RunId(999)))));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.csv");
+    std::fs::write(&path, b"abc").unwrap();
+    assert_eq!(
+        engine::sha256_file(&path).unwrap(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert!(matches!(
+        engine::sha256_file(&dir.path().join("missing")),
+        Err(EngineError::Io { .. })
+    ));
+}
+
+/// Drives 200 orders in batches of 10, two at a time, calls `change` once four batches
+/// are answered (it makes the server refuse the old password), and checks the run
+/// stopped at once with the unsent items pending; then drives again with `new_client`
+/// and checks it completes with every order created once.
+async fn stopped_by_04_then_resumed<C, Fut>(
+    base_url: &str,
+    f: &Fixture,
+    prefix: &str,
+    change: C,
+) -> (PreparedRun, Vec<Event>)
+where
+    C: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let keys = numbers(prefix, 200);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
+    let prepared =
+        engine::prepare_run(&f.journal, &sheet, &source(), MERCHANT, base_url, false).unwrap();
+    let settings = EngineSettings {
+        batch_size: 10,
+        concurrency: 2,
+        ..fast_settings()
+    };
+    let (tx, mut rx) = unbounded_channel();
+    let task = tokio::spawn(engine::drive(
+        f.shared.clone(),
+        client_at(base_url, PASSWORD),
+        prepared.run,
+        &settings,
+        CancellationToken::new(),
+        tx,
+    ));
+    let mut events = Vec::new();
+    let mut done = 0;
+    while let Some(e) = rx.recv().await {
+        let is_done = matches!(e, Event::BatchDone { .. });
+        events.push(e);
+        if is_done {
+            done += 1;
+            if done == 4 {
+                break;
+            }
+        }
+    }
+    change().await;
+    let report = task.await.unwrap().unwrap();
+    events.extend(drain(&mut rx));
+
+    assert_eq!(report.state, RunState::StoppedAuth);
+    let reason = report.stop_reason.clone().unwrap();
+    assert!(reason.contains("04"), "{reason}");
+    assert!(!reason.contains(PASSWORD));
+    assert_eq!(report.counts.in_flight, 0);
+    assert!(report.counts.pending > 100, "unsent items stay pending");
+    assert_eq!(report.counts.failed, 0);
+    assert_eq!(report.counts.rejected, 0);
+    let stopped_at = events
+        .iter()
+        .position(|e| matches!(e, Event::RunStopped { .. }))
+        .expect("RunStopped event");
+    let sent_after = events[stopped_at..]
+        .iter()
+        .filter(|e| matches!(e, Event::BatchSent { .. }))
+        .count();
+    assert!(
+        sent_after < settings.concurrency,
+        "only requests already dispatched may leave after the 04 ({sent_after})"
+    );
+    assert!(matches!(
+        events.last(),
+        Some(Event::RunFinished {
+            state: RunState::StoppedAuth,
+            ..
+        })
+    ));
+    let run = f.journal.run(prepared.run).unwrap().unwrap();
+    assert_eq!(run.state, RunState::StoppedAuth);
+    assert!(run.lock.is_none());
+
+    // With the new password the same run completes, each order created once.
+    let (report, _) = drive(f, client_at(base_url, "new-pass"), prepared.run, &settings).await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!(report.counts.created + report.counts.exists_id_unknown, 200);
+    let stored = sim_orders_at(base_url).await;
+    assert_eq!(stored.len(), 200);
+    for item in items(f, prepared.run) {
+        if let Some(id) = &item.connectpay_id {
+            assert_eq!(id, &stored[&item.key].0);
+        }
+    }
+    (prepared, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_04_mid_run_stops_at_once_and_a_later_drive_with_good_credentials_completes() {
+    let faults = FaultConfig {
+        latency_ms: 80,
+        ..FaultConfig::default()
+    };
+    let sim = start_sim(BatchMode::PerItem, faults, 0).await;
+    let f = fixture();
+    let url = format!("{}/__sim/credentials", sim.base_url);
+    let (_, events) = stopped_by_04_then_resumed(&sim.base_url, &f, "AU", || async {
+        let r = reqwest::Client::new()
+            .post(&url)
+            .json(&serde_json::json!({"MerchantId": MERCHANT, "Password": "new-pass"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    })
+    .await;
+    // Nothing was retried: a 04 is not a transient failure.
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::RetryScheduled { .. }))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_04_after_the_server_restarts_with_a_new_password_mid_request() {
+    // The server goes away with requests on the wire and comes back on the same address
+    // and state file with a new password: the interrupted requests fail in transport,
+    // are retried, and meet the 04.
+    let dir = tempfile::tempdir().unwrap();
+    let state_file = dir.path().join("sim.sqlite3");
+    let config = |password: &str| SimConfig {
+        merchants: vec![Merchant::new(MERCHANT, password, "0044")],
+        faults: FaultConfig {
+            latency_ms: 80,
+            ..FaultConfig::default()
+        },
+        state_file: Some(state_file.clone()),
+        ..SimConfig::default()
+    };
+    let first = sim::start(config(PASSWORD), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (addr, base_url) = (first.addr, first.base_url.clone());
+    let f = fixture();
+    // The restarted server must outlive the resumed drive inside the helper.
+    let second: Arc<Mutex<Option<RunningSim>>> = Arc::new(Mutex::new(None));
+    let keep = second.clone();
+    let (prepared, events) = stopped_by_04_then_resumed(&base_url, &f, "RS", || async move {
+        first.shutdown().await;
+        let sim = sim::start(config("new-pass"), addr).await.unwrap();
+        *keep.lock().unwrap() = Some(sim);
+    })
+    .await;
+    // The restart cut requests on the wire: they were retried, not lost.
+    let interrupted = events
+        .iter()
+        .any(|e| matches!(e, Event::RetryScheduled { .. }));
+    let resent = f
+        .journal
+        .items(prepared.run, None)
+        .unwrap()
+        .iter()
+        .any(|i| i.attempts > 1);
+    assert_eq!(interrupted, resent);
+    assert!(second.lock().unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_on_consumer_endpoints_stop_the_run_rather_than_reject_rows() {
+    // The consumer endpoints answer a wrong password with 01 "Invalid Data. Username or
+    // password is invalid" and no items: a credentials problem, not 60 bad rows.
+    let sim = start_sim(BatchMode::PerItem, FaultConfig::default(), 0).await;
+    let f = fixture();
+    let consumers: Vec<SheetItem> = (1..=60)
+        .map(|i| {
+            SheetItem::Consumer(Consumer {
+                consumer_id: format!("{:08}", 80000000 + i),
+                name: format!("Name {i}"),
+                mobile: String::new(),
+                email: String::new(),
+                address: String::new(),
+            })
+        })
+        .collect();
+    let prepared = prepare(&f, &imported(Kind::Consumers, consumers), &sim, false);
+    let (report, events) = drive(
+        &f,
+        client(&sim, "wrong-pass"),
+        prepared.run,
+        &fast_settings(),
+    )
+    .await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::StoppedAuth);
+    assert_eq!(report.counts.pending, 60);
+    assert_eq!(report.counts.rejected, 0);
+    assert!(report.requests <= 2, "{} requests", report.requests);
+    assert!(report.stop_reason.unwrap().contains("password is invalid"));
+    assert!(!format!("{events:?}").contains("wrong-pass"));
+    for item in items(&f, prepared.run) {
+        assert_eq!(
+            item.attempts, 0,
+            "nothing was created: the sends are taken back"
+        );
+    }
+    let (report, _) = drive(&f, client(&sim, PASSWORD), prepared.run, &fast_settings()).await;
+    assert_eq!(report.unwrap().counts.created, 60);
+}
