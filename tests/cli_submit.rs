@@ -126,6 +126,30 @@ fn happy_path_sends_every_sample_order_once_in_batches_of_at_most_50() {
         skipped[0]
     );
     assert!(sim.orders().iter().all(|o| o["CreateRequests"] == 1));
+
+    // --allow-resend sends them anyway; PayPro answers 01 and nothing is created twice.
+    let mut cmd = console(&journal, &sim);
+    cmd.args([
+        "submit",
+        &samples("orders.xlsx"),
+        "--yes",
+        "--json",
+        "--allow-resend",
+    ]);
+    let resent = run(cmd);
+    assert_eq!(resent.status.code(), Some(0), "{}", text(&resent.stderr));
+    let s = summary(&resent);
+    assert_eq!(
+        (
+            s["skipped"].clone(),
+            s["sent"].clone(),
+            s["exists_before_run"].clone()
+        ),
+        (json!(0), json!(200), json!(200))
+    );
+    assert!(text(&resent.stderr).contains("will be sent again"));
+    assert_eq!(sim.orders().len(), 200);
+    assert!(sim.orders().iter().all(|o| o["CreateRequests"] == 2));
 }
 
 #[test]

@@ -24,6 +24,10 @@ pub struct SubmitArgs {
     /// The sheet to read; the first non-empty one when not given.
     #[arg(long)]
     pub sheet: Option<String>,
+    /// Send rows again even when an earlier run of this merchant already created
+    /// their order number or consumer id (normally they are skipped).
+    #[arg(long)]
+    pub allow_resend: bool,
     #[command(flatten)]
     pub options: RunOptions,
     #[command(flatten)]
@@ -185,7 +189,20 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
 
     let prior = engine::prior_creations(&journal, &imported, &merchant)
         .map_err(|e| Failure::not_started(e.to_string()))?;
-    let skipped_rows: HashSet<u32> = prior.iter().map(|(row, _, _)| *row).collect();
+    let skipped_rows: HashSet<u32> = if args.allow_resend {
+        HashSet::new()
+    } else {
+        prior.iter().map(|(row, _, _)| *row).collect()
+    };
+    if args.allow_resend && !prior.is_empty() {
+        say(
+            args.options.json,
+            &format!(
+                "--allow-resend: {} rows already created by an earlier run will be sent again\n",
+                prior.len()
+            ),
+        );
+    }
     let preview = Preview::of(&imported, &skipped_rows);
     say(
         args.options.json,
@@ -234,8 +251,15 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
             .map_err(|e| Failure::not_started(e.to_string()))?,
         file: source_file,
     };
-    let prepared = engine::prepare_run(&journal, &imported, &source, &merchant, &base_url, false)
-        .map_err(|e| Failure::not_started(e.to_string()))?;
+    let prepared = engine::prepare_run(
+        &journal,
+        &imported,
+        &source,
+        &merchant,
+        &base_url,
+        args.allow_resend,
+    )
+    .map_err(|e| Failure::not_started(e.to_string()))?;
     let run = prepared.run;
     let Some(password) = password else {
         return finish_without_sending(&journal, run, args.options.json);
