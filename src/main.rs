@@ -42,6 +42,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Held to the end of main: dropping it flushes the last log lines.
+    let _log = match &cli.command {
+        Command::Sim(_) => cli::logging::init_stderr(),
+        _ => cli::logging::init_file(),
+    };
     let journal = cli.journal.as_deref();
     match &cli.command {
         Command::Sim(args) => sim::run(args),

@@ -13,6 +13,10 @@ fn demo_completes_with_a_retry_and_names_its_journal() {
     let dir = common::tempdir();
     let journal = dir.path().join("demo.sqlite3");
     let out = Command::new(common::BIN)
+        .env(
+            "PAYPRO_LOG_DIR",
+            std::env::temp_dir().join("paypro-console-test-logs"),
+        )
         .args(["--journal", journal.to_str().unwrap(), "demo", "--json"])
         // The demo needs none of these, and must not write into PAYPRO_JOURNAL.
         .env("PAYPRO_JOURNAL", dir.path().join("not-this.sqlite3"))
@@ -47,6 +51,10 @@ fn demo_completes_with_a_retry_and_names_its_journal() {
     let j = paypro_console::journal::Journal::open(&journal).unwrap();
     assert_eq!(j.runs().unwrap().len(), 1);
     let again = Command::new(common::BIN)
+        .env(
+            "PAYPRO_LOG_DIR",
+            std::env::temp_dir().join("paypro-console-test-logs"),
+        )
         .args(["--journal", journal.to_str().unwrap(), "demo", "--json"])
         .stdin(Stdio::null())
         .output()
@@ -58,6 +66,10 @@ fn demo_completes_with_a_retry_and_names_its_journal() {
 #[test]
 fn demo_without_a_journal_keeps_a_temporary_one_and_says_where() {
     let out = Command::new(common::BIN)
+        .env(
+            "PAYPRO_LOG_DIR",
+            std::env::temp_dir().join("paypro-console-test-logs"),
+        )
         .arg("demo")
         .env_remove("PAYPRO_JOURNAL")
         .stdin(Stdio::null())

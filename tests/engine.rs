@@ -1032,3 +1032,223 @@ async fn refused_credentials_on_consumer_endpoints_stop_the_run_rather_than_reje
     let (report, _) = drive(&f, client(&sim, PASSWORD), prepared.run, &fast_settings()).await;
     assert_eq!(report.unwrap().counts.created, 60);
 }
+
+/// The journal's record of every request: which items, the HTTP status and the body.
+fn batches_of(f: &Fixture, run: RunId) -> HashMap<i64, Vec<paypro_console::journal::AttemptInfo>> {
+    let mut out: HashMap<i64, Vec<_>> = HashMap::new();
+    for item in items(f, run) {
+        for a in f.journal.item_attempts(item.id).unwrap() {
+            out.entry(a.batch.0).or_default().push(a);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_is_journaled_with_its_http_status_and_response_body() {
+    let sim = start_sim(BatchMode::PerItem, FaultConfig::default(), 0).await;
+    let f = fixture();
+    f.journal.set_redactions(vec![Secret::new(PASSWORD)]);
+    let keys = numbers("RB", 25);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 10_000)).collect());
+    let prepared = prepare(&f, &sheet, &sim, false);
+    let settings = EngineSettings {
+        batch_size: 10,
+        ..fast_settings()
+    };
+    let (report, _) = drive(&f, client(&sim, PASSWORD), prepared.run, &settings).await;
+    assert_eq!(report.unwrap().state, RunState::Completed);
+
+    let batches = batches_of(&f, prepared.run);
+    assert_eq!(batches.len(), 3, "25 orders in batches of 10");
+    let journaled = by_key(&items(&f, prepared.run));
+    for (batch, attempts) in &batches {
+        let body = f
+            .journal
+            .batch_response_body(paypro_console::journal::BatchId(*batch))
+            .unwrap()
+            .expect("the response body is journaled");
+        let answer: Value = serde_json::from_str(&body).expect("the server's JSON, whole");
+        assert_eq!(answer.as_array().unwrap().len(), attempts.len() + 1);
+        assert!(!body.contains(PASSWORD));
+        for a in attempts {
+            assert_eq!(a.http_status, Some(200));
+            assert_eq!(a.batch_outcome.as_deref(), Some("ok"));
+            assert!(a.duration_ms.is_some() && a.finished_at.is_some());
+        }
+        // Every item of the request has its ConnectPayId in the body journaled with it.
+        let in_batch: HashSet<_> = attempts.iter().map(|a| a.position).collect();
+        assert_eq!(in_batch.len(), attempts.len());
+        for item in journaled.values() {
+            let here = f
+                .journal
+                .item_attempts(item.id)
+                .unwrap()
+                .iter()
+                .any(|a| a.batch.0 == *batch);
+            if here {
+                let id = item.connectpay_id.as_deref().unwrap();
+                assert!(body.contains(id), "{}: {id} not in {body}", item.key);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_request_is_journaled_with_its_real_status_and_body() {
+    let faults = FaultConfig {
+        http_500: 1.0,
+        ..FaultConfig::default()
+    };
+    let sim = start_sim(BatchMode::PerItem, faults, 1).await;
+    let f = fixture();
+    let sheet = orders_sheet(vec![order("F5-1", 10_000), order("F5-2", 10_000)]);
+    let prepared = prepare(&f, &sheet, &sim, false);
+    let settings = EngineSettings {
+        max_attempts: 2,
+        ..fast_settings()
+    };
+    let (report, _) = drive(&f, client(&sim, PASSWORD), prepared.run, &settings).await;
+    assert_eq!(report.unwrap().counts.failed, 2);
+    let batches = batches_of(&f, prepared.run);
+    assert_eq!(batches.len(), 2, "sent twice, then failed");
+    for (batch, attempts) in &batches {
+        assert!(attempts.iter().all(|a| a.http_status == Some(500)));
+        let body = f
+            .journal
+            .batch_response_body(paypro_console::journal::BatchId(*batch))
+            .unwrap();
+        assert_eq!(body.as_deref(), Some("Internal Server Error"));
+    }
+
+    // No server at all: no status, no body, and the outcome says why.
+    let f = fixture();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let sheet = orders_sheet(vec![order("F5-3", 10_000)]);
+    let prepared =
+        engine::prepare_run(&f.journal, &sheet, &source(), MERCHANT, &gone, false).unwrap();
+    let settings = EngineSettings {
+        max_attempts: 1,
+        ..fast_settings()
+    };
+    let (report, _) = drive(&f, client_at(&gone, PASSWORD), prepared.run, &settings).await;
+    assert_eq!(report.unwrap().counts.failed, 1);
+    let item = &items(&f, prepared.run)[0];
+    let attempts = f.journal.item_attempts(item.id).unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].http_status, None);
+    assert!(
+        attempts[0]
+            .batch_outcome
+            .as_deref()
+            .unwrap()
+            .contains("could not connect"),
+        "{:?}",
+        attempts[0].batch_outcome
+    );
+    assert_eq!(
+        f.journal.batch_response_body(attempts[0].batch).unwrap(),
+        None
+    );
+}
+
+/// A server that answers every upload with `status` and `body`.
+async fn canned_server(status: u16, body: String) -> String {
+    let app = axum::Router::new().fallback(move || {
+        let body = body.clone();
+        async move {
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                [("content-type", "application/json")],
+                body,
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_the_server_echoes_never_reaches_the_journaled_body() {
+    const SECRET: &str = "Zq7-unique-Pa55word";
+    let answers = [
+        (
+            200,
+            format!(
+                r#"[{{"Status":"00","Description":"merchant demo with password {SECRET}"}},{{"Status":"00","OrderNumber":"PW-1","ConnectPayId":"00990000000001","ConnectPayFee":"60"}}]"#
+            ),
+        ),
+        (
+            500,
+            format!("<html>Server Error. Request: ?password={SECRET}</html>"),
+        ),
+    ];
+    for (status, body) in answers {
+        let base = canned_server(status, body).await;
+        let f = fixture();
+        // The journal is told nothing: the client's own redaction must be enough.
+        let sheet = orders_sheet(vec![order("PW-1", 10_000)]);
+        let prepared =
+            engine::prepare_run(&f.journal, &sheet, &source(), MERCHANT, &base, false).unwrap();
+        let settings = EngineSettings {
+            max_attempts: 1,
+            ..fast_settings()
+        };
+        let (report, _) = drive(&f, client_at(&base, SECRET), prepared.run, &settings).await;
+        report.unwrap();
+        let item = &items(&f, prepared.run)[0];
+        let attempts = f.journal.item_attempts(item.id).unwrap();
+        assert_eq!(attempts[0].http_status, Some(status));
+        let stored = f
+            .journal
+            .batch_response_body(attempts[0].batch)
+            .unwrap()
+            .unwrap();
+        assert!(!stored.contains(SECRET), "{stored}");
+        assert!(!stored.contains("Zq7"), "{stored}");
+        if status == 200 {
+            assert_eq!(item.connectpay_id.as_deref(), Some("00990000000001"));
+            assert!(stored.contains("00990000000001"), "{stored}");
+        } else {
+            assert_eq!(item.state, ItemState::Failed);
+            assert!(stored.contains("Server Error"), "{stored}");
+        }
+        let wal = f.journal.path().with_extension("sqlite3-wal");
+        for file in [f.journal.path(), wal.as_path()] {
+            let raw = std::fs::read(file).unwrap_or_default();
+            assert!(
+                !raw.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                "the password is in {}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_items_cannot_be_journaled_leaves_no_run() {
+    let f = fixture();
+    let mut sheet = orders_sheet(vec![order("DR-1", 10_000), order("DR-2", 10_000)]);
+    // Two rows with one row number: the journal refuses the second.
+    sheet.rows[1].row = sheet.rows[0].row;
+    let err = engine::prepare_run(
+        &f.journal,
+        &sheet,
+        &source(),
+        MERCHANT,
+        "http://127.0.0.1:9",
+        false,
+    )
+    .unwrap_err();
+    assert!(matches!(err, EngineError::Journal(_)), "{err:?}");
+    assert!(
+        f.journal.runs().unwrap().is_empty(),
+        "an empty run was left"
+    );
+}

@@ -906,3 +906,48 @@ fn adding_items_is_all_or_nothing_and_handles_a_big_sheet() {
         Err(JournalError::NotFound { .. })
     ));
 }
+
+#[test]
+fn a_run_and_its_items_are_created_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(&dir.path().join("journal.sqlite3")).unwrap();
+    let (run, ids) = j
+        .create_run_with_items(&new_run("M1"), &[pending(2, "A-1"), pending(3, "A-2")])
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(j.item(ids[1]).unwrap().unwrap().key, "A-2");
+    assert_eq!(j.counts(run).unwrap().pending, 2);
+    assert_eq!(j.run(run).unwrap().unwrap().state, RunState::Open);
+
+    // A duplicate row fails the insert of the items: no run is left behind.
+    let err = j
+        .create_run_with_items(
+            &new_run("M1"),
+            &[pending(2, "B-1"), pending(3, "B-2"), pending(2, "B-3")],
+        )
+        .unwrap_err();
+    assert!(matches!(err, JournalError::Sqlite { .. }), "{err:?}");
+    // Nor does an item born in a state items are not born in.
+    let err = j
+        .create_run_with_items(
+            &new_run("M1"),
+            &[NewItem {
+                state: ItemState::InFlight,
+                ..pending(2, "C-1")
+            }],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, JournalError::InvalidNewItem { row: 2, .. }),
+        "{err:?}"
+    );
+    let runs = j.runs().unwrap();
+    assert_eq!(runs.len(), 1, "only the first run exists");
+    assert_eq!(runs[0].run.id, run);
+    // The journal is still usable: the next run gets the next id and its items.
+    let (next, ids) = j
+        .create_run_with_items(&new_run("M1"), &[pending(2, "D-1")])
+        .unwrap();
+    assert_ne!(next, run);
+    assert_eq!(j.items(next, None).unwrap()[0].id, ids[0]);
+}

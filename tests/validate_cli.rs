@@ -8,6 +8,11 @@ use std::process::{Command, Output};
 
 fn validate(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_paypro-console"))
+        // Keep the test's logs out of the user's data directory.
+        .env(
+            "PAYPRO_LOG_DIR",
+            std::env::temp_dir().join("paypro-console-test-logs"),
+        )
         .arg("validate")
         .args(args)
         .output()

@@ -822,3 +822,108 @@ async fn https_base_builds_a_rustls_client_and_fails_cleanly() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn batch_calls_hand_back_the_exchange_redacted_whatever_the_decision() {
+    let echo = PASSWORD.replace('"', "\\\"");
+    // A mixed answer whose description echoes the password.
+    let body = format!(
+        r#"[{{"Status":"01"}},{{"Status":"00","OrderNumber":"A-1","ConnectPayId":"00340000000001"}},{{"Status":"03","OrderNumber":"A-2","Description":"bad {echo}"}}]"#
+    );
+    let srv = serve(move |_, _| ok(&body)).await;
+    let c = client(&srv.base_url);
+    let got = c
+        .create_orders_with_exchange(&[order("A-1"), order("A-2")])
+        .await;
+    let resp = got.result.unwrap();
+    assert_eq!(resp.items.len(), 2);
+    let x = got.exchange.unwrap();
+    assert_eq!(x.http_status, 200);
+    assert!(x.body.contains("00340000000001"), "{}", x.body);
+    assert!(x.body.contains("bad "), "{}", x.body);
+    assert_no_password(&x.body);
+    assert_no_password(&format!("{x:?}"));
+
+    // A non-2xx answer: the error, and the whole body with its real status.
+    let srv = serve(|_, _| Reply {
+        status: 503,
+        body: format!("<html>Service Unavailable for {PASSWORD}</html>"),
+        delay: Duration::ZERO,
+    })
+    .await;
+    let got = client(&srv.base_url)
+        .create_consumers_with_exchange(&[consumer("C-1")])
+        .await;
+    assert!(
+        matches!(got.result, Err(ApiError::Http { status: 503, .. })),
+        "{:?}",
+        got.result
+    );
+    let x = got.exchange.unwrap();
+    assert_eq!(x.http_status, 503);
+    assert!(x.body.contains("Service Unavailable"), "{}", x.body);
+    assert_no_password(&x.body);
+
+    // A 2xx body that is not JSON, and a refusal of the whole request: both kept.
+    for (body, decode) in [
+        ("<html>maintenance</html>", true),
+        (r#"[{"Status":"03","Description":"Invalid Data"}]"#, false),
+    ] {
+        let srv = serve(move |_, _| ok(body)).await;
+        let got = client(&srv.base_url)
+            .update_consumers_with_exchange(&[update("C-1")])
+            .await;
+        let err = got.result.unwrap_err();
+        if decode {
+            assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+        } else {
+            assert!(matches!(err, ApiError::Status { .. }), "{err:?}");
+        }
+        assert_eq!(
+            got.exchange,
+            Some(Exchange {
+                http_status: 200,
+                body: body.to_string()
+            })
+        );
+    }
+
+    // No response: refused before sending, or no connection.
+    let got = c.create_orders_with_exchange(&[]).await;
+    assert!(matches!(got.result, Err(ApiError::Request { .. })));
+    assert!(got.exchange.is_none());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let got = client(&format!("http://{addr}"))
+        .create_orders_with_exchange(&[order("A-1")])
+        .await;
+    assert!(matches!(
+        got.result,
+        Err(ApiError::Transport {
+            kind: TransportKind::Connect,
+            ..
+        })
+    ));
+    assert!(got.exchange.is_none());
+}
+
+fn consumer(id: &str) -> Consumer {
+    Consumer {
+        consumer_id: id.into(),
+        name: "N".into(),
+        mobile: "".into(),
+        email: "".into(),
+        address: "".into(),
+    }
+}
+
+fn update(id: &str) -> ConsumerUpdate {
+    ConsumerUpdate {
+        consumer_id: id.into(),
+        name: Some("New".into()),
+        mobile: None,
+        email: None,
+        address: None,
+    }
+}

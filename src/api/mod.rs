@@ -80,6 +80,34 @@ pub struct MarkResult {
     pub calls: usize,
 }
 
+/// One HTTP exchange as it may be kept (the journal's record of a request): the status
+/// and the whole body, with the client's credentials already redacted out of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub http_status: u16,
+    pub body: String,
+}
+
+/// A batch call's decided result together with the exchange behind it, so a caller can
+/// keep what the server actually said, whatever the decision. `exchange` is `Some`
+/// whenever an HTTP response arrived — also when `result` is an `Http`, `Decode` or
+/// `Status` error — and `None` when the request was refused before sending or failed
+/// below HTTP (`ApiError::Transport`, whose `kind` says how).
+#[derive(Debug)]
+pub struct Exchanged<T> {
+    pub result: Result<T, ApiError>,
+    pub exchange: Option<Exchange>,
+}
+
+impl<T> Exchanged<T> {
+    fn unsent(error: ApiError) -> Exchanged<T> {
+        Exchanged {
+            result: Err(error),
+            exchange: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     base: Url,
@@ -179,8 +207,7 @@ impl Client {
         .redact(&self.inner.secrets)
     }
 
-    /// Sends one request and returns the body of a 2xx response. Logs endpoint, item
-    /// count, duration and HTTP status — never the URL, which holds the password.
+    /// Sends one request and returns the body of a 2xx response.
     async fn send(
         &self,
         endpoint: Endpoint,
@@ -188,6 +215,35 @@ impl Client {
         query: &[(&str, &str)],
         payload: Payload,
     ) -> Result<String, ApiError> {
+        let (status, body) = self.send_raw(endpoint, items, query, payload).await?;
+        self.require_success(endpoint, status, &body)?;
+        Ok(body)
+    }
+
+    /// `ApiError::Http` unless `status` is 2xx.
+    fn require_success(&self, endpoint: Endpoint, status: u16, body: &str) -> Result<(), ApiError> {
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(ApiError::Http {
+                endpoint,
+                status,
+                excerpt: wire::excerpt(&self.redact(body)),
+            }
+            .redact(&self.inner.secrets))
+        }
+    }
+
+    /// Sends one request and returns the HTTP status and body of whatever response
+    /// arrived; `Err` only when none did. Logs endpoint, item count, duration and HTTP
+    /// status — never the URL, which holds the password.
+    async fn send_raw(
+        &self,
+        endpoint: Endpoint,
+        items: usize,
+        query: &[(&str, &str)],
+        payload: Payload,
+    ) -> Result<(u16, String), ApiError> {
         let url = request::endpoint_url(&self.inner.base, endpoint, query);
         let builder = match payload {
             Payload::Get => self.http.get(url),
@@ -233,15 +289,36 @@ impl Client {
                     bytes = body.len(),
                     "cpay request"
                 );
-                if status.is_success() {
-                    Ok(body)
-                } else {
-                    Err(ApiError::Http {
-                        endpoint,
-                        status: status.as_u16(),
-                        excerpt: wire::excerpt(&self.redact(&body)),
-                    }
-                    .redact(&self.inner.secrets))
+                Ok((status.as_u16(), body))
+            }
+        }
+    }
+
+    /// Uploads one batch file and decides the answer with `decide` (given the raw body
+    /// of a 2xx response), keeping the exchange.
+    async fn upload_exchange<T>(
+        &self,
+        endpoint: Endpoint,
+        items: usize,
+        file_name: &'static str,
+        json: String,
+        decide: impl FnOnce(&str) -> Result<T, ApiError>,
+    ) -> Exchanged<T> {
+        let sent = self
+            .send_raw(endpoint, items, &[], Payload::Upload { file_name, json })
+            .await;
+        match sent {
+            Err(e) => Exchanged::unsent(e),
+            Ok((http_status, body)) => {
+                let result = self
+                    .require_success(endpoint, http_status, &body)
+                    .and_then(|()| decide(&body));
+                Exchanged {
+                    result,
+                    exchange: Some(Exchange {
+                        http_status,
+                        body: self.redact(&body),
+                    }),
                 }
             }
         }
@@ -249,17 +326,6 @@ impl Client {
 
     async fn post_ojson(&self, endpoint: Endpoint, json: String) -> Result<String, ApiError> {
         self.send(endpoint, 1, &[("oJson", json.as_str())], Payload::PostQuery)
-            .await
-    }
-
-    async fn upload(
-        &self,
-        endpoint: Endpoint,
-        items: usize,
-        file_name: &'static str,
-        json: String,
-    ) -> Result<String, ApiError> {
-        self.send(endpoint, items, &[], Payload::Upload { file_name, json })
             .await
     }
 
@@ -330,24 +396,37 @@ impl Client {
     /// ([`CreateOrdersResponse::pair`]). `Err(Status)` only when element 0 is not 00 and
     /// no item came back (the whole request was refused).
     pub async fn create_orders(&self, orders: &[Order]) -> Result<CreateOrdersResponse, ApiError> {
+        self.create_orders_with_exchange(orders).await.result
+    }
+
+    /// [`Client::create_orders`], with the HTTP status and the (redacted) body of the
+    /// response for the record.
+    pub async fn create_orders_with_exchange(
+        &self,
+        orders: &[Order],
+    ) -> Exchanged<CreateOrdersResponse> {
         let ep = Endpoint::Cmo;
-        let json = request::orders_json(
+        let json = match request::orders_json(
             &self.inner.credentials,
             orders,
             &self.inner.order_date_format,
-        )
-        .map_err(|p| Self::refuse(ep, p))?;
-        let body = self.upload(ep, orders.len(), "orders.txt", json).await?;
-        let resp =
-            wire::decode_create_response(&body).map_err(|e| self.decode_error(ep, &body, e))?;
-        if resp.status != CreateStatus::Created && resp.items.is_empty() {
-            return Err(self.status_error(
-                ep,
-                ApiStatus::Create(resp.status),
-                resp.description.as_deref(),
-            ));
-        }
-        Ok(resp)
+        ) {
+            Ok(json) => json,
+            Err(p) => return Exchanged::unsent(Self::refuse(ep, p)),
+        };
+        self.upload_exchange(ep, orders.len(), "orders.txt", json, |body| {
+            let resp =
+                wire::decode_create_response(body).map_err(|e| self.decode_error(ep, body, e))?;
+            if resp.status != CreateStatus::Created && resp.items.is_empty() {
+                return Err(self.status_error(
+                    ep,
+                    ApiStatus::Create(resp.status),
+                    resp.description.as_deref(),
+                ));
+            }
+            Ok(resp)
+        })
+        .await
     }
 
     /// `gpojson`: orders paid between `start` and `end` (inclusive). Status 03 (no
@@ -505,13 +584,24 @@ impl Client {
         &self,
         consumers: &[Consumer],
     ) -> Result<ConsumersResponse, ApiError> {
+        self.create_consumers_with_exchange(consumers).await.result
+    }
+
+    /// [`Client::create_consumers`], with the HTTP status and the (redacted) body of the
+    /// response for the record.
+    pub async fn create_consumers_with_exchange(
+        &self,
+        consumers: &[Consumer],
+    ) -> Exchanged<ConsumersResponse> {
         let ep = Endpoint::Cmc;
-        let json = request::consumers_json(&self.inner.credentials, consumers)
-            .map_err(|p| Self::refuse(ep, p))?;
-        let body = self
-            .upload(ep, consumers.len(), "consumers.txt", json)
-            .await?;
-        self.consumer_batch(ep, &body)
+        let json = match request::consumers_json(&self.inner.credentials, consumers) {
+            Ok(json) => json,
+            Err(p) => return Exchanged::unsent(Self::refuse(ep, p)),
+        };
+        self.upload_exchange(ep, consumers.len(), "consumers.txt", json, |body| {
+            self.consumer_batch(ep, body)
+        })
+        .await
     }
 
     /// `uc`: updates one consumer (`consumer_id` is the full consumer code). `Ok` only
@@ -536,13 +626,24 @@ impl Client {
         &self,
         updates: &[ConsumerUpdate],
     ) -> Result<ConsumersResponse, ApiError> {
+        self.update_consumers_with_exchange(updates).await.result
+    }
+
+    /// [`Client::update_consumers`], with the HTTP status and the (redacted) body of the
+    /// response for the record.
+    pub async fn update_consumers_with_exchange(
+        &self,
+        updates: &[ConsumerUpdate],
+    ) -> Exchanged<ConsumersResponse> {
         let ep = Endpoint::Umc;
-        let json = request::consumer_updates_json(&self.inner.credentials, updates)
-            .map_err(|p| Self::refuse(ep, p))?;
-        let body = self
-            .upload(ep, updates.len(), "consumers.txt", json)
-            .await?;
-        self.consumer_batch(ep, &body)
+        let json = match request::consumer_updates_json(&self.inner.credentials, updates) {
+            Ok(json) => json,
+            Err(p) => return Exchanged::unsent(Self::refuse(ep, p)),
+        };
+        self.upload_exchange(ep, updates.len(), "consumers.txt", json, |body| {
+            self.consumer_batch(ep, body)
+        })
+        .await
     }
 
     fn consumer_batch(&self, ep: Endpoint, body: &str) -> Result<ConsumersResponse, ApiError> {

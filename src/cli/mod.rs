@@ -2,6 +2,7 @@
 //! output and JSON summaries.
 
 pub mod demo;
+pub mod logging;
 pub mod outcome;
 pub mod progress;
 pub mod resume;

@@ -21,7 +21,7 @@
 use super::RunKind;
 use crate::api::{
     ApiError, ConsumerItemResult, ConsumerStatus, ConsumersResponse, CreateOrdersResponse,
-    CreateStatus, OrderItemResult,
+    CreateStatus, Exchange, OrderItemResult,
 };
 use crate::domain::{Consumer, ConsumerUpdate, Order};
 use crate::journal::{ItemId, ItemOutcome};
@@ -213,6 +213,8 @@ pub(crate) struct Classified {
     /// The request's outcome, as journaled.
     pub summary: String,
     pub http_status: Option<u16>,
+    /// What the server sent back, credentials redacted, as journaled with the request.
+    pub response_body: Option<String>,
 }
 
 impl Classified {
@@ -225,6 +227,37 @@ impl Classified {
             retry_reason: None,
             summary: String::new(),
             http_status: None,
+            response_body: None,
+        }
+    }
+
+    /// Records what the server actually said: the real HTTP status and the whole body
+    /// (redacted by the client) when a response arrived; else what the error kept of
+    /// one (an `Http` error's status and excerpt, a `Decode` error's excerpt). A
+    /// transport failure has neither; its kind is in the summary.
+    pub(crate) fn attach_evidence(
+        &mut self,
+        result: &Result<Response, ApiError>,
+        exchange: Option<Exchange>,
+    ) {
+        match (exchange, result) {
+            (Some(x), _) => {
+                self.http_status = Some(x.http_status);
+                self.response_body = Some(x.body);
+            }
+            (
+                None,
+                Err(ApiError::Http {
+                    status, excerpt, ..
+                }),
+            ) => {
+                self.http_status = Some(*status);
+                self.response_body = Some(excerpt.clone());
+            }
+            (None, Err(ApiError::Decode { excerpt, .. })) => {
+                self.response_body = Some(excerpt.clone());
+            }
+            (None, _) => {}
         }
     }
 
@@ -808,5 +841,51 @@ mod tests {
         assert_eq!(r.answers[0].as_ref().unwrap().verdict, Verdict::Created);
         assert_eq!(r.answers[0].as_ref().unwrap().id.as_deref(), Some("0044C1"));
         assert_eq!(r.answers[1].as_ref().unwrap().verdict, Verdict::Invalid);
+    }
+
+    #[test]
+    fn the_record_keeps_the_real_status_and_body_or_what_the_error_knew() {
+        let e = entries(&["A"], 1);
+        let resp = orders_response("00", vec![item("00", "A", Some("1"), "ok")], &e);
+        let result = Ok(resp);
+        let mut c = classify(RunKind::Orders, &e, &result, 6);
+        c.attach_evidence(
+            &result,
+            Some(Exchange {
+                http_status: 201,
+                body: "[{\"Status\":\"00\"}]".into(),
+            }),
+        );
+        assert_eq!(c.http_status, Some(201));
+        assert_eq!(c.response_body.as_deref(), Some("[{\"Status\":\"00\"}]"));
+
+        let result = Err(ApiError::Http {
+            endpoint: Endpoint::Cmo,
+            status: 502,
+            excerpt: "Bad Gateway".into(),
+        });
+        let mut c = classify(RunKind::Orders, &e, &result, 6);
+        c.attach_evidence(&result, None);
+        assert_eq!(c.http_status, Some(502));
+        assert_eq!(c.response_body.as_deref(), Some("Bad Gateway"));
+
+        let result = Err(ApiError::Decode {
+            endpoint: Endpoint::Cmo,
+            reason: "not JSON".into(),
+            excerpt: "<html>".into(),
+        });
+        let mut c = classify(RunKind::Orders, &e, &result, 6);
+        c.attach_evidence(&result, None);
+        assert_eq!(c.response_body.as_deref(), Some("<html>"));
+
+        let result = Err(ApiError::Transport {
+            endpoint: Endpoint::Cmo,
+            kind: TransportKind::Timeout,
+            message: "operation timed out".into(),
+        });
+        let mut c = classify(RunKind::Orders, &e, &result, 6);
+        c.attach_evidence(&result, None);
+        assert_eq!((c.http_status, c.response_body.as_deref()), (None, None));
+        assert!(c.summary.contains("timed out"), "{}", c.summary);
     }
 }

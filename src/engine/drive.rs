@@ -12,7 +12,7 @@
 use super::backoff::Backoff;
 use super::classify::{Classified, Entry, Next, Payload, Response, classify};
 use super::{EngineError, EngineSettings, Event, RunKind, RunReport, SharedJournal};
-use crate::api::{ApiError, Client, RequestProblem};
+use crate::api::{ApiError, Client, Exchange, Exchanged, RequestProblem};
 use crate::domain::{Consumer, ConsumerUpdate, Order};
 use crate::journal::{AttemptRecord, BatchId, Item, ItemOutcome, Journal, RunId, RunState};
 use std::collections::VecDeque;
@@ -190,8 +190,17 @@ fn wrong_kind(ctx: &Ctx) -> ApiError {
     }
 }
 
-/// Sends the items in one request and pairs the answer with them.
-async fn send(ctx: &Ctx, entries: &[Entry]) -> Result<Response, ApiError> {
+/// Sends the items in one request and pairs the answer with them; also hands back the
+/// exchange (HTTP status, redacted body) when a response arrived, for the journal.
+async fn send(ctx: &Ctx, entries: &[Entry]) -> (Result<Response, ApiError>, Option<Exchange>) {
+    match send_kind(ctx, entries).await {
+        Ok(Exchanged { result, exchange }) => (result, exchange),
+        Err(e) => (Err(e), None),
+    }
+}
+
+/// The request of the run's kind. `Err` only when the batch could not be built.
+async fn send_kind(ctx: &Ctx, entries: &[Entry]) -> Result<Exchanged<Response>, ApiError> {
     match ctx.kind {
         RunKind::Orders => {
             let orders: Option<Vec<Order>> = entries
@@ -202,8 +211,11 @@ async fn send(ctx: &Ctx, entries: &[Entry]) -> Result<Response, ApiError> {
                 })
                 .collect();
             let orders = orders.ok_or_else(|| wrong_kind(ctx))?;
-            let resp = ctx.client.create_orders(&orders).await?;
-            Ok(Response::from_orders(&resp, &orders))
+            let got = ctx.client.create_orders_with_exchange(&orders).await;
+            Ok(Exchanged {
+                result: got.result.map(|r| Response::from_orders(&r, &orders)),
+                exchange: got.exchange,
+            })
         }
         RunKind::Consumers => {
             let consumers: Option<Vec<Consumer>> = entries
@@ -214,9 +226,14 @@ async fn send(ctx: &Ctx, entries: &[Entry]) -> Result<Response, ApiError> {
                 })
                 .collect();
             let consumers = consumers.ok_or_else(|| wrong_kind(ctx))?;
-            let resp = ctx.client.create_consumers(&consumers).await?;
+            let got = ctx.client.create_consumers_with_exchange(&consumers).await;
             let keys: Vec<&str> = consumers.iter().map(|c| c.consumer_id.as_str()).collect();
-            Ok(Response::from_consumers(&resp, &keys, false))
+            Ok(Exchanged {
+                result: got
+                    .result
+                    .map(|r| Response::from_consumers(&r, &keys, false)),
+                exchange: got.exchange,
+            })
         }
         RunKind::ConsumerUpdates => {
             let updates: Option<Vec<ConsumerUpdate>> = entries
@@ -227,9 +244,14 @@ async fn send(ctx: &Ctx, entries: &[Entry]) -> Result<Response, ApiError> {
                 })
                 .collect();
             let updates = updates.ok_or_else(|| wrong_kind(ctx))?;
-            let resp = ctx.client.update_consumers(&updates).await?;
+            let got = ctx.client.update_consumers_with_exchange(&updates).await;
             let keys: Vec<&str> = updates.iter().map(|u| u.consumer_id.as_str()).collect();
-            Ok(Response::from_consumers(&resp, &keys, true))
+            Ok(Exchanged {
+                result: got
+                    .result
+                    .map(|r| Response::from_consumers(&r, &keys, true)),
+                exchange: got.exchange,
+            })
         }
     }
 }
@@ -307,9 +329,10 @@ async fn run_batch(
         },
     );
     let sent_at = Instant::now();
-    let result = send(&ctx, &entries).await;
+    let (result, exchange) = send(&ctx, &entries).await;
     let duration_ms = u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let classified = classify(ctx.kind, &entries, &result, ctx.max_attempts);
+    let mut classified = classify(ctx.kind, &entries, &result, ctx.max_attempts);
+    classified.attach_evidence(&result, exchange);
     if classified.auth.is_some() {
         ctx.hold.cancel();
     }
@@ -332,8 +355,7 @@ async fn record(
         http_status: classified.http_status,
         duration_ms,
         outcome: classified.summary.clone(),
-        // The client hands back the decoded answer, not its body.
-        response_body: None,
+        response_body: classified.response_body.clone(),
     };
     let outcomes = classified.outcomes.clone();
     journal_call(&ctx.journal, Priority::Record, move |j| {

@@ -87,9 +87,7 @@ pub fn prior_creations(
 /// merchant and kind `skipped` unless `allow_resend`. Mark and refund lists are refused
 /// with [`EngineError::UnsupportedKind`].
 ///
-/// The items are written in one transaction; the run record is written just before it
-/// (the journal has no single call for both), so a failure in between leaves an empty
-/// run that sends nothing.
+/// The run and its items are written in one transaction: a failure leaves no run.
 pub fn prepare_run(
     journal: &Journal,
     imported: &Imported,
@@ -143,15 +141,17 @@ pub fn prepare_run(
         });
     }
 
-    let run = journal.create_run(&NewRun {
-        kind: imported.kind.as_str().to_string(),
-        source_file: source.file.display().to_string(),
-        source_sha256: source.sha256.clone(),
-        sheet: Some(imported.sheet.clone()),
-        merchant_id: merchant_id.to_string(),
-        base_url: base_url.to_string(),
-    })?;
-    journal.add_items(run, &items)?;
+    let (run, _) = journal.create_run_with_items(
+        &NewRun {
+            kind: imported.kind.as_str().to_string(),
+            source_file: source.file.display().to_string(),
+            source_sha256: source.sha256.clone(),
+            sheet: Some(imported.sheet.clone()),
+            merchant_id: merchant_id.to_string(),
+            base_url: base_url.to_string(),
+        },
+        &items,
+    )?;
     tracing::info!(
         run = run.0,
         kind = imported.kind.as_str(),

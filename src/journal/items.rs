@@ -4,7 +4,7 @@
 use super::error::{Context, JournalError};
 use super::model::{Item, ItemId, ItemState, NewItem, PriorCreation, RunId};
 use super::{Journal, now_text, parse_json, parse_time, to_u32};
-use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::collections::HashMap;
 
 pub(crate) const ITEM_COLUMNS: &str = "id, run_id, row, key, payload, issues, state, \
@@ -44,16 +44,59 @@ pub(crate) fn item_from_row(r: &Row<'_>) -> rusqlite::Result<Item> {
 /// The states in which a key counts as created at PayPro by a run of ours.
 const CREATED_STATES: &str = "'created', 'exists_id_unknown', 'exists_before_run'";
 
+/// Refuses items in a state items are not born in.
+pub(crate) fn check_new_items(items: &[NewItem]) -> Result<(), JournalError> {
+    match items.iter().find(|i| !i.state.is_initial()) {
+        Some(bad) => Err(JournalError::InvalidNewItem {
+            row: bad.row,
+            state: bad.state,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Inserts a run's rows inside the caller's transaction; a duplicate row fails it.
+pub(crate) fn insert_items(
+    tx: &Connection,
+    run: RunId,
+    items: &[NewItem],
+    now: &str,
+) -> Result<Vec<ItemId>, JournalError> {
+    let mut ids = Vec::with_capacity(items.len());
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO items (run_id, row, key, payload, issues, state, attempts,
+                                created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)",
+        )
+        .ctx("journaling items")?;
+    for item in items {
+        let issues = if item.issues.is_null() {
+            "[]".to_string()
+        } else {
+            item.issues.to_string()
+        };
+        insert
+            .execute(params![
+                run.0,
+                item.row,
+                item.key,
+                item.payload.to_string(),
+                issues,
+                item.state,
+                now
+            ])
+            .ctx("journaling items")?;
+        ids.push(ItemId(tx.last_insert_rowid()));
+    }
+    Ok(ids)
+}
+
 impl Journal {
     /// Journals a run's rows in one transaction (all or none). Each item's state must
     /// be `pending`, `invalid` or `skipped`; rows must be unique within the run.
     pub fn add_items(&self, run: RunId, items: &[NewItem]) -> Result<Vec<ItemId>, JournalError> {
-        if let Some(bad) = items.iter().find(|i| !i.state.is_initial()) {
-            return Err(JournalError::InvalidNewItem {
-                row: bad.row,
-                state: bad.state,
-            });
-        }
+        check_new_items(items)?;
         let now = now_text();
         let mut conn = self.conn();
         let tx = conn
@@ -69,35 +112,7 @@ impl Journal {
                 what: format!("run {run}"),
             });
         }
-        let mut ids = Vec::with_capacity(items.len());
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO items (run_id, row, key, payload, issues, state, attempts,
-                                        created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)",
-                )
-                .ctx("journaling items")?;
-            for item in items {
-                let issues = if item.issues.is_null() {
-                    "[]".to_string()
-                } else {
-                    item.issues.to_string()
-                };
-                insert
-                    .execute(params![
-                        run.0,
-                        item.row,
-                        item.key,
-                        item.payload.to_string(),
-                        issues,
-                        item.state,
-                        now
-                    ])
-                    .ctx("journaling items")?;
-                ids.push(ItemId(tx.last_insert_rowid()));
-            }
-        }
+        let ids = insert_items(&tx, run, items, &now)?;
         tx.commit().ctx("journaling items")?;
         Ok(ids)
     }

@@ -2,10 +2,11 @@
 //! a crash or a kill left unfinished.
 
 use super::error::{Context, JournalError};
+use super::items::{check_new_items, insert_items};
 use super::lock::holder_alive;
-use super::model::{LockHolder, Run, RunId, RunState, RunSummary, StateCounts};
-use super::{Journal, NewRun, now_text, parse_time};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::model::{ItemId, LockHolder, Run, RunId, RunState, RunSummary, StateCounts};
+use super::{Journal, NewItem, NewRun, now_text, parse_time};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::collections::HashMap;
 
 const RUN_COLUMNS: &str = "id, kind, source_file, source_sha256, sheet, merchant_id, base_url, \
@@ -62,29 +63,60 @@ pub(crate) fn counts_of(conn: &Connection, run: RunId) -> Result<StateCounts, Jo
     Ok(counts)
 }
 
+/// Inserts a run in state `open`; `base_url` already redacted.
+fn insert_run(
+    conn: &Connection,
+    new: &NewRun,
+    base_url: &str,
+    now: &str,
+) -> Result<RunId, JournalError> {
+    conn.execute(
+        "INSERT INTO runs (kind, source_file, source_sha256, sheet, merchant_id, base_url,
+                           state, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        params![
+            new.kind,
+            new.source_file,
+            new.source_sha256,
+            new.sheet,
+            new.merchant_id,
+            base_url,
+            RunState::Open,
+            now
+        ],
+    )
+    .ctx("creating a run")?;
+    Ok(RunId(conn.last_insert_rowid()))
+}
+
 impl Journal {
     /// Creates a run in state `open`.
     pub fn create_run(&self, new: &NewRun) -> Result<RunId, JournalError> {
         let base_url = self.redact(&new.base_url);
         let now = now_text();
         let conn = self.conn();
-        conn.execute(
-            "INSERT INTO runs (kind, source_file, source_sha256, sheet, merchant_id, base_url,
-                               state, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-            params![
-                new.kind,
-                new.source_file,
-                new.source_sha256,
-                new.sheet,
-                new.merchant_id,
-                base_url,
-                RunState::Open,
-                now
-            ],
-        )
-        .ctx("creating a run")?;
-        Ok(RunId(conn.last_insert_rowid()))
+        insert_run(&conn, new, &base_url, &now)
+    }
+
+    /// Creates a run in state `open` together with its rows, in one transaction: either
+    /// the run exists with every item, or nothing was written (no empty run is left by a
+    /// failure half-way). Items as for [`Journal::add_items`]; ids in the order given.
+    pub fn create_run_with_items(
+        &self,
+        new: &NewRun,
+        items: &[NewItem],
+    ) -> Result<(RunId, Vec<ItemId>), JournalError> {
+        check_new_items(items)?;
+        let base_url = self.redact(&new.base_url);
+        let now = now_text();
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("creating a run")?;
+        let run = insert_run(&tx, new, &base_url, &now)?;
+        let ids = insert_items(&tx, run, items, &now)?;
+        tx.commit().ctx("creating a run")?;
+        Ok((run, ids))
     }
 
     pub fn run(&self, id: RunId) -> Result<Option<Run>, JournalError> {

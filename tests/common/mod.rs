@@ -1,7 +1,7 @@
 //! Shared by the headless-command tests: the simulator as a child process (its first
 //! stdout line is its URL), the console binary with a test journal and the demo
-//! merchant's credentials, a generated orders CSV, and readers for `show --json`, `runs
-//! --json` and `GET /__sim/orders`.
+//! merchant's credentials, a generated orders CSV, the samples, and readers for `show
+//! --json`, `runs --json`, `GET /__sim/orders` and `GET /__sim/consumers`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
@@ -61,6 +61,13 @@ impl Sim {
         map
     }
 
+    /// Every consumer the simulator holds.
+    pub fn consumers(&self) -> Vec<Value> {
+        let (status, body) = http("GET", &format!("{}/__sim/consumers", self.url), None);
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
     pub fn post(&self, path: &str, body: &Value) -> (u16, String) {
         http(
             "POST",
@@ -110,6 +117,7 @@ pub fn console(journal: &Path, sim: &Sim) -> Command {
         .env_remove("PAYPRO_JOURNAL")
         .env_remove("PAYPRO_PROFILE")
         .env("PAYPRO_CONFIG", journal.with_extension("no-profiles.toml"))
+        .env("PAYPRO_LOG_DIR", journal.with_extension("logs"))
         .env("PAYPRO_BASE_URL", &sim.url)
         .env("PAYPRO_MERCHANT_ID", "demo")
         .env("PAYPRO_PASSWORD", "demo-pass")
@@ -121,6 +129,13 @@ pub fn console(journal: &Path, sim: &Sim) -> Command {
 pub fn run(mut cmd: Command) -> Output {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd.output().expect("run the console")
+}
+
+/// A file of the crate's samples/ directory.
+pub fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
 }
 
 pub fn text(bytes: &[u8]) -> String {
