@@ -312,7 +312,7 @@ async fn latency_beyond_the_request_timeout_is_a_timeout() {
         );
         assert!(err.is_retryable());
         assert!(
-            started.elapsed() < Duration::from_millis(1_500),
+            started.elapsed() < Duration::from_millis(1_800),
             "the client gave up at its own timeout, not the server's pace"
         );
     }
