@@ -184,8 +184,10 @@ impl Renderer {
                 to_send,
                 settled,
             } => {
+                // "Settled" here means nothing left to send: invalid or skipped rows, or
+                // rows an earlier invocation of this run already finished.
                 let text = format!(
-                    "run {run}: started: {total} rows, {to_send} to send, {settled} already settled"
+                    "run {run}: started: {total} rows, {to_send} to send, {settled} with nothing to send (invalid, skipped or already done)"
                 );
                 match &mut self.mode {
                     Mode::Bar(bar) => {
