@@ -17,6 +17,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use super::error::{ConsumerStatus, CreateStatus, MarkStatus, ReportStatus};
+use crate::domain::money::strip_thousands;
 
 /// Why a body could not be decoded, with the start of the body (unredacted: the client
 /// replaces it with a redacted excerpt before it becomes an `ApiError`).
@@ -107,20 +108,6 @@ pub fn parse_decimal(raw: &str) -> Option<Decimal> {
     Decimal::from_str(t)
         .ok()
         .or_else(|| Decimal::from_scientific(t).ok())
-}
-
-fn strip_thousands(t: &str) -> Option<String> {
-    let unsigned = t.strip_prefix('-').unwrap_or(t);
-    let int_part = unsigned.split('.').next().unwrap_or(unsigned);
-    let groups: Vec<&str> = int_part.split(',').collect();
-    let first_ok = groups
-        .first()
-        .is_some_and(|g| (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()));
-    let rest_ok = groups[1..]
-        .iter()
-        .all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
-    let frac_ok = !unsigned[int_part.len()..].contains(',');
-    (first_ok && rest_ok && frac_ok).then(|| t.replace(',', ""))
 }
 
 /// Reads a timestamp as the API writes them: `2018-12-27T15:04:25.923` with 0–9
@@ -364,38 +351,28 @@ impl CreateOrdersResponse {
 
 /// Decodes the response of `co` and `cmo`.
 pub fn decode_create_response(body: &str) -> Result<CreateOrdersResponse, DecodeError> {
-    let parsed = parse_envelope(body)?;
-    let envelope = CreateStatus::from_code(&parsed.status);
-    let mut items = Vec::with_capacity(parsed.items.len());
-    for (i, map) in parsed.items.iter().enumerate() {
-        let o = Obj(map);
-        let at = |r: String| fail(body, format!("item {}: {r}", i + 1));
-        let own = o.field("Status").text().map_err(at)?;
-        let description = o.field("Description").text().map_err(at)?;
-        let connectpay_id = o.field("ConnectPayId").text().map_err(at)?;
-        let (status, status_inferred) = match own {
-            Some(code) => (CreateStatus::from_code(&code), false),
-            None if connectpay_id.is_some() => (CreateStatus::Created, true),
-            None if contains_already_exists(description.as_deref()) => {
-                (CreateStatus::AlreadyExists, true)
-            }
-            None => (envelope.clone(), true),
-        };
-        items.push(OrderItemResult {
-            status,
-            status_inferred,
-            order_number: o.field("OrderNumber").text().map_err(at)?,
-            description,
-            connectpay_id,
+    let rule = ItemStatusRule {
+        from_code: CreateStatus::from_code,
+        created_by: "ConnectPayId",
+        created: CreateStatus::Created,
+        already_exists: CreateStatus::AlreadyExists,
+    };
+    let batch = decode_batch(body, rule, |o, head| {
+        Ok(OrderItemResult {
+            status: head.status,
+            status_inferred: head.status_inferred,
+            order_number: o.field("OrderNumber").text()?,
+            description: head.description,
+            connectpay_id: head.created_key,
             connectpay_fee: o.field("ConnectPayFee").decimal().ok().flatten(),
             order_amount: o.field("OrderAmount").decimal().ok().flatten(),
             is_fee_applied: o.field("IsFeeApplied").boolean().ok().flatten(),
-        });
-    }
+        })
+    })?;
     Ok(CreateOrdersResponse {
-        status: envelope,
-        description: parsed.description,
-        items,
+        status: batch.status,
+        description: batch.description,
+        items: batch.items,
     })
 }
 
@@ -453,33 +430,96 @@ impl ConsumersResponse {
 
 /// Decodes the response of `cc`, `cmc`, `uc` and `umc`.
 pub fn decode_consumer_response(body: &str) -> Result<ConsumersResponse, DecodeError> {
+    let rule = ItemStatusRule {
+        from_code: ConsumerStatus::from_code,
+        created_by: "FullConsumerCode",
+        created: ConsumerStatus::Ok,
+        already_exists: ConsumerStatus::ExistsOrInvalid,
+    };
+    let batch = decode_batch(body, rule, |o, head| {
+        Ok(ConsumerItemResult {
+            status: head.status,
+            status_inferred: head.status_inferred,
+            description: head.description,
+            consumer_id: o.field("ConsumerID").text()?,
+            full_consumer_code: head.created_key,
+            consumer_number: o.field("ConsumerNumber").text()?,
+        })
+    })?;
+    Ok(ConsumersResponse {
+        status: batch.status,
+        description: batch.description,
+        items: batch.items,
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// Batch items (shared by co/cmo and cc/cmc/uc/umc)
+// ---------------------------------------------------------------------------------
+
+/// How one batch family names its item statuses, so that the inference rule for items
+/// without a `Status` (wire-decisions §1) is written once for creates and consumers.
+struct ItemStatusRule<S> {
+    from_code: fn(&str) -> S,
+    /// The item field whose presence proves the item was created (`ConnectPayId`,
+    /// `FullConsumerCode`).
+    created_by: &'static str,
+    created: S,
+    already_exists: S,
+}
+
+/// The parts of a batch item every family reads the same way.
+struct ItemHead<S> {
+    status: S,
+    status_inferred: bool,
+    description: Option<String>,
+    /// The value of the rule's `created_by` field.
+    created_key: Option<String>,
+}
+
+/// A decoded batch body: element 0's status and description, then the built items.
+struct Batch<S, T> {
+    status: S,
+    description: Option<String>,
+    items: Vec<T>,
+}
+
+/// Decodes a batch body: reads each item's own `Status`, `Description` and the rule's
+/// `created_by` field, infers the status when the item has none (`created_by` present =>
+/// created; "already exist" in the description => already exists; otherwise element
+/// 0's status), and hands the rest of the item to `build`. A reason `build` returns is
+/// reported against the item's position, like the shared fields' reasons.
+fn decode_batch<S: Clone, T>(
+    body: &str,
+    rule: ItemStatusRule<S>,
+    build: impl Fn(&Obj<'_>, ItemHead<S>) -> Result<T, String>,
+) -> Result<Batch<S, T>, DecodeError> {
     let parsed = parse_envelope(body)?;
-    let envelope = ConsumerStatus::from_code(&parsed.status);
+    let envelope = (rule.from_code)(&parsed.status);
     let mut items = Vec::with_capacity(parsed.items.len());
     for (i, map) in parsed.items.iter().enumerate() {
         let o = Obj(map);
         let at = |r: String| fail(body, format!("item {}: {r}", i + 1));
         let own = o.field("Status").text().map_err(at)?;
         let description = o.field("Description").text().map_err(at)?;
-        let full_consumer_code = o.field("FullConsumerCode").text().map_err(at)?;
+        let created_key = o.field(rule.created_by).text().map_err(at)?;
         let (status, status_inferred) = match own {
-            Some(code) => (ConsumerStatus::from_code(&code), false),
-            None if full_consumer_code.is_some() => (ConsumerStatus::Ok, true),
+            Some(code) => ((rule.from_code)(&code), false),
+            None if created_key.is_some() => (rule.created.clone(), true),
             None if contains_already_exists(description.as_deref()) => {
-                (ConsumerStatus::ExistsOrInvalid, true)
+                (rule.already_exists.clone(), true)
             }
             None => (envelope.clone(), true),
         };
-        items.push(ConsumerItemResult {
+        let head = ItemHead {
             status,
             status_inferred,
             description,
-            consumer_id: o.field("ConsumerID").text().map_err(at)?,
-            full_consumer_code,
-            consumer_number: o.field("ConsumerNumber").text().map_err(at)?,
-        });
+            created_key,
+        };
+        items.push(build(&o, head).map_err(at)?);
     }
-    Ok(ConsumersResponse {
+    Ok(Batch {
         status: envelope,
         description: parsed.description,
         items,

@@ -103,7 +103,7 @@ fn run_inner(args: &DemoArgs, journal_path: Option<&Path>) -> Result<ExitCode, F
         )
         .await
         .map_err(|e| Failure::not_started(format!("cannot start the simulator: {e}")))?;
-        say(
+        session::say(
             args.json,
             &format!(
                 "demo: simulator at {} (in this process, with latency and injected faults; nothing leaves the machine)\n\
@@ -143,7 +143,7 @@ fn run_inner(args: &DemoArgs, journal_path: Option<&Path>) -> Result<ExitCode, F
         let code = session::finish(&journal, driven, args.json);
         sim.shutdown().await;
         let prefix = session::command_prefix(journal.path());
-        say(
+        session::say(
             args.json,
             &format!(
                 "demo: {retries} item sends were retried after injected faults\n\
@@ -154,18 +154,6 @@ fn run_inner(args: &DemoArgs, journal_path: Option<&Path>) -> Result<ExitCode, F
         );
         code
     })
-}
-
-/// The demo's own lines: stdout, or stderr when stdout carries the JSON summary.
-fn say(json: bool, text: &str) {
-    use std::io::Write;
-    if json {
-        eprint!("{text}");
-    } else {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
-    }
 }
 
 #[cfg(test)]

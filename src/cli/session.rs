@@ -309,6 +309,20 @@ pub fn print_summary(summary: &Summary, json: bool) {
     } else {
         summary.render_text(&command_prefix(Path::new(&summary.journal)))
     };
+    write_stdout(&text);
+}
+
+/// A command's own lines around the run: stdout, or stderr when stdout carries the
+/// JSON summary.
+pub fn say(json: bool, text: &str) {
+    if json {
+        eprint!("{text}");
+    } else {
+        write_stdout(text);
+    }
+}
+
+fn write_stdout(text: &str) {
     // A closed pipe (`| head`) must not turn a finished run into a failure.
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());

@@ -10,7 +10,6 @@ use crate::engine::{self, RunSource};
 use crate::journal::{Journal, RunState};
 use crate::sheet::{self, Imported, Item};
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -150,17 +149,6 @@ pub fn run(args: &SubmitArgs, journal_path: Option<&Path>) -> ExitCode {
     }
 }
 
-/// Where the lines before the run go: stdout, or stderr when stdout is for JSON.
-fn say(json: bool, text: &str) {
-    if json {
-        eprint!("{text}");
-    } else {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
-    }
-}
-
 fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode, Failure> {
     let journal = session::open_journal(journal_path)?;
     for note in session::interrupted_notes(&journal) {
@@ -195,7 +183,7 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
         prior.iter().map(|(row, _, _)| *row).collect()
     };
     if args.allow_resend && !prior.is_empty() {
-        say(
+        session::say(
             args.options.json,
             &format!(
                 "--allow-resend: {} rows already created by an earlier run will be sent again\n",
@@ -204,18 +192,18 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
         );
     }
     let preview = Preview::of(&imported, &skipped_rows);
-    say(
+    session::say(
         args.options.json,
         &preview.render(&imported, &merchant, &base_url),
     );
     for (row, key, earlier) in prior.iter().take(5) {
-        say(
+        session::say(
             args.options.json,
             &format!("  row {row} ({key}): {earlier}\n"),
         );
     }
     if prior.len() > 5 {
-        say(
+        session::say(
             args.options.json,
             &format!("  ... and {} more\n", prior.len() - 5),
         );

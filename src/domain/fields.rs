@@ -257,6 +257,27 @@ const ORDERS: &[FieldSpec] = &[
 
 const CONSUMER_TAIL_SYN_NAME: &[&str] = &["consumername", "customername", "fullname"];
 
+// The contact columns are optional and read alike whether a consumer is created or
+// updated; only the id and the name differ between the two tables.
+const CONSUMER_MOBILE: FieldSpec =
+    field("Mobile", ValueRule::Mobile, Presence::Optional, MOBILE_SYN);
+const CONSUMER_EMAIL: FieldSpec = field(
+    "Email",
+    ValueRule::Email {
+        max: CONSUMER_FIELD_MAX,
+    },
+    Presence::Optional,
+    EMAIL_SYN,
+);
+const CONSUMER_ADDRESS: FieldSpec = field(
+    "Address",
+    ValueRule::Text {
+        max: CONSUMER_FIELD_MAX,
+    },
+    Presence::Optional,
+    ADDRESS_SYN,
+);
+
 const CONSUMERS: &[FieldSpec] = &[
     field(
         "ConsumerID",
@@ -278,23 +299,9 @@ const CONSUMERS: &[FieldSpec] = &[
         Presence::Mandatory,
         CONSUMER_TAIL_SYN_NAME,
     ),
-    field("Mobile", ValueRule::Mobile, Presence::Optional, MOBILE_SYN),
-    field(
-        "Email",
-        ValueRule::Email {
-            max: CONSUMER_FIELD_MAX,
-        },
-        Presence::Optional,
-        EMAIL_SYN,
-    ),
-    field(
-        "Address",
-        ValueRule::Text {
-            max: CONSUMER_FIELD_MAX,
-        },
-        Presence::Optional,
-        ADDRESS_SYN,
-    ),
+    CONSUMER_MOBILE,
+    CONSUMER_EMAIL,
+    CONSUMER_ADDRESS,
 ];
 
 const CONSUMER_UPDATES: &[FieldSpec] = &[
@@ -319,23 +326,9 @@ const CONSUMER_UPDATES: &[FieldSpec] = &[
         Presence::Optional,
         CONSUMER_TAIL_SYN_NAME,
     ),
-    field("Mobile", ValueRule::Mobile, Presence::Optional, MOBILE_SYN),
-    field(
-        "Email",
-        ValueRule::Email {
-            max: CONSUMER_FIELD_MAX,
-        },
-        Presence::Optional,
-        EMAIL_SYN,
-    ),
-    field(
-        "Address",
-        ValueRule::Text {
-            max: CONSUMER_FIELD_MAX,
-        },
-        Presence::Optional,
-        ADDRESS_SYN,
-    ),
+    CONSUMER_MOBILE,
+    CONSUMER_EMAIL,
+    CONSUMER_ADDRESS,
 ];
 
 const MARK_LIST: &[FieldSpec] = &[field(

@@ -107,9 +107,40 @@ impl From<Money> for String {
     }
 }
 
+/// An amount written with thousands separators (`4,400`, `-1,500.50`) without them.
+/// Commas may stand only between groups of three digits before the decimal point, so a
+/// decimal comma (`1500,50`) is refused (`None`) rather than guessed. Shared by the
+/// spreadsheet import and the response decoder, which must read amounts alike.
+pub(crate) fn strip_thousands(t: &str) -> Option<String> {
+    let unsigned = t.strip_prefix('-').unwrap_or(t);
+    let int_part = unsigned.split('.').next().unwrap_or(unsigned);
+    let groups: Vec<&str> = int_part.split(',').collect();
+    let first_ok = groups
+        .first()
+        .is_some_and(|g| (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()));
+    let rest_ok = groups[1..]
+        .iter()
+        .all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
+    let frac_ok = !unsigned[int_part.len()..].contains(',');
+    (first_ok && rest_ok && frac_ok).then(|| t.replace(',', ""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_separators_only_in_groups_of_three() {
+        let st = |t: &str| strip_thousands(t);
+        assert_eq!(st("4,400").as_deref(), Some("4400"));
+        assert_eq!(st("-1,500.50").as_deref(), Some("-1500.50"));
+        assert_eq!(st("12,345,678").as_deref(), Some("12345678"));
+        assert_eq!(st("1500,50"), None, "a decimal comma is not guessed");
+        assert_eq!(st("4,4000"), None);
+        assert_eq!(st(",400"), None);
+        assert_eq!(st("1,000.5,0"), None, "no comma after the point");
+        assert_eq!(st("+1,000"), None);
+    }
 
     #[test]
     fn scale_is_two() {

@@ -5,6 +5,7 @@
 //! the caller.
 
 use super::cell::{CellValue, format_number};
+use crate::domain::money::strip_thousands;
 use crate::domain::rules::{
     COMPANY_CODE_LEN, CUSTOMER_MOBILE_MAX, is_valid_email, is_valid_mobile,
 };
@@ -119,28 +120,7 @@ fn text_to_decimal(s: &str) -> Option<Decimal> {
     }
     let cleaned;
     if t.contains(',') {
-        let (int_part, frac) = match t.split_once('.') {
-            Some((i, f)) => (i, Some(f)),
-            None => (t, None),
-        };
-        let (sign, digits) = match int_part.strip_prefix('-') {
-            Some(rest) => ("-", rest),
-            None => ("", int_part),
-        };
-        let groups: Vec<&str> = digits.split(',').collect();
-        let first_ok = groups
-            .first()
-            .is_some_and(|g| (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()));
-        let rest_ok = groups[1..]
-            .iter()
-            .all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
-        if !first_ok || !rest_ok {
-            return None;
-        }
-        cleaned = match frac {
-            Some(f) => format!("{sign}{}.{f}", groups.concat()),
-            None => format!("{sign}{}", groups.concat()),
-        };
+        cleaned = strip_thousands(t)?;
         t = &cleaned;
     }
     if !t

@@ -525,66 +525,29 @@ fn create_orders(st: &AppState, text: Result<String, String>, service: Service) 
     let mut store = st.store();
     let now = now();
     // Every item naming an order number counts as a create request for it, whatever
-    // its answer (/__sim/orders shows the count as CreateRequests).
-    let count_request = |store: &mut Store, item: &Value| {
+    // its answer (/__sim/orders shows the count as CreateRequests). Counting them all
+    // before judging any leaves the same counts in either batch mode.
+    for item in &items {
         if let Some(n) = order_number_of(item) {
             store.note_create_request(&merchant.id, &n);
         }
-    };
-    let answer = match st.batch_mode {
-        BatchMode::PerItem => {
-            let mut seen = HashSet::new();
-            let mut answers = Vec::with_capacity(items.len());
-            for item in &items {
-                count_request(&mut store, item);
-                match judge_order(&store, merchant, item, &seen) {
-                    Ok(v) => {
-                        seen.insert(v.order_number.clone());
-                        let o = store.insert_order(merchant, v, now);
-                        answers.push(ItemAnswer {
-                            status: "00",
-                            body: created_order(o),
-                        });
-                    }
-                    Err(a) => answers.push(a),
-                }
-            }
-            batch_answer(answers, "orders")
-        }
-        BatchMode::Atomic => {
-            let mut seen = HashSet::new();
-            let mut valid = Vec::new();
-            let mut offending = Vec::new();
-            for item in &items {
-                count_request(&mut store, item);
-            }
-            for item in &items {
-                match judge_order(&store, merchant, item, &seen) {
-                    Ok(v) => {
-                        seen.insert(v.order_number.clone());
-                        valid.push(v);
-                    }
-                    Err(a) => offending.push(a),
-                }
-            }
-            if offending.is_empty() {
-                let answers = valid
-                    .into_iter()
-                    .map(|v| ItemAnswer {
-                        status: "00",
-                        body: created_order(store.insert_order(merchant, v, now)),
-                    })
-                    .collect();
-                batch_answer(answers, "orders")
-            } else {
-                atomic_refusal(offending, items.len(), "03", "orders")
-            }
-        }
-    };
-    match store.commit() {
-        Ok(()) => answer,
-        Err(e) => state_failure(&e),
     }
+    let mut seen = HashSet::new();
+    run_batch(
+        st.batch_mode,
+        &mut store,
+        &items,
+        "orders",
+        |store, item| {
+            let v = judge_order(store, merchant, item, &seen)?;
+            seen.insert(v.order_number.clone());
+            Ok(v)
+        },
+        |store, v| ItemAnswer {
+            status: "00",
+            body: created_order(store.insert_order(merchant, v, now)),
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------
@@ -664,54 +627,21 @@ fn create_consumers(st: &AppState, text: Result<String, String>, service: Servic
     let mut store = st.store();
     let now = now();
     let mut seen = HashSet::new();
-    let answer = match st.batch_mode {
-        BatchMode::PerItem => {
-            let mut answers = Vec::with_capacity(items.len());
-            for item in &items {
-                match judge_new_consumer(&store, merchant, item, &seen) {
-                    Ok(f) => {
-                        seen.insert(f.consumer_id.clone());
-                        let c = store.insert_consumer(merchant, f, now);
-                        answers.push(ItemAnswer {
-                            status: "00",
-                            body: created_consumer(c, single),
-                        });
-                    }
-                    Err(a) => answers.push(a),
-                }
-            }
-            batch_answer(answers, "consumers")
-        }
-        BatchMode::Atomic => {
-            let mut valid = Vec::new();
-            let mut offending = Vec::new();
-            for item in &items {
-                match judge_new_consumer(&store, merchant, item, &seen) {
-                    Ok(f) => {
-                        seen.insert(f.consumer_id.clone());
-                        valid.push(f);
-                    }
-                    Err(a) => offending.push(a),
-                }
-            }
-            if offending.is_empty() {
-                let answers = valid
-                    .into_iter()
-                    .map(|f| ItemAnswer {
-                        status: "00",
-                        body: created_consumer(store.insert_consumer(merchant, f, now), single),
-                    })
-                    .collect();
-                batch_answer(answers, "consumers")
-            } else {
-                atomic_refusal(offending, items.len(), "03", "consumers")
-            }
-        }
-    };
-    match store.commit() {
-        Ok(()) => answer,
-        Err(e) => state_failure(&e),
-    }
+    run_batch(
+        st.batch_mode,
+        &mut store,
+        &items,
+        "consumers",
+        |store, item| {
+            let f = judge_new_consumer(store, merchant, item, &seen)?;
+            seen.insert(f.consumer_id.clone());
+            Ok(f)
+        },
+        |store, f| ItemAnswer {
+            status: "00",
+            body: created_consumer(store.insert_consumer(merchant, f, now), single),
+        },
+    )
 }
 
 /// Resolves an update item to (short consumer id, fields).
@@ -755,44 +685,61 @@ fn update_consumers(st: &AppState, text: Result<String, String>, service: Servic
     };
     let merchant = &merchant;
     let mut store = st.store();
-    let apply = |store: &mut Store, short: &str, f| -> ItemAnswer {
-        match store.update_consumer(&merchant.id, short, f) {
+    run_batch(
+        st.batch_mode,
+        &mut store,
+        &items,
+        "consumers",
+        |store, item| judge_update(store, merchant, item),
+        |store, (short, f)| match store.update_consumer(&merchant.id, &short, f) {
             Some(c) => ItemAnswer {
                 status: "00",
                 body: updated_consumer(c),
             },
-            None => item_failure("03", "No data available", "ConsumerID", short),
-        }
-    };
-    let answer = match st.batch_mode {
+            None => item_failure("03", "No data available", "ConsumerID", &short),
+        },
+    )
+}
+
+/// The batch flow of the create and update endpoints (wire-decisions.md §2). Per item:
+/// each item is judged and, if valid, applied before the next is judged (so `judge`
+/// sees the earlier items' effects), and the answer lists every item. Atomic: every
+/// item is judged first, and only if none is refused are they all applied; otherwise
+/// the answer lists just the refused items and none is applied. The store is committed
+/// either way, so that what the caller noted before (create-request counts) is kept.
+fn run_batch<V>(
+    mode: BatchMode,
+    store: &mut Store,
+    items: &[Value],
+    noun: &str,
+    mut judge: impl FnMut(&Store, &Value) -> Result<V, ItemAnswer>,
+    mut apply: impl FnMut(&mut Store, V) -> ItemAnswer,
+) -> Response {
+    let answer = match mode {
         BatchMode::PerItem => {
-            let mut answers = Vec::with_capacity(items.len());
-            for item in &items {
-                let a = match judge_update(&store, merchant, item) {
-                    Ok((short, f)) => apply(&mut store, &short, f),
+            let answers = items
+                .iter()
+                .map(|item| match judge(store, item) {
+                    Ok(v) => apply(store, v),
                     Err(a) => a,
-                };
-                answers.push(a);
-            }
-            batch_answer(answers, "consumers")
+                })
+                .collect();
+            batch_answer(answers, noun)
         }
         BatchMode::Atomic => {
             let mut valid = Vec::new();
             let mut offending = Vec::new();
-            for item in &items {
-                match judge_update(&store, merchant, item) {
-                    Ok(x) => valid.push(x),
+            for item in items {
+                match judge(store, item) {
+                    Ok(v) => valid.push(v),
                     Err(a) => offending.push(a),
                 }
             }
             if offending.is_empty() {
-                let answers = valid
-                    .into_iter()
-                    .map(|(short, f)| apply(&mut store, &short, f))
-                    .collect();
-                batch_answer(answers, "consumers")
+                let answers = valid.into_iter().map(|v| apply(store, v)).collect();
+                batch_answer(answers, noun)
             } else {
-                atomic_refusal(offending, items.len(), "03", "consumers")
+                atomic_refusal(offending, items.len(), "03", noun)
             }
         }
     };
