@@ -47,6 +47,10 @@ fn sim_consumers(sim: &Sim) -> BTreeMap<String, Value> {
 fn validates_as(file: &Path, kind: &str) -> u64 {
     let out = run_ok({
         let mut cmd = std::process::Command::new(common::BIN);
+        cmd.env(
+            "PAYPRO_LOG_DIR",
+            std::env::temp_dir().join("paypro-console-test-logs"),
+        );
         cmd.arg("validate").arg(file).arg("--json");
         cmd
     });
