@@ -270,20 +270,7 @@ fn consumers_and_their_updates_survive_lost_answers_without_duplicates() {
     // a truncated answer (the two cmc requests, in either order), two clean ones (their
     // resends, answered 01), a drop after store (the umc request, applied but
     // unanswered), then no fault for at least 15 requests.
-    let sim = Sim::start(&[
-        "--seed",
-        "431032",
-        "--fail-500-rate",
-        "0.04",
-        "--html-200-rate",
-        "0.04",
-        "--truncate-rate",
-        "0.04",
-        "--drop-before-rate",
-        "0.04",
-        "--drop-after-rate",
-        "0.04",
-    ]);
+    let sim = Sim::with_every_fault("431032", "0.04");
     let dir = common::tempdir();
     let journal = dir.path().join("j.sqlite3");
     let sh = sheets();

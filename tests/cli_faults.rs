@@ -71,20 +71,7 @@ fn fault_kinds_met(attempts: &[Vec<AttemptInfo>]) -> BTreeSet<&'static str> {
 
 #[test]
 fn a_thousand_orders_through_every_kind_of_fault_are_each_created_exactly_once() {
-    let sim = Sim::start(&[
-        "--seed",
-        SEED,
-        "--fail-500-rate",
-        "0.04",
-        "--html-200-rate",
-        "0.04",
-        "--truncate-rate",
-        "0.04",
-        "--drop-before-rate",
-        "0.04",
-        "--drop-after-rate",
-        "0.04",
-    ]);
+    let sim = Sim::with_every_fault(SEED, "0.04");
     let dir = common::tempdir();
     let journal = dir.path().join("j.sqlite3");
     let csv = dir.path().join("faults.csv");

@@ -41,6 +41,25 @@ impl Sim {
         Sim { child, url }
     }
 
+    /// A simulator meeting every fault kind (500, HTML 200, truncated JSON, drop before
+    /// and after store) at `rate` each, deterministic under `seed`.
+    pub fn with_every_fault(seed: &str, rate: &str) -> Sim {
+        Sim::start(&[
+            "--seed",
+            seed,
+            "--fail-500-rate",
+            rate,
+            "--html-200-rate",
+            rate,
+            "--truncate-rate",
+            rate,
+            "--drop-before-rate",
+            rate,
+            "--drop-after-rate",
+            rate,
+        ])
+    }
+
     /// Every order the simulator holds.
     pub fn orders(&self) -> Vec<Value> {
         let (status, body) = http("GET", &format!("{}/__sim/orders", self.url), None);
