@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod journal;
+pub mod report;
 pub mod secret;
 pub mod sheet;
 pub mod sim;

@@ -35,6 +35,10 @@ enum Command {
     Resume(cli::resume::ResumeArgs),
     /// Send a run's failed rows again.
     Retry(cli::resume::RetryArgs),
+    /// Reports as xlsx workbooks: `report paid` (orders paid in a date range).
+    Report(cli::report::ReportArgs),
+    /// A run's results as an xlsx workbook (or CSV files): every row and its outcome.
+    Results(cli::results::ResultsArgs),
     /// Submit the sample orders to a simulator started in this process: no set-up,
     /// no credentials, nothing leaves the machine.
     Demo(cli::demo::DemoArgs),
@@ -57,5 +61,7 @@ fn main() -> ExitCode {
         Command::Resume(args) => cli::resume::resume(args, journal),
         Command::Retry(args) => cli::resume::retry(args, journal),
         Command::Demo(args) => cli::demo::run(args, journal),
+        Command::Report(args) => cli::report::run(args, journal),
+        Command::Results(args) => cli::results::run(args, journal),
     }
 }

@@ -5,6 +5,8 @@ pub mod demo;
 pub mod logging;
 pub mod outcome;
 pub mod progress;
+pub mod report;
+pub mod results;
 pub mod resume;
 pub mod runs;
 pub mod session;

@@ -38,6 +38,7 @@ mod error;
 mod items;
 mod lock;
 mod model;
+mod reports;
 mod runs;
 mod schema;
 
@@ -48,6 +49,7 @@ pub use model::{
     AttemptInfo, AttemptRecord, BatchId, Item, ItemId, ItemOutcome, ItemState, LockHolder, NewItem,
     NewRun, PriorCreation, Recovery, Run, RunId, RunState, RunSummary, StateCounts,
 };
+pub use reports::{FilledId, ItemWithCells, KnownOrder, RowReader};
 pub use schema::SCHEMA_VERSION;
 
 use crate::Secret;

@@ -140,6 +140,8 @@ impl ItemState {
             | (InFlight, Pending | Failed) => true,
             // `retry`: a new attempt in the same run.
             (Failed, Pending) => true,
+            // A paid-orders report shows the id a lost answer did not.
+            (ExistsIdUnknown, Created) => true,
             _ => false,
         }
     }
@@ -480,6 +482,7 @@ mod tests {
             (InFlight, Pending),
             (InFlight, Failed),
             (Failed, Pending),
+            (ExistsIdUnknown, Created),
         ];
         for &from in ItemState::ALL {
             for &to in ItemState::ALL {
@@ -510,9 +513,15 @@ mod tests {
                 Skipped
             ]
         );
-        // Nothing settled can ever move again.
+        // Nothing settled can ever move again, except an unknown id becoming known.
         for &s in &settled {
-            assert!(ItemState::ALL.iter().all(|&to| !s.can_become(to)), "{s}");
+            for &to in ItemState::ALL {
+                assert_eq!(
+                    s.can_become(to),
+                    (s, to) == (ExistsIdUnknown, Created),
+                    "{s} -> {to}"
+                );
+            }
         }
         let initial: Vec<_> = ItemState::ALL
             .iter()

@@ -82,8 +82,18 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_item ON attempts(item_id);
 "#;
 
+/// Reports and results files (issue 13): the spreadsheet's header names on the run and
+/// each row's cells on its item (what the results workbook shows as the row's own
+/// columns), and where an id came from when not from the create answer (an id filled
+/// in from a paid-orders report). NULL in rows journaled before this step.
+const V2_REPORTS: &str = r#"
+ALTER TABLE runs ADD COLUMN columns TEXT;      -- JSON array of header names
+ALTER TABLE items ADD COLUMN cells TEXT;       -- JSON array of the row's cells as text
+ALTER TABLE items ADD COLUMN id_source TEXT;
+"#;
+
 /// Every migration step, in order.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2_REPORTS];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -9,6 +9,7 @@ pub mod cell;
 pub mod coerce;
 mod import;
 mod read;
+pub mod write;
 
 pub use cell::CellValue;
 pub use import::Importer;
