@@ -352,3 +352,196 @@ impl RowReader {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::journal::{AttemptRecord, ItemOutcome, NewItem, NewRun};
+    use serde_json::json;
+
+    fn run_of(
+        j: &Journal,
+        kind: &str,
+        base_url: &str,
+        items: &[(&str, serde_json::Value)],
+    ) -> RunId {
+        let new: Vec<NewItem> = items
+            .iter()
+            .enumerate()
+            .map(|(i, (key, payload))| NewItem {
+                row: i as u32 + 2,
+                key: key.to_string(),
+                payload: payload.clone(),
+                issues: json!([]),
+                state: ItemState::Pending,
+            })
+            .collect();
+        let (run, _) = j
+            .create_run_with_items(
+                &NewRun {
+                    kind: kind.into(),
+                    source_file: "x.csv".into(),
+                    source_sha256: "00".into(),
+                    sheet: None,
+                    merchant_id: "acme".into(),
+                    base_url: base_url.into(),
+                },
+                &new,
+            )
+            .unwrap();
+        run
+    }
+
+    /// Sends every item of `run` once and records `outcome` for each.
+    fn answer(j: &Journal, run: RunId, outcome: impl Fn(&str) -> ItemOutcome) {
+        let _lock = j.lock_run(run).unwrap();
+        let items = j.sendable_items(run).unwrap();
+        let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
+        let batch = j.begin_batch(run, "cmo", &ids).unwrap();
+        let outcomes: Vec<(ItemId, ItemOutcome)> =
+            items.iter().map(|i| (i.id, outcome(&i.key))).collect();
+        j.finish_batch(
+            batch,
+            &AttemptRecord {
+                http_status: Some(200),
+                duration_ms: 1,
+                outcome: "ok".into(),
+                response_body: None,
+            },
+            &outcomes,
+        )
+        .unwrap();
+    }
+
+    fn order(name: &str) -> serde_json::Value {
+        json!({"order_number": "x", "amount": "10.00", "customer_name": name})
+    }
+
+    #[test]
+    fn only_unknown_ids_of_the_same_merchant_and_server_are_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
+        let run = run_of(
+            &j,
+            "orders",
+            "http://pp/",
+            &[("A", order("Ali")), ("B", order("Bo")), ("C", order("Cy"))],
+        );
+        // A: answer lost then 01; B: created with its own id; C: existed before.
+        answer(&j, run, |k| match k {
+            "A" => ItemOutcome::ExistsIdUnknown {
+                status_code: "01".into(),
+                description: Some("Order number A already exists".into()),
+            },
+            "B" => ItemOutcome::Created {
+                connectpay_id: "0044000000002".into(),
+                fee: None,
+                status_code: "00".into(),
+                description: None,
+            },
+            _ => ItemOutcome::ExistsBeforeRun {
+                status_code: "01".into(),
+                description: None,
+            },
+        });
+        let reported = vec![
+            ("A".to_string(), "0044000000001".to_string()),
+            ("B".to_string(), "0044999999999".to_string()),
+            ("C".to_string(), "0044000000003".to_string()),
+        ];
+        // Another server or merchant: nothing.
+        assert!(
+            j.fill_ids_from_report("acme", "http://other", &reported, "r")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            j.fill_ids_from_report("zeta", "http://pp", &reported, "r")
+                .unwrap()
+                .is_empty()
+        );
+        let filled = j
+            .fill_ids_from_report("acme", "http://pp", &reported, "report X")
+            .unwrap();
+        assert_eq!(
+            filled,
+            vec![FilledId {
+                run,
+                row: 2,
+                order_number: "A".into(),
+                connectpay_id: "0044000000001".into()
+            }]
+        );
+        let items = j.items(run, None).unwrap();
+        assert_eq!(items[0].state, ItemState::Created);
+        assert_eq!(items[0].connectpay_id.as_deref(), Some("0044000000001"));
+        assert_eq!(
+            items[0].description.as_deref(),
+            Some(
+                "ConnectPayId from the report X; PayPro had answered: Order number A already exists"
+            )
+        );
+        assert_eq!(
+            j.id_source(items[0].id).unwrap().as_deref(),
+            Some("report X")
+        );
+        // Created and existing items keep what they had.
+        assert_eq!(items[1].connectpay_id.as_deref(), Some("0044000000002"));
+        assert_eq!(items[2].state, ItemState::ExistsBeforeRun);
+        assert_eq!(items[2].connectpay_id, None);
+        // Done once: a second report fills nothing.
+        assert!(
+            j.fill_ids_from_report("acme", "http://pp", &reported, "r")
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn known_orders_give_customer_names_and_refunds() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
+        let orders = run_of(
+            &j,
+            "orders",
+            "http://pp",
+            &[("A", order("Ali Khan")), ("B", order("Bo"))],
+        );
+        answer(&j, orders, |k| ItemOutcome::Created {
+            connectpay_id: format!("id-{k}"),
+            fee: None,
+            status_code: "00".into(),
+            description: None,
+        });
+        let refunds = run_of(
+            &j,
+            "refunds",
+            "http://pp",
+            &[
+                ("A", json!({"order_number": "A", "amount": "100.50"})),
+                ("A", json!({"order_number": "A", "amount": "1.00"})),
+            ],
+        );
+        answer(&j, refunds, |_| ItemOutcome::Created {
+            connectpay_id: String::new(),
+            fee: None,
+            status_code: "00".into(),
+            description: None,
+        });
+        let known = j
+            .known_orders("acme", "http://pp/", ["A", "B", "Z"])
+            .unwrap();
+        assert_eq!(known["A"].customer_name.as_deref(), Some("Ali Khan"));
+        // Two refunds of A add up.
+        assert_eq!(known["A"].refunded, Some(Decimal::new(10150, 2)));
+        assert_eq!(known["B"].customer_name.as_deref(), Some("Bo"));
+        assert_eq!(known["B"].refunded, None);
+        assert!(!known.contains_key("Z"));
+        assert!(
+            j.known_orders("acme", "http://elsewhere", ["A"])
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
