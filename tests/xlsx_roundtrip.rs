@@ -84,13 +84,13 @@ fn rows() -> Vec<PaidOrderRow> {
     ]
 }
 
-fn doc<'a>(rows: &'a [PaidOrderRow], notes: &'a [(String, String)]) -> PaidOrdersDoc<'a> {
+fn doc<'a>(rows: &[PaidOrderRow], notes: &'a [(String, String)]) -> PaidOrdersDoc<'a> {
     PaidOrdersDoc {
         merchant_id: "acme",
         start: NaiveDate::from_ymd_opt(2019, 1, 1).unwrap(),
         end: NaiveDate::from_ymd_opt(2019, 1, 31).unwrap(),
         generated_at: at("2019-02-01 09:30:15.000"),
-        rows,
+        expected_rows: rows.len() as u64,
         notes,
     }
 }
@@ -217,6 +217,7 @@ fn every_cell_of_the_paid_orders_sheet_reads_back_with_its_value_and_type() {
     let written = write::write_paid_orders(
         &path,
         &doc(&rows, &notes),
+        &rows,
         Overwrite::Refuse,
         &mut write::no_progress,
     )
@@ -382,6 +383,7 @@ fn an_empty_report_is_a_valid_workbook_with_headers_and_zero_totals() {
     let written = write::write_paid_orders(
         &path,
         &doc(&[], &[]),
+        Vec::<PaidOrderRow>::new(),
         Overwrite::Refuse,
         &mut write::no_progress,
     )
@@ -445,8 +447,14 @@ fn a_cancelled_export_leaves_nothing_under_the_final_name() {
             ControlFlow::Continue(())
         }
     };
-    let err = write::write_paid_orders(&path, &doc(&rows, &[]), Overwrite::Refuse, &mut cancel)
-        .unwrap_err();
+    let err = write::write_paid_orders(
+        &path,
+        &doc(&rows, &[]),
+        &rows,
+        Overwrite::Refuse,
+        &mut cancel,
+    )
+    .unwrap_err();
     assert!(matches!(err, WriteError::Cancelled { .. }), "{err}");
     assert!(err.to_string().contains("nothing was written"), "{err}");
     assert_eq!(calls, [1_000, 2_000]);
@@ -461,6 +469,7 @@ fn a_cancelled_export_leaves_nothing_under_the_final_name() {
     let err = write::write_paid_orders(
         &path,
         &doc(&rows, &[]),
+        &rows,
         Overwrite::Replace,
         &mut |w: Written| {
             if w.rows >= 1_000 {
@@ -479,6 +488,7 @@ fn a_cancelled_export_leaves_nothing_under_the_final_name() {
     let err = write::write_paid_orders(
         &path,
         &doc(&rows, &[]),
+        &rows,
         Overwrite::Refuse,
         &mut write::no_progress,
     )
@@ -496,6 +506,7 @@ fn a_value_excel_cannot_hold_fails_the_export_naming_row_and_column() {
     let err = write::write_paid_orders(
         &path,
         &doc(&rows, &[]),
+        &rows,
         Overwrite::Refuse,
         &mut write::no_progress,
     )

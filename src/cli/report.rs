@@ -226,7 +226,7 @@ fn run_paid(args: &PaidArgs, journal_path: Option<&Path>) -> Result<ExitCode, Fa
     let file = match &output {
         None => None,
         Some(path) => {
-            let rows = report::paid_rows(&report, Some(&journal)).map_err(|e| {
+            let known = report::known_orders(&report, &journal).map_err(|e| {
                 Failure::not_started(format!(
                     "{e}; the ids were recorded; no workbook was written"
                 ))
@@ -253,13 +253,15 @@ fn run_paid(args: &PaidArgs, journal_path: Option<&Path>) -> Result<ExitCode, Fa
                 start: range.start,
                 end: range.end,
                 generated_at: report.fetched_at.with_timezone(&Local).naive_local(),
-                rows: &rows,
+                expected_rows: report.orders.len() as u64,
                 notes: &notes,
             };
-            let mut bar = WriteBar::new(rows.len() as u64, "writing");
-            let written =
-                write::write_paid_orders(path, &doc, overwrite, &mut |w| bar.update(w, &cancel))
-                    .map_err(|e| write_failure(e, filled.len()))?;
+            let mut bar = WriteBar::new(doc.expected_rows, "writing");
+            let rows = report.orders.iter().map(|o| report::paid_row(o, &known));
+            let written = write::write_paid_orders(path, &doc, rows, overwrite, &mut |w| {
+                bar.update(w, &cancel)
+            })
+            .map_err(|e| write_failure(e, filled.len()))?;
             bar.finish();
             lines.push_str(&format!(
                 "wrote {}: {} orders, total paid {}\n",

@@ -19,11 +19,11 @@
 pub mod results;
 
 use crate::api::{ApiError, Client, PaidOrder};
-use crate::journal::{FilledId, Journal, JournalError};
+use crate::journal::{FilledId, Journal, JournalError, KnownOrder};
 use crate::sheet::write::PaidOrderRow;
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use futures::StreamExt;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -373,42 +373,38 @@ pub fn reconcile(journal: &Journal, report: &PaidReport) -> Result<Vec<FilledId>
     )
 }
 
-/// The workbook's rows: the report's orders with what the journal knows of them
-/// (customer name, refunds). Without a journal the report's own fields only.
-pub fn paid_rows(
+/// What the journal knows of the report's orders (customer name, refunds), for
+/// [`paid_row`].
+pub fn known_orders(
     report: &PaidReport,
-    journal: Option<&Journal>,
-) -> Result<Vec<PaidOrderRow>, JournalError> {
-    let known = match journal {
-        Some(j) => j.known_orders(
-            &report.merchant_id,
-            &report.base_url,
-            report.orders.iter().map(|o| o.order_number.as_str()),
-        )?,
-        None => Default::default(),
-    };
-    Ok(report
-        .orders
-        .iter()
-        .map(|o| {
-            let k = known.get(&o.order_number);
-            PaidOrderRow {
-                order_number: o.order_number.clone(),
-                connectpay_id: o.connectpay_id.clone(),
-                customer_name: k.and_then(|k| k.customer_name.clone()),
-                mobile: o.customer_mobile.clone(),
-                email: o.customer_email.clone(),
-                address: o.customer_address.clone(),
-                issue_date: o.issue_date,
-                due_date: o.due_date,
-                date_created: o.date_created,
-                date_paid: o.date_paid,
-                order_amount: o.order_amount,
-                amount_paid: o.amount_paid,
-                refunded: k.and_then(|k| k.refunded),
-            }
-        })
-        .collect())
+    journal: &Journal,
+) -> Result<HashMap<String, KnownOrder>, JournalError> {
+    journal.known_orders(
+        &report.merchant_id,
+        &report.base_url,
+        report.orders.iter().map(|o| o.order_number.as_str()),
+    )
+}
+
+/// One order of the report as the workbook shows it, with what the journal knows of
+/// it. Built row by row while writing, so a large report is never held twice.
+pub fn paid_row(o: &PaidOrder, known: &HashMap<String, KnownOrder>) -> PaidOrderRow {
+    let k = known.get(&o.order_number);
+    PaidOrderRow {
+        order_number: o.order_number.clone(),
+        connectpay_id: o.connectpay_id.clone(),
+        customer_name: k.and_then(|k| k.customer_name.clone()),
+        mobile: o.customer_mobile.clone(),
+        email: o.customer_email.clone(),
+        address: o.customer_address.clone(),
+        issue_date: o.issue_date,
+        due_date: o.due_date,
+        date_created: o.date_created,
+        date_paid: o.date_paid,
+        order_amount: o.order_amount,
+        amount_paid: o.amount_paid,
+        refunded: k.and_then(|k| k.refunded),
+    }
 }
 
 #[cfg(test)]

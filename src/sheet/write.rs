@@ -235,11 +235,13 @@ pub fn money_cell(amount: Decimal) -> f64 {
     n.to_string().parse::<f64>().unwrap_or(f64::NAN)
 }
 
-/// Characters `#,##0.00` shows for `amount`.
+/// Characters `#,##0.00` shows for `amount` (counted without formatting it: this runs
+/// for every amount cell).
 pub fn money_width(amount: Decimal) -> usize {
-    let int = amount.abs().trunc().to_string();
+    let int = amount.mantissa().unsigned_abs() / 10u128.pow(amount.scale());
+    let digits = int.checked_ilog10().map_or(1, |l| l as usize + 1);
     let sign = usize::from(amount.is_sign_negative() && !amount.is_zero());
-    int.len() + (int.len().saturating_sub(1)) / 3 + 3 + sign
+    digits + (digits - 1) / 3 + 3 + sign
 }
 
 /// Excel's serial date (days since 1899-12-30, time as the fraction), or `None` before
@@ -379,13 +381,24 @@ impl<'p> SheetOut<'p> {
     }
 
     /// A text cell (kept as text, never read as a number); empty text leaves the cell
-    /// blank.
-    pub(crate) fn text(&mut self, col: usize, value: &str, f: &Format) -> Result<(), WriteError> {
+    /// blank. Digit strings get the text format `@` too, so that editing the cell in
+    /// Excel keeps them text; other text goes without a format (a format costs a lookup
+    /// per cell).
+    pub(crate) fn text(
+        &mut self,
+        col: usize,
+        value: &str,
+        f: Option<&Format>,
+    ) -> Result<(), WriteError> {
         if value.is_empty() {
             return Ok(());
         }
         let c = col_num(col)?;
-        if let Err(e) = self.ws.write_string_with_format(self.row, c, value, f) {
+        let written = match f {
+            Some(f) => self.ws.write_string_with_format(self.row, c, value, f),
+            None => self.ws.write_string(self.row, c, value),
+        };
+        if let Err(e) = written {
             return Err(self.xlsx(col, value, e));
         }
         self.fit(col, value.chars().count());
@@ -396,7 +409,7 @@ impl<'p> SheetOut<'p> {
         &mut self,
         col: usize,
         value: Option<&str>,
-        f: &Format,
+        f: Option<&Format>,
     ) -> Result<(), WriteError> {
         match value {
             Some(v) => self.text(col, v, f),
@@ -449,7 +462,7 @@ impl<'p> SheetOut<'p> {
             } else {
                 t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
             };
-            return self.text(col, &text, &formats.text);
+            return self.text(col, &text, None);
         };
         let with_time = always_time || t.time() != chrono::NaiveTime::MIN;
         let (f, width) = if with_time {

@@ -9,6 +9,7 @@ use super::{
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Chart, ChartType, Workbook, Worksheet};
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -54,7 +55,7 @@ pub struct PaidOrderRow {
     pub refunded: Option<Decimal>,
 }
 
-/// What the workbook is about; `rows` in the order they are to appear.
+/// What the workbook is about.
 #[derive(Debug, Clone, Copy)]
 pub struct PaidOrdersDoc<'a> {
     pub merchant_id: &'a str,
@@ -62,7 +63,8 @@ pub struct PaidOrdersDoc<'a> {
     pub end: NaiveDate,
     /// When the report was fetched (local time; shown on the Summary).
     pub generated_at: NaiveDateTime,
-    pub rows: &'a [PaidOrderRow],
+    /// How many rows will come (for progress only).
+    pub expected_rows: u64,
     /// Extra lines for the Summary (label, text), e.g. how the range was fetched.
     pub notes: &'a [(String, String)],
 }
@@ -80,13 +82,20 @@ pub struct PaidOrdersWritten {
     pub per_day: Vec<(NaiveDate, u64, Decimal)>,
 }
 
-/// Writes the paid-orders workbook to `path` (staged, then renamed).
-pub fn write_paid_orders(
+/// Writes the paid-orders workbook to `path` (staged, then renamed). `rows` stream in,
+/// in the order they are to appear: a report held as API records can be converted row
+/// by row instead of copied whole.
+pub fn write_paid_orders<I>(
     path: &Path,
     doc: &PaidOrdersDoc<'_>,
+    rows: I,
     overwrite: Overwrite,
     progress: OnProgress<'_>,
-) -> Result<PaidOrdersWritten, WriteError> {
+) -> Result<PaidOrdersWritten, WriteError>
+where
+    I: IntoIterator,
+    I::Item: Borrow<PaidOrderRow>,
+{
     let mut staged = Staged::new(path, overwrite)?;
     let formats = Formats::new();
     let mut workbook = Workbook::new();
@@ -100,16 +109,18 @@ pub fn write_paid_orders(
     let headers = PAID_COLUMNS.iter().map(|s| s.to_string()).collect();
     let mut sheet = SheetOut::new(ws, "Paid orders", path, headers, &formats)?;
 
-    let total = doc.rows.len() as u64;
+    let total = doc.expected_rows;
     let mut sums = [Decimal::ZERO; 3];
     let mut per_day: BTreeMap<NaiveDate, (u64, Decimal)> = BTreeMap::new();
-    for (i, r) in doc.rows.iter().enumerate() {
-        sheet.text(0, &r.order_number, &formats.text)?;
-        sheet.opt_text(1, r.connectpay_id.as_deref(), &formats.text)?;
-        sheet.opt_text(2, r.customer_name.as_deref(), &formats.text)?;
-        sheet.opt_text(3, r.mobile.as_deref(), &formats.text)?;
-        sheet.opt_text(4, r.email.as_deref(), &formats.text)?;
-        sheet.opt_text(5, r.address.as_deref(), &formats.text)?;
+    let mut done = 0u64;
+    for r in rows {
+        let r: &PaidOrderRow = r.borrow();
+        sheet.text(0, &r.order_number, None)?;
+        sheet.opt_text(1, r.connectpay_id.as_deref(), Some(&formats.text))?;
+        sheet.opt_text(2, r.customer_name.as_deref(), None)?;
+        sheet.opt_text(3, r.mobile.as_deref(), Some(&formats.text))?;
+        sheet.opt_text(4, r.email.as_deref(), None)?;
+        sheet.opt_text(5, r.address.as_deref(), None)?;
         sheet.date(6, r.issue_date, &formats, false)?;
         sheet.date(7, r.due_date, &formats, false)?;
         sheet.date(8, r.date_created, &formats, true)?;
@@ -129,7 +140,7 @@ pub fn write_paid_orders(
             day.1 += r.amount_paid.unwrap_or_default();
         }
         sheet.row += 1;
-        let done = i as u64 + 1;
+        done += 1;
         if done.is_multiple_of(PROGRESS_EVERY) && progress(Written { rows: done, total }).is_break()
         {
             return Err(WriteError::Cancelled {
@@ -141,7 +152,7 @@ pub fn write_paid_orders(
     // them at the bottom) and makes SUM's range non-empty when there are no orders.
     let last_data = sheet.row; // Excel number of the last data row (or the header).
     sheet.row += 1;
-    sheet.text(0, "Total", &formats.bold)?;
+    sheet.text(0, "Total", Some(&formats.bold))?;
     for (col, sum) in [COL_ORDER_AMOUNT, COL_AMOUNT_PAID, COL_REFUNDED]
         .into_iter()
         .zip(sums)
@@ -155,15 +166,15 @@ pub fn write_paid_orders(
             super::money_width(sum),
         )?;
     }
-    sheet.autofilter(total as u32)?;
+    sheet.autofilter(u32::try_from(done).unwrap_or(u32::MAX))?;
     sheet.set_widths()?;
 
     let per_day: Vec<(NaiveDate, u64, Decimal)> =
         per_day.into_iter().map(|(d, (n, a))| (d, n, a)).collect();
-    let summary = summary_sheet(path, doc, &formats, &per_day, &sums, last_data + 1)?;
+    let summary = summary_sheet(path, doc, &formats, &per_day, &sums, done, last_data + 1)?;
     workbook.push_worksheet(sheet.ws);
     workbook.push_worksheet(summary);
-    if progress(Written { rows: total, total }).is_break() {
+    if progress(Written { rows: done, total }).is_break() {
         return Err(WriteError::Cancelled {
             path: path.to_path_buf(),
         });
@@ -172,7 +183,7 @@ pub fn write_paid_orders(
     let path = staged.commit()?;
     Ok(PaidOrdersWritten {
         path,
-        orders: total,
+        orders: done,
         total_order_amount: sums[0],
         total_paid: sums[1],
         total_refunded: sums[2],
@@ -186,6 +197,7 @@ fn summary_sheet(
     formats: &Formats,
     per_day: &[(NaiveDate, u64, Decimal)],
     sums: &[Decimal; 3],
+    orders: u64,
     last_data_excel_row: u32,
 ) -> Result<Worksheet, WriteError> {
     let ws = Worksheet::new();
@@ -197,10 +209,10 @@ fn summary_sheet(
         formats,
     )?;
     let day = |d: NaiveDate| d.and_hms_opt(0, 0, 0);
-    let label = |s: &mut SheetOut<'_>, text: &str| s.text(0, text, &formats.bold);
+    let label = |s: &mut SheetOut<'_>, text: &str| s.text(0, text, Some(&formats.bold));
 
     label(&mut s, "Merchant")?;
-    s.text(1, doc.merchant_id, &formats.text)?;
+    s.text(1, doc.merchant_id, Some(&formats.text))?;
     s.row += 1;
     label(&mut s, "From")?;
     s.date(1, day(doc.start), formats, false)?;
@@ -217,9 +229,9 @@ fn summary_sheet(
     s.formula(
         1,
         &format!("=COUNTA('Paid orders'!A2:A{last})"),
-        &doc.rows.len().to_string(),
+        &orders.to_string(),
         &formats.integer,
-        doc.rows.len().to_string().len(),
+        orders.to_string().len(),
     )?;
     s.row += 1;
     for (name, col, sum) in [
@@ -240,7 +252,7 @@ fn summary_sheet(
     }
     for (name, text) in doc.notes {
         label(&mut s, name)?;
-        s.text(1, text, &formats.text)?;
+        s.text(1, text, None)?;
         s.row += 1;
     }
 
@@ -248,7 +260,7 @@ fn summary_sheet(
     s.row += 1;
     let table_header = s.row;
     for (col, h) in ["Date paid", "Orders", "Amount paid"].iter().enumerate() {
-        s.text(col, h, &formats.header)?;
+        s.text(col, h, Some(&formats.header))?;
     }
     s.row += 1;
     let first_day_row = s.row;

@@ -210,14 +210,14 @@ where
         let Some(s) = sheets.get_mut(g) else { continue };
         s.integer(0, u64::from(r.row), &formats.integer)?;
         for (i, cell) in r.cells.iter().take(width).enumerate() {
-            s.text(1 + i, cell, &formats.text)?;
+            s.text(1 + i, cell, Some(&formats.text))?;
         }
         let c = 1 + width;
-        s.text(c, &r.state, &formats.text)?;
-        s.opt_text(c + 1, r.connectpay_id.as_deref(), &formats.text)?;
+        s.text(c, &r.state, None)?;
+        s.opt_text(c + 1, r.connectpay_id.as_deref(), Some(&formats.text))?;
         s.money(c + 2, r.fee, &formats.money)?;
-        s.opt_text(c + 3, r.status_code.as_deref(), &formats.text)?;
-        s.opt_text(c + 4, r.message.as_deref(), &formats.text)?;
+        s.opt_text(c + 3, r.status_code.as_deref(), Some(&formats.text))?;
+        s.opt_text(c + 4, r.message.as_deref(), None)?;
         s.integer(c + 5, u64::from(r.attempts), &formats.integer)?;
         s.row += 1;
         let t = &mut totals[g];
@@ -286,8 +286,8 @@ fn results_summary(
         ("Run state", Some(&doc.state)),
     ];
     for (label, value) in rows {
-        s.text(0, label, &formats.bold)?;
-        s.opt_text(1, value, &formats.text)?;
+        s.text(0, label, Some(&formats.bold))?;
+        s.opt_text(1, value, Some(&formats.text))?;
         s.row += 1;
     }
     for (label, t) in [
@@ -295,7 +295,7 @@ fn results_summary(
         ("Finished", doc.finished_at),
         ("Generated at", Some(doc.generated_at)),
     ] {
-        s.text(0, label, &formats.bold)?;
+        s.text(0, label, Some(&formats.bold))?;
         local_time(&mut s, t, formats)?;
         s.row += 1;
     }
@@ -304,13 +304,13 @@ fn results_summary(
         .iter()
         .enumerate()
     {
-        s.text(col, h, &formats.header)?;
+        s.text(col, h, Some(&formats.header))?;
     }
     s.row += 1;
     let first = s.row + 1;
     let mut sum = GroupTotals::default();
     for (g, t) in ResultGroup::ALL.iter().zip(totals) {
-        s.text(0, g.sheet_name(), &formats.text)?;
+        s.text(0, g.sheet_name(), None)?;
         s.integer(1, t.rows, &formats.integer)?;
         s.money(2, Some(t.amount), &formats.money)?;
         s.money(3, Some(t.fees), &formats.money)?;
@@ -320,7 +320,7 @@ fn results_summary(
         s.row += 1;
     }
     let last = s.row;
-    s.text(0, "Total", &formats.bold)?;
+    s.text(0, "Total", Some(&formats.bold))?;
     s.formula(
         1,
         &format!("=SUM(B{first}:B{last})"),
