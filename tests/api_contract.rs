@@ -8,8 +8,8 @@ mod support_api;
 
 use chrono::Local;
 use paypro_console::api::{
-    ApiError, ApiStatus, Client, ConsumerStatus, CreateStatus, Endpoint, MarkStatus, OrderStatus,
-    ReportStatus, RequestProblem,
+    ApiError, ApiStatus, Client, ConsumerStatus, CreateStatus, Endpoint, ItemStatus, MarkStatus,
+    OrderStatus, ReportStatus, RequestProblem,
 };
 use paypro_console::sim::{BatchMode, FaultConfig, Merchant, Service};
 use support_api::*;
@@ -40,8 +40,11 @@ async fn co_00_created_with_id_fee_and_amount() {
     let sim = start_default().await;
     let c = client(&sim);
     let r = c.create_order(&order("CO-1", "4400.50")).await.unwrap();
-    assert_eq!(r.status, CreateStatus::Created);
-    assert!(!r.status_inferred, "the simulator sends each item's Status");
+    assert_eq!(
+        r.status,
+        ItemStatus::Stated(CreateStatus::Created),
+        "the simulator sends each item's Status by default"
+    );
     assert_eq!(r.order_number.as_deref(), Some("CO-1"));
     let id = r.connectpay_id.clone().unwrap();
     assert!(is_14_digit_id(&id), "{id}");
@@ -168,7 +171,7 @@ async fn cmo_00_all_created_and_paired() {
     let mut ids = Vec::new();
     for (o, r) in sent.iter().zip(&paired) {
         let r = r.unwrap();
-        assert_eq!(r.status, CreateStatus::Created);
+        assert_eq!(r.status, ItemStatus::Stated(CreateStatus::Created));
         assert_eq!(r.order_number.as_deref(), Some(o.order_number.as_str()));
         assert_eq!(r.order_amount, Some(o.amount.value()));
         assert_eq!(r.connectpay_fee, Some(dec("75.50")));
@@ -200,7 +203,10 @@ async fn cmo_per_item_mixed_batch_pairs_each_result_with_its_order() {
     // Element 0 carries the first failing item's code.
     assert_eq!(resp.status, CreateStatus::AlreadyExists);
     let paired = resp.pair(&sent);
-    let statuses: Vec<CreateStatus> = paired.iter().map(|r| r.unwrap().status.clone()).collect();
+    let statuses: Vec<CreateStatus> = paired
+        .iter()
+        .map(|r| r.unwrap().status.known().unwrap().clone())
+        .collect();
     assert_eq!(
         statuses,
         [
@@ -258,9 +264,15 @@ async fn cmo_atomic_creates_nothing_and_lists_only_offenders() {
     assert_eq!(resp.items.len(), 2);
     let paired = resp.pair(&sent);
     assert!(paired[0].is_none(), "not listed, not created: {paired:?}");
-    assert_eq!(paired[1].unwrap().status, CreateStatus::AlreadyExists);
+    assert_eq!(
+        paired[1].unwrap().status,
+        ItemStatus::Stated(CreateStatus::AlreadyExists)
+    );
     assert!(paired[2].is_none());
-    assert_eq!(paired[3].unwrap().status, CreateStatus::InvalidData);
+    assert_eq!(
+        paired[3].unwrap().status,
+        ItemStatus::Stated(CreateStatus::InvalidData)
+    );
     assert_eq!(stored_orders(&sim).await.len(), 1, "only OLD-1");
 
     // The unlisted ones may be sent again and are created.
@@ -784,7 +796,7 @@ async fn cc_00_full_consumer_code_is_company_code_plus_id() {
         .create_consumer(&consumer("123456780", "Usman"))
         .await
         .unwrap();
-    assert_eq!(r.status, ConsumerStatus::Ok);
+    assert_eq!(r.status, ItemStatus::Stated(ConsumerStatus::Ok));
     assert_eq!(r.full_consumer_code.as_deref(), Some("0034123456780"));
     assert_eq!(r.consumer_number.as_deref(), Some("123456780"));
     assert!(r.description.unwrap().contains("created successfully"));
@@ -845,7 +857,11 @@ async fn cc_01_02_03() {
     bad_mobile.mobile = "999".into();
     for bad in [consumer("C-5", ""), bad_mobile] {
         let (_, st, _) = status_err(c.create_consumer(&bad).await);
-        assert_eq!(st, ApiStatus::Consumer(ConsumerStatus::NoData), "{bad:?}");
+        assert_eq!(
+            st,
+            ApiStatus::Consumer(ConsumerStatus::ExistsOrInvalid),
+            "{bad:?}"
+        );
     }
     assert_eq!(stored_consumers(&sim).await.len(), 1);
 }
@@ -867,21 +883,42 @@ async fn cmc_00_and_mixed_batch_paired_by_consumer_id() {
     let mixed = vec![
         consumer("K-3", "C"),
         consumer("K-1", "A again"), // 01
-        consumer("K-4", ""),        // 03
+        consumer("K-4", ""),        // 01 Invalid Format
         consumer("K-5", "E"),
     ];
     let resp = c.create_consumers(&mixed).await.unwrap();
     assert_eq!(resp.status, ConsumerStatus::ExistsOrInvalid);
     let paired = resp.pair_consumers(&mixed);
-    let st: Vec<_> = paired.iter().map(|r| r.unwrap().status.clone()).collect();
+    let st: Vec<_> = paired
+        .iter()
+        .map(|r| r.unwrap().status.known().unwrap().clone())
+        .collect();
+    // An invalid consumer is 01 "Invalid Format", as the guide says (not 03), and
+    // told from "already exists" by its description.
     assert_eq!(
         st,
         [
             ConsumerStatus::Ok,
             ConsumerStatus::ExistsOrInvalid,
-            ConsumerStatus::NoData,
+            ConsumerStatus::ExistsOrInvalid,
             ConsumerStatus::Ok
         ]
+    );
+    assert!(
+        paired[1]
+            .unwrap()
+            .description
+            .as_deref()
+            .unwrap()
+            .contains("already exists")
+    );
+    assert!(
+        paired[2]
+            .unwrap()
+            .description
+            .as_deref()
+            .unwrap()
+            .starts_with("Invalid Format.")
     );
     assert_eq!(
         paired[3].unwrap().full_consumer_code.as_deref(),
@@ -933,10 +970,13 @@ async fn cmc_atomic_creates_nothing_when_one_consumer_is_bad() {
         consumer("K-3", "C"),
     ];
     let resp = c.create_consumers(&sent).await.unwrap();
-    assert_eq!(resp.status, ConsumerStatus::NoData);
+    assert_eq!(resp.status, ConsumerStatus::ExistsOrInvalid);
     let paired = resp.pair_consumers(&sent);
     assert!(paired[0].is_none() && paired[2].is_none(), "{paired:?}");
-    assert_eq!(paired[1].unwrap().status, ConsumerStatus::NoData);
+    assert_eq!(
+        paired[1].unwrap().status,
+        ItemStatus::Stated(ConsumerStatus::ExistsOrInvalid)
+    );
     assert!(stored_consumers(&sim).await.is_empty());
 }
 
@@ -952,7 +992,7 @@ async fn uc_00_changes_only_the_fields_given() {
     let mut u = update("0034U-1");
     u.mobile = Some("03339876543".into());
     let r = c.update_consumer(&u).await.unwrap();
-    assert_eq!(r.status, ConsumerStatus::Ok);
+    assert_eq!(r.status, ItemStatus::Stated(ConsumerStatus::Ok));
     assert_eq!(r.consumer_id.as_deref(), Some("0034U-1"));
     assert!(r.description.unwrap().contains("updated successfully"));
     let data = c.consumer_data("0034U-1").await.unwrap();
@@ -1029,8 +1069,14 @@ async fn umc_00_mixed_and_refusals() {
     let resp = c.update_consumers(&sent).await.unwrap();
     assert_eq!(resp.status, ConsumerStatus::NoData);
     let paired = resp.pair_updates(&sent);
-    assert_eq!(paired[0].unwrap().status, ConsumerStatus::NoData);
-    assert_eq!(paired[1].unwrap().status, ConsumerStatus::Ok);
+    assert_eq!(
+        paired[0].unwrap().status,
+        ItemStatus::Stated(ConsumerStatus::NoData)
+    );
+    assert_eq!(
+        paired[1].unwrap().status,
+        ItemStatus::Stated(ConsumerStatus::Ok)
+    );
 
     let (ep, st, _) = status_err(
         client_as(&sim, MID, "wrong")

@@ -174,7 +174,7 @@ async fn co_posts_ojson_in_the_query_with_an_empty_body() {
         .await
         .unwrap();
     assert_eq!(item.connectpay_id.as_deref(), Some("00342000600028"));
-    assert_eq!(item.status, CreateStatus::Created);
+    assert_eq!(item.status, ItemStatus::Inferred(CreateStatus::Created));
     let seen = srv.seen();
     assert_eq!(seen.len(), 1);
     let cap = &seen[0];
@@ -231,12 +231,18 @@ async fn cmo_uploads_one_file_part_and_returns_mixed_items() {
     let resp = client(&srv.base_url).create_orders(&orders).await.unwrap();
     assert_eq!(resp.status, CreateStatus::AlreadyExists);
     let paired = resp.pair(&orders);
-    assert_eq!(paired[0].unwrap().status, CreateStatus::Created);
+    assert_eq!(
+        paired[0].unwrap().status,
+        ItemStatus::Stated(CreateStatus::Created)
+    );
     assert_eq!(
         paired[0].unwrap().connectpay_id.as_deref(),
         Some("00340000000001")
     );
-    assert_eq!(paired[1].unwrap().status, CreateStatus::AlreadyExists);
+    assert_eq!(
+        paired[1].unwrap().status,
+        ItemStatus::Stated(CreateStatus::AlreadyExists)
+    );
 
     let seen = srv.seen();
     let cap = &seen[0];
@@ -541,8 +547,9 @@ async fn consumer_endpoints() {
     assert_eq!(
         resp.pair_updates(std::slice::from_ref(&upd))[0]
             .unwrap()
-            .status,
-        ConsumerStatus::Ok
+            .status
+            .known(),
+        Some(&ConsumerStatus::Ok)
     );
     let sent: Vec<Consumer> = ["0000000786", "123456785"]
         .iter()

@@ -23,8 +23,8 @@ pub use error::{
 };
 pub use wire::{
     ConsumerData, ConsumerItemResult, ConsumersResponse, CreateOrdersResponse, DecodeError,
-    KeyedItem, MarkFailure, MarkResponse, OrderItemResult, OrderStatus, OrderStatusInfo, PaidOrder,
-    pair_items,
+    ItemStatus, KeyedItem, MarkFailure, MarkResponse, OrderItemResult, OrderStatus,
+    OrderStatusInfo, PaidOrder, pair_items,
 };
 
 use crate::domain::{Consumer, ConsumerUpdate, Order, OrderRef, Refund};
@@ -361,17 +361,19 @@ impl Client {
         self.single_order(resp)
     }
 
+    /// The answer to one `co`: the item's own `Status` if it has one, else element 0's,
+    /// which for a single-item request answers for that one item (the guide's C#
+    /// sample reads `model[0].Status`). Batches never do this (connectpay-api.md §2).
     fn single_order(&self, resp: CreateOrdersResponse) -> Result<OrderItemResult, ApiError> {
         let mut items = resp.items.into_iter();
         let item = items.next();
-        let effective = match &item {
-            Some(i) if !i.status_inferred => i.status.clone(),
+        let effective = match item.as_ref().map(|i| &i.status) {
+            Some(ItemStatus::Stated(s)) => s.clone(),
             _ => resp.status.clone(),
         };
         if effective == CreateStatus::Created {
             Ok(item.unwrap_or(OrderItemResult {
-                status: CreateStatus::Created,
-                status_inferred: true,
+                status: ItemStatus::Inferred(CreateStatus::Created),
                 description: resp.description,
                 order_number: None,
                 connectpay_id: None,
@@ -664,16 +666,16 @@ impl Client {
         ep: Endpoint,
         resp: ConsumersResponse,
     ) -> Result<ConsumerItemResult, ApiError> {
+        // As for `co` (see `single_order`): element 0 answers for the one item.
         let mut items = resp.items.into_iter();
         let item = items.next();
-        let effective = match &item {
-            Some(i) if !i.status_inferred => i.status.clone(),
+        let effective = match item.as_ref().map(|i| &i.status) {
+            Some(ItemStatus::Stated(s)) => s.clone(),
             _ => resp.status.clone(),
         };
         if effective == ConsumerStatus::Ok {
             Ok(item.unwrap_or(ConsumerItemResult {
-                status: ConsumerStatus::Ok,
-                status_inferred: true,
+                status: ItemStatus::Inferred(ConsumerStatus::Ok),
                 description: resp.description,
                 consumer_id: None,
                 full_consumer_code: None,
