@@ -8,10 +8,11 @@ mod support_api;
 
 use chrono::Local;
 use paypro_console::api::{
-    ApiError, ApiStatus, Client, ConsumerStatus, CreateStatus, Endpoint, ItemStatus, MarkStatus,
-    OrderStatus, ReportStatus, RequestProblem,
+    ApiError, ApiStatus, CSV_ORDERS_MAX, Client, ConsumerStatus, CreateStatus, Endpoint,
+    ItemStatus, MarkStatus, OrderStatus, ReportStatus, RequestProblem,
 };
 use paypro_console::sim::{BatchMode, FaultConfig, Merchant, Service};
+use serde_json::json;
 use support_api::*;
 
 /// The endpoint, status and description of an `ApiError::Status`; anything else
@@ -672,6 +673,93 @@ async fn mark_list_over_4000_characters_is_split_and_all_applied() {
         .filter(|o| o["DatePaid"] == today.as_str())
         .count();
     assert_eq!(marked_today, 49);
+}
+
+/// The `csvOrders` parameter the client sends for these order numbers, as the guide
+/// writes it: the JSON object, credentials included, before URL encoding.
+fn csv_orders_param(numbers: &[String], sep: &str) -> String {
+    json!({"Username": MID, "Password": PW, "CsvOrderNumbers": numbers.join(sep)}).to_string()
+}
+
+#[tokio::test]
+async fn mark_1000_orders_in_calls_each_as_full_as_the_4000_limit_allows() {
+    let sim = start_default().await;
+    let c = client(&sim);
+    // Order numbers of varying length, so that the packing cannot be a fixed count.
+    let numbers: Vec<String> = (0..1000)
+        .map(|i| format!("INV-2026-{i:04}-{}", "k".repeat(i % 7)))
+        .collect();
+    for chunk in numbers.chunks(50) {
+        let orders: Vec<_> = chunk.iter().map(|n| order(n, "100")).collect();
+        assert_eq!(
+            c.create_orders(&orders).await.unwrap().status,
+            CreateStatus::Created
+        );
+    }
+    let refs: Vec<_> = numbers.iter().map(|n| order_ref(n)).collect();
+    let plan = c.plan_mark_calls(&refs).unwrap();
+    assert!(plan.len() > 1, "{plan:?}");
+    let mut next = 0;
+    for range in &plan {
+        assert_eq!(range.start, next, "in order, nothing skipped");
+        next = range.end;
+        let sent = csv_orders_param(&numbers[range.clone()], ",");
+        let len = sent.encode_utf16().count();
+        assert!(len <= CSV_ORDERS_MAX, "{range:?}: {len}");
+        if range.end < numbers.len() {
+            let one_more = csv_orders_param(&numbers[range.start..=range.end], ",");
+            assert!(
+                one_more.encode_utf16().count() > CSV_ORDERS_MAX,
+                "{range:?}: the next order would have fitted"
+            );
+        }
+    }
+    assert_eq!(next, numbers.len());
+    // Sent for real: the simulator refuses any csvOrders over 4000 characters, so
+    // every call being accepted shows each was within the limit on the wire.
+    let r = c.mark_paid(&refs).await.unwrap();
+    assert_eq!(r.calls, plan.len());
+    assert!(r.failed.is_empty(), "{r:?}");
+    let stored = stored_orders(&sim).await;
+    assert_eq!(stored.len(), 1000);
+    assert!(stored.iter().all(|o| o["OrderStatus"] == "Paid"));
+    // Each planned call packs into exactly one call when sent alone.
+    let last = plan.last().unwrap().clone();
+    assert_eq!(
+        c.plan_mark_calls(&refs[last.clone()]).unwrap(),
+        vec![0..last.len()]
+    );
+}
+
+#[tokio::test]
+async fn refunds_are_packed_by_the_whole_parameter_too() {
+    let sim = start_default().await;
+    let c = client(&sim);
+    let numbers: Vec<String> = (0..400).map(|i| format!("RF-{i:05}")).collect();
+    for chunk in numbers.chunks(50) {
+        let orders: Vec<_> = chunk.iter().map(|n| order(n, "100")).collect();
+        c.create_orders(&orders).await.unwrap();
+    }
+    c.mark_paid(&numbers.iter().map(|n| order_ref(n)).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let refunds: Vec<_> = numbers.iter().map(|n| refund(n, "12.50")).collect();
+    let plan = c.plan_refund_calls(&refunds).unwrap();
+    let entries: Vec<String> = numbers.iter().map(|n| format!("{n},12.50")).collect();
+    for range in &plan {
+        let len = csv_orders_param(&entries[range.clone()], "|")
+            .encode_utf16()
+            .count();
+        assert!(len <= CSV_ORDERS_MAX, "{len}");
+        if range.end < entries.len() {
+            let more = csv_orders_param(&entries[range.start..=range.end], "|");
+            assert!(more.encode_utf16().count() > CSV_ORDERS_MAX);
+        }
+    }
+    let r = c.refund(&refunds).await.unwrap();
+    assert_eq!((r.calls, r.failed.len()), (plan.len(), 0));
+    let stored = stored_orders(&sim).await;
+    assert!(stored.iter().all(|o| o["OrderStatus"] == "Refunded"));
 }
 
 #[tokio::test]
