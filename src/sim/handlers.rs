@@ -1,7 +1,10 @@
 //! The twelve `/cpay/` endpoints and the `/__sim/` inspection endpoints.
 //!
 //! Every API-level answer is HTTP 200 with a JSON array (as the real service does);
-//! only faults and a failing state file produce other HTTP statuses.
+//! only faults, a wrong HTTP method (405) and a failing state file produce other HTTP
+//! statuses. Answers are written with serde (numbers in the guide's exact shapes as
+//! `RawValue`s), in one of two shapes: each batch item with its own `Status`, or the
+//! guide's (`--guide-responses`; README, "The simulator").
 
 use super::clock::SimClock;
 use super::config::{BatchMode, Merchant, Service};
@@ -522,6 +525,14 @@ const ORDER_CREATED_KEYS: &[&str] = &[
 /// A created order as the service answers it; beyond the guide's keys, fields real
 /// integrations show (`PayProId`, `BillUrl`, ...), which decoding must ignore.
 fn created_order(o: &StoredOrder) -> ItemAnswer {
+    if o.order_number.starts_with(SIMSILENT_PREFIX) {
+        // Stored, but the answer says nothing about its fate.
+        return ItemAnswer::new(
+            "00",
+            json!({ "OrderNumber": o.order_number }),
+            &["OrderNumber"],
+        );
+    }
     let id = &o.connectpay_id;
     let body = json!({
         "Status": "00",
@@ -538,14 +549,6 @@ fn created_order(o: &StoredOrder) -> ItemAnswer {
         "BAFCharge": "False",
         "IPGList": [],
     });
-    if o.order_number.starts_with(SIMSILENT_PREFIX) {
-        // Stored, but the answer says nothing about its fate.
-        return ItemAnswer::new(
-            "00",
-            json!({ "OrderNumber": o.order_number }),
-            &["OrderNumber"],
-        );
-    }
     ItemAnswer::new("00", body, ORDER_CREATED_KEYS)
 }
 
