@@ -337,6 +337,93 @@ async fn cmo_whole_request_refusals() {
     assert_eq!(stored_orders(&sim).await.len(), 50);
 }
 
+#[tokio::test]
+async fn guide_shaped_answers_are_decided_item_by_item_never_by_element_0() {
+    let sim = start_guide(BatchMode::PerItem).await;
+    let c = client(&sim);
+    create(&c, "GD-1", "100").await;
+    let mut bad = order("GD-2", "100");
+    bad.amount = money("9000"); // above the merchant's 5000
+    let sent = vec![
+        order("GD-1", "100"),
+        bad,
+        order(
+            &format!("{}-GD", paypro_console::sim::SIMFAIL_PREFIX),
+            "100",
+        ),
+        order(
+            &format!("{}-GD", paypro_console::sim::SIMSILENT_PREFIX),
+            "100",
+        ),
+        order("GD-3", "100"),
+    ];
+    let resp = c.create_orders(&sent).await.unwrap();
+    assert_eq!(resp.status, CreateStatus::AlreadyExists, "element 0: 01");
+    assert_eq!(
+        resp.description, None,
+        "the guide's element 0 is the code alone"
+    );
+    let paired = resp.pair(&sent);
+    let st: Vec<ItemStatus<CreateStatus>> =
+        paired.iter().map(|i| i.unwrap().status.clone()).collect();
+    assert_eq!(
+        st,
+        vec![
+            ItemStatus::Inferred(CreateStatus::AlreadyExists),
+            ItemStatus::Inferred(CreateStatus::InvalidData),
+            ItemStatus::Inferred(CreateStatus::ServiceFailure),
+            ItemStatus::Unknown,
+            ItemStatus::Inferred(CreateStatus::Created),
+        ]
+    );
+    assert!(
+        paired[1]
+            .unwrap()
+            .description
+            .as_deref()
+            .unwrap()
+            .contains("out of limits")
+    );
+    let held = stored_order(&sim, "GD-3").await.unwrap();
+    assert_eq!(
+        paired[4].unwrap().connectpay_id.as_deref(),
+        held["ConnectPayId"].as_str()
+    );
+    assert_eq!(paired[4].unwrap().connectpay_fee, Some(dec("75.50")));
+
+    // co: one item, so element 0 answers for it.
+    let (_, st, desc) = status_err(c.create_order(&order("GD-3", "100")).await);
+    assert_eq!(st, ApiStatus::Create(CreateStatus::AlreadyExists));
+    assert!(desc.contains("already exists"), "{desc}");
+    let ok = c.create_order(&order("GD-4", "100")).await.unwrap();
+    assert_eq!(ok.status, ItemStatus::Inferred(CreateStatus::Created));
+
+    // cmc / umc in the guide's shape.
+    let consumers = vec![consumer("GC-1", "A"), consumer("GC-2", "")];
+    let resp = c.create_consumers(&consumers).await.unwrap();
+    let st: Vec<Option<ConsumerStatus>> = resp
+        .pair_consumers(&consumers)
+        .iter()
+        .map(|i| i.unwrap().status.known().cloned())
+        .collect();
+    assert_eq!(
+        st,
+        vec![
+            Some(ConsumerStatus::Ok),
+            Some(ConsumerStatus::ExistsOrInvalid)
+        ]
+    );
+    let mut u = update("0034GC-1");
+    u.name = Some("B".into());
+    let resp = c.update_consumers(std::slice::from_ref(&u)).await.unwrap();
+    assert_eq!(
+        resp.pair_updates(std::slice::from_ref(&u))[0]
+            .unwrap()
+            .status,
+        ItemStatus::Inferred(ConsumerStatus::Ok)
+    );
+}
+
 // =====================================================================================
 // gpojson
 // =====================================================================================
