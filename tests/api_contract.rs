@@ -8,10 +8,11 @@ mod support_api;
 
 use chrono::Local;
 use paypro_console::api::{
-    ApiError, ApiStatus, Client, ConsumerStatus, CreateStatus, Endpoint, MarkStatus, OrderStatus,
-    ReportStatus, RequestProblem,
+    ApiError, ApiStatus, CSV_ORDERS_MAX, Client, ConsumerStatus, CreateStatus, Endpoint,
+    ItemStatus, MarkStatus, OrderStatus, ReportStatus, RequestProblem,
 };
 use paypro_console::sim::{BatchMode, FaultConfig, Merchant, Service};
+use serde_json::json;
 use support_api::*;
 
 /// The endpoint, status and description of an `ApiError::Status`; anything else
@@ -40,8 +41,11 @@ async fn co_00_created_with_id_fee_and_amount() {
     let sim = start_default().await;
     let c = client(&sim);
     let r = c.create_order(&order("CO-1", "4400.50")).await.unwrap();
-    assert_eq!(r.status, CreateStatus::Created);
-    assert!(!r.status_inferred, "the simulator sends each item's Status");
+    assert_eq!(
+        r.status,
+        ItemStatus::Stated(CreateStatus::Created),
+        "the simulator sends each item's Status by default"
+    );
     assert_eq!(r.order_number.as_deref(), Some("CO-1"));
     let id = r.connectpay_id.clone().unwrap();
     assert!(is_14_digit_id(&id), "{id}");
@@ -168,7 +172,7 @@ async fn cmo_00_all_created_and_paired() {
     let mut ids = Vec::new();
     for (o, r) in sent.iter().zip(&paired) {
         let r = r.unwrap();
-        assert_eq!(r.status, CreateStatus::Created);
+        assert_eq!(r.status, ItemStatus::Stated(CreateStatus::Created));
         assert_eq!(r.order_number.as_deref(), Some(o.order_number.as_str()));
         assert_eq!(r.order_amount, Some(o.amount.value()));
         assert_eq!(r.connectpay_fee, Some(dec("75.50")));
@@ -200,7 +204,10 @@ async fn cmo_per_item_mixed_batch_pairs_each_result_with_its_order() {
     // Element 0 carries the first failing item's code.
     assert_eq!(resp.status, CreateStatus::AlreadyExists);
     let paired = resp.pair(&sent);
-    let statuses: Vec<CreateStatus> = paired.iter().map(|r| r.unwrap().status.clone()).collect();
+    let statuses: Vec<CreateStatus> = paired
+        .iter()
+        .map(|r| r.unwrap().status.known().unwrap().clone())
+        .collect();
     assert_eq!(
         statuses,
         [
@@ -258,9 +265,15 @@ async fn cmo_atomic_creates_nothing_and_lists_only_offenders() {
     assert_eq!(resp.items.len(), 2);
     let paired = resp.pair(&sent);
     assert!(paired[0].is_none(), "not listed, not created: {paired:?}");
-    assert_eq!(paired[1].unwrap().status, CreateStatus::AlreadyExists);
+    assert_eq!(
+        paired[1].unwrap().status,
+        ItemStatus::Stated(CreateStatus::AlreadyExists)
+    );
     assert!(paired[2].is_none());
-    assert_eq!(paired[3].unwrap().status, CreateStatus::InvalidData);
+    assert_eq!(
+        paired[3].unwrap().status,
+        ItemStatus::Stated(CreateStatus::InvalidData)
+    );
     assert_eq!(stored_orders(&sim).await.len(), 1, "only OLD-1");
 
     // The unlisted ones may be sent again and are created.
@@ -322,6 +335,93 @@ async fn cmo_whole_request_refusals() {
     let resp = client(&sim).create_orders(&many[..50]).await.unwrap();
     assert_eq!(resp.items.len(), 50);
     assert_eq!(stored_orders(&sim).await.len(), 50);
+}
+
+#[tokio::test]
+async fn guide_shaped_answers_are_decided_item_by_item_never_by_element_0() {
+    let sim = start_guide(BatchMode::PerItem).await;
+    let c = client(&sim);
+    create(&c, "GD-1", "100").await;
+    let mut bad = order("GD-2", "100");
+    bad.amount = money("9000"); // above the merchant's 5000
+    let sent = vec![
+        order("GD-1", "100"),
+        bad,
+        order(
+            &format!("{}-GD", paypro_console::sim::SIMFAIL_PREFIX),
+            "100",
+        ),
+        order(
+            &format!("{}-GD", paypro_console::sim::SIMSILENT_PREFIX),
+            "100",
+        ),
+        order("GD-3", "100"),
+    ];
+    let resp = c.create_orders(&sent).await.unwrap();
+    assert_eq!(resp.status, CreateStatus::AlreadyExists, "element 0: 01");
+    assert_eq!(
+        resp.description, None,
+        "the guide's element 0 is the code alone"
+    );
+    let paired = resp.pair(&sent);
+    let st: Vec<ItemStatus<CreateStatus>> =
+        paired.iter().map(|i| i.unwrap().status.clone()).collect();
+    assert_eq!(
+        st,
+        vec![
+            ItemStatus::Inferred(CreateStatus::AlreadyExists),
+            ItemStatus::Inferred(CreateStatus::InvalidData),
+            ItemStatus::Inferred(CreateStatus::ServiceFailure),
+            ItemStatus::Unknown,
+            ItemStatus::Inferred(CreateStatus::Created),
+        ]
+    );
+    assert!(
+        paired[1]
+            .unwrap()
+            .description
+            .as_deref()
+            .unwrap()
+            .contains("out of limits")
+    );
+    let held = stored_order(&sim, "GD-3").await.unwrap();
+    assert_eq!(
+        paired[4].unwrap().connectpay_id.as_deref(),
+        held["ConnectPayId"].as_str()
+    );
+    assert_eq!(paired[4].unwrap().connectpay_fee, Some(dec("75.50")));
+
+    // co: one item, so element 0 answers for it.
+    let (_, st, desc) = status_err(c.create_order(&order("GD-3", "100")).await);
+    assert_eq!(st, ApiStatus::Create(CreateStatus::AlreadyExists));
+    assert!(desc.contains("already exists"), "{desc}");
+    let ok = c.create_order(&order("GD-4", "100")).await.unwrap();
+    assert_eq!(ok.status, ItemStatus::Inferred(CreateStatus::Created));
+
+    // cmc / umc in the guide's shape.
+    let consumers = vec![consumer("GC-1", "A"), consumer("GC-2", "")];
+    let resp = c.create_consumers(&consumers).await.unwrap();
+    let st: Vec<Option<ConsumerStatus>> = resp
+        .pair_consumers(&consumers)
+        .iter()
+        .map(|i| i.unwrap().status.known().cloned())
+        .collect();
+    assert_eq!(
+        st,
+        vec![
+            Some(ConsumerStatus::Ok),
+            Some(ConsumerStatus::ExistsOrInvalid)
+        ]
+    );
+    let mut u = update("0034GC-1");
+    u.name = Some("B".into());
+    let resp = c.update_consumers(std::slice::from_ref(&u)).await.unwrap();
+    assert_eq!(
+        resp.pair_updates(std::slice::from_ref(&u))[0]
+            .unwrap()
+            .status,
+        ItemStatus::Inferred(ConsumerStatus::Ok)
+    );
 }
 
 // =====================================================================================
@@ -662,6 +762,93 @@ async fn mark_list_over_4000_characters_is_split_and_all_applied() {
     assert_eq!(marked_today, 49);
 }
 
+/// The `csvOrders` parameter the client sends for these order numbers, as the guide
+/// writes it: the JSON object, credentials included, before URL encoding.
+fn csv_orders_param(numbers: &[String], sep: &str) -> String {
+    json!({"Username": MID, "Password": PW, "CsvOrderNumbers": numbers.join(sep)}).to_string()
+}
+
+#[tokio::test]
+async fn mark_1000_orders_in_calls_each_as_full_as_the_4000_limit_allows() {
+    let sim = start_default().await;
+    let c = client(&sim);
+    // Order numbers of varying length, so that the packing cannot be a fixed count.
+    let numbers: Vec<String> = (0..1000)
+        .map(|i| format!("INV-2026-{i:04}-{}", "k".repeat(i % 7)))
+        .collect();
+    for chunk in numbers.chunks(50) {
+        let orders: Vec<_> = chunk.iter().map(|n| order(n, "100")).collect();
+        assert_eq!(
+            c.create_orders(&orders).await.unwrap().status,
+            CreateStatus::Created
+        );
+    }
+    let refs: Vec<_> = numbers.iter().map(|n| order_ref(n)).collect();
+    let plan = c.plan_mark_calls(&refs).unwrap();
+    assert!(plan.len() > 1, "{plan:?}");
+    let mut next = 0;
+    for range in &plan {
+        assert_eq!(range.start, next, "in order, nothing skipped");
+        next = range.end;
+        let sent = csv_orders_param(&numbers[range.clone()], ",");
+        let len = sent.encode_utf16().count();
+        assert!(len <= CSV_ORDERS_MAX, "{range:?}: {len}");
+        if range.end < numbers.len() {
+            let one_more = csv_orders_param(&numbers[range.start..=range.end], ",");
+            assert!(
+                one_more.encode_utf16().count() > CSV_ORDERS_MAX,
+                "{range:?}: the next order would have fitted"
+            );
+        }
+    }
+    assert_eq!(next, numbers.len());
+    // Sent for real: the simulator refuses any csvOrders over 4000 characters, so
+    // every call being accepted shows each was within the limit on the wire.
+    let r = c.mark_paid(&refs).await.unwrap();
+    assert_eq!(r.calls, plan.len());
+    assert!(r.failed.is_empty(), "{r:?}");
+    let stored = stored_orders(&sim).await;
+    assert_eq!(stored.len(), 1000);
+    assert!(stored.iter().all(|o| o["OrderStatus"] == "Paid"));
+    // Each planned call packs into exactly one call when sent alone.
+    let last = plan.last().unwrap().clone();
+    assert_eq!(
+        c.plan_mark_calls(&refs[last.clone()]).unwrap(),
+        vec![0..last.len()]
+    );
+}
+
+#[tokio::test]
+async fn refunds_are_packed_by_the_whole_parameter_too() {
+    let sim = start_default().await;
+    let c = client(&sim);
+    let numbers: Vec<String> = (0..400).map(|i| format!("RF-{i:05}")).collect();
+    for chunk in numbers.chunks(50) {
+        let orders: Vec<_> = chunk.iter().map(|n| order(n, "100")).collect();
+        c.create_orders(&orders).await.unwrap();
+    }
+    c.mark_paid(&numbers.iter().map(|n| order_ref(n)).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let refunds: Vec<_> = numbers.iter().map(|n| refund(n, "12.50")).collect();
+    let plan = c.plan_refund_calls(&refunds).unwrap();
+    let entries: Vec<String> = numbers.iter().map(|n| format!("{n},12.50")).collect();
+    for range in &plan {
+        let len = csv_orders_param(&entries[range.clone()], "|")
+            .encode_utf16()
+            .count();
+        assert!(len <= CSV_ORDERS_MAX, "{len}");
+        if range.end < entries.len() {
+            let more = csv_orders_param(&entries[range.start..=range.end], "|");
+            assert!(more.encode_utf16().count() > CSV_ORDERS_MAX);
+        }
+    }
+    let r = c.refund(&refunds).await.unwrap();
+    assert_eq!((r.calls, r.failed.len()), (plan.len(), 0));
+    let stored = stored_orders(&sim).await;
+    assert!(stored.iter().all(|o| o["OrderStatus"] == "Refunded"));
+}
+
 #[tokio::test]
 async fn mark_split_failing_in_a_later_call_is_partial() {
     let sim = start_default().await;
@@ -784,7 +971,7 @@ async fn cc_00_full_consumer_code_is_company_code_plus_id() {
         .create_consumer(&consumer("123456780", "Usman"))
         .await
         .unwrap();
-    assert_eq!(r.status, ConsumerStatus::Ok);
+    assert_eq!(r.status, ItemStatus::Stated(ConsumerStatus::Ok));
     assert_eq!(r.full_consumer_code.as_deref(), Some("0034123456780"));
     assert_eq!(r.consumer_number.as_deref(), Some("123456780"));
     assert!(r.description.unwrap().contains("created successfully"));
@@ -845,7 +1032,11 @@ async fn cc_01_02_03() {
     bad_mobile.mobile = "999".into();
     for bad in [consumer("C-5", ""), bad_mobile] {
         let (_, st, _) = status_err(c.create_consumer(&bad).await);
-        assert_eq!(st, ApiStatus::Consumer(ConsumerStatus::NoData), "{bad:?}");
+        assert_eq!(
+            st,
+            ApiStatus::Consumer(ConsumerStatus::ExistsOrInvalid),
+            "{bad:?}"
+        );
     }
     assert_eq!(stored_consumers(&sim).await.len(), 1);
 }
@@ -867,21 +1058,42 @@ async fn cmc_00_and_mixed_batch_paired_by_consumer_id() {
     let mixed = vec![
         consumer("K-3", "C"),
         consumer("K-1", "A again"), // 01
-        consumer("K-4", ""),        // 03
+        consumer("K-4", ""),        // 01 Invalid Format
         consumer("K-5", "E"),
     ];
     let resp = c.create_consumers(&mixed).await.unwrap();
     assert_eq!(resp.status, ConsumerStatus::ExistsOrInvalid);
     let paired = resp.pair_consumers(&mixed);
-    let st: Vec<_> = paired.iter().map(|r| r.unwrap().status.clone()).collect();
+    let st: Vec<_> = paired
+        .iter()
+        .map(|r| r.unwrap().status.known().unwrap().clone())
+        .collect();
+    // An invalid consumer is 01 "Invalid Format", as the guide says (not 03), and
+    // told from "already exists" by its description.
     assert_eq!(
         st,
         [
             ConsumerStatus::Ok,
             ConsumerStatus::ExistsOrInvalid,
-            ConsumerStatus::NoData,
+            ConsumerStatus::ExistsOrInvalid,
             ConsumerStatus::Ok
         ]
+    );
+    assert!(
+        paired[1]
+            .unwrap()
+            .description
+            .as_deref()
+            .unwrap()
+            .contains("already exists")
+    );
+    assert!(
+        paired[2]
+            .unwrap()
+            .description
+            .as_deref()
+            .unwrap()
+            .starts_with("Invalid Format.")
     );
     assert_eq!(
         paired[3].unwrap().full_consumer_code.as_deref(),
@@ -933,10 +1145,13 @@ async fn cmc_atomic_creates_nothing_when_one_consumer_is_bad() {
         consumer("K-3", "C"),
     ];
     let resp = c.create_consumers(&sent).await.unwrap();
-    assert_eq!(resp.status, ConsumerStatus::NoData);
+    assert_eq!(resp.status, ConsumerStatus::ExistsOrInvalid);
     let paired = resp.pair_consumers(&sent);
     assert!(paired[0].is_none() && paired[2].is_none(), "{paired:?}");
-    assert_eq!(paired[1].unwrap().status, ConsumerStatus::NoData);
+    assert_eq!(
+        paired[1].unwrap().status,
+        ItemStatus::Stated(ConsumerStatus::ExistsOrInvalid)
+    );
     assert!(stored_consumers(&sim).await.is_empty());
 }
 
@@ -952,7 +1167,7 @@ async fn uc_00_changes_only_the_fields_given() {
     let mut u = update("0034U-1");
     u.mobile = Some("03339876543".into());
     let r = c.update_consumer(&u).await.unwrap();
-    assert_eq!(r.status, ConsumerStatus::Ok);
+    assert_eq!(r.status, ItemStatus::Stated(ConsumerStatus::Ok));
     assert_eq!(r.consumer_id.as_deref(), Some("0034U-1"));
     assert!(r.description.unwrap().contains("updated successfully"));
     let data = c.consumer_data("0034U-1").await.unwrap();
@@ -1029,8 +1244,14 @@ async fn umc_00_mixed_and_refusals() {
     let resp = c.update_consumers(&sent).await.unwrap();
     assert_eq!(resp.status, ConsumerStatus::NoData);
     let paired = resp.pair_updates(&sent);
-    assert_eq!(paired[0].unwrap().status, ConsumerStatus::NoData);
-    assert_eq!(paired[1].unwrap().status, ConsumerStatus::Ok);
+    assert_eq!(
+        paired[0].unwrap().status,
+        ItemStatus::Stated(ConsumerStatus::NoData)
+    );
+    assert_eq!(
+        paired[1].unwrap().status,
+        ItemStatus::Stated(ConsumerStatus::Ok)
+    );
 
     let (ep, st, _) = status_err(
         client_as(&sim, MID, "wrong")

@@ -11,8 +11,8 @@ use paypro_console::api::wire::{
     decode_mark_response, decode_order_status_response, decode_paid_orders_response,
 };
 use paypro_console::api::{
-    ApiError, ApiStatus, ConsumerStatus, CreateStatus, Endpoint, MarkStatus, OrderStatus,
-    ReportStatus, TransportKind, mark_outcome, pair_items,
+    ApiError, ApiStatus, ConsumerStatus, CreateStatus, Endpoint, ItemStatus, MarkStatus,
+    OrderStatus, ReportStatus, TransportKind, mark_outcome, pair_items,
 };
 use rust_decimal::Decimal;
 
@@ -222,8 +222,11 @@ fn guide_co_sample() {
     assert_eq!(r.description, None);
     assert_eq!(r.items.len(), 1);
     let i = &r.items[0];
-    assert_eq!(i.status, CreateStatus::Created);
-    assert!(i.status_inferred, "the guide's items carry no Status");
+    assert_eq!(
+        i.status,
+        ItemStatus::Inferred(CreateStatus::Created),
+        "the guide's items carry no Status: the ConnectPayId decides"
+    );
     assert_eq!(i.connectpay_id.as_deref(), Some("00342000600028"));
     assert_eq!(i.connectpay_fee, Some(dec("60")));
     assert_eq!(i.order_amount, Some(dec("250001")));
@@ -239,7 +242,11 @@ fn guide_co_sample() {
 fn guide_cmo_sample_pairs_by_position_when_keys_do_not_match() {
     let r = decode_create_response(GUIDE_CMO).unwrap();
     assert_eq!(r.items.len(), 2);
-    assert!(r.items.iter().all(|i| i.status == CreateStatus::Created));
+    assert!(
+        r.items
+            .iter()
+            .all(|i| i.status == ItemStatus::Inferred(CreateStatus::Created))
+    );
     // Sent H-5 and H-6; the sample echoes H5-317 twice: position decides.
     let paired = pair_items(&["H-5", "H-6"], &r.items);
     assert_eq!(
@@ -366,7 +373,7 @@ fn guide_consumer_samples() {
     let cc = decode_consumer_response(GUIDE_CC).unwrap();
     assert_eq!(cc.status, ConsumerStatus::Ok);
     let i = &cc.items[0];
-    assert_eq!(i.status, ConsumerStatus::Ok);
+    assert_eq!(i.status, ItemStatus::Inferred(ConsumerStatus::Ok));
     assert_eq!(i.full_consumer_code.as_deref(), Some("0044123456780"));
     assert_eq!(
         i.consumer_number.as_deref(),
@@ -389,7 +396,11 @@ fn guide_consumer_samples() {
 
     let uc = decode_consumer_response(GUIDE_UC).unwrap();
     assert_eq!(uc.items[0].consumer_id.as_deref(), Some("0040123456780"));
-    assert_eq!(uc.items[0].status, ConsumerStatus::Ok);
+    assert_eq!(
+        uc.items[0].status,
+        ItemStatus::Inferred(ConsumerStatus::Ok),
+        "'updated successfully' is the only evidence an update item carries"
+    );
 
     // umc: the guide sends short ids and gets full codes back; both pair.
     let umc = decode_consumer_response(GUIDE_UMC).unwrap();
@@ -437,7 +448,10 @@ fn extra_fields_of_real_integrations_are_ignored() {
         );
         let r = decode_create_response(&body).unwrap();
         assert_eq!(r.items[0].connectpay_id.as_deref(), Some("00342000600028"));
-        assert_eq!(r.items[0].status, CreateStatus::Created);
+        assert_eq!(
+            r.items[0].status,
+            ItemStatus::Inferred(CreateStatus::Created)
+        );
     }
 }
 
@@ -528,7 +542,7 @@ fn order_status_words() {
     }
 }
 
-// ---- Per-item results and pairing (wire-decisions §1–2) -----------------------------
+// ---- Per-item results and pairing (connectpay-api.md §2) ---------------------------
 
 #[test]
 fn item_status_own_then_inferred() {
@@ -540,18 +554,117 @@ fn item_status_own_then_inferred() {
             {"Description":"something","OrderNumber":"D"}]"#,
     )
     .unwrap();
-    let s: Vec<(CreateStatus, bool)> = r
-        .items
-        .iter()
-        .map(|i| (i.status.clone(), i.status_inferred))
-        .collect();
+    let s: Vec<ItemStatus<CreateStatus>> = r.items.iter().map(|i| i.status.clone()).collect();
     assert_eq!(
         s,
         vec![
-            (CreateStatus::Created, true),
-            (CreateStatus::AlreadyExists, true),
-            (CreateStatus::InvalidData, false),
-            (CreateStatus::AlreadyExists, true), // element 0's status
+            ItemStatus::Inferred(CreateStatus::Created),
+            ItemStatus::Inferred(CreateStatus::AlreadyExists),
+            ItemStatus::Stated(CreateStatus::InvalidData),
+            // Nothing to go on: unknown, never element 0's 01.
+            ItemStatus::Unknown,
+        ]
+    );
+}
+
+// ---- Guide-shaped batch answers: no per-item Status (connectpay-api.md §2) ----------
+
+/// A cmo answer in the guide's shape for: an order that already existed (first), one
+/// the server refused, then two created. Element 0 carries `head`.
+fn guide_mixed(head: &str) -> String {
+    format!(
+        r#"[{{"Status":"{head}"}},
+{{"OrderNumber":"INV-1","Description":"Order number INV-1 already exists"}},
+{{"OrderNumber":"INV-2","Description":"Invalid Data. Order amount 9000 is out of limits (1 to 5000)"}},
+{{"Description":"Order number INV-3 created successfully","OrderAmount":"100","ConnectPayFee":"60","ConnectPayId":"00440000000003","OrderNumber":"INV-3","IsFeeApplied":"True"}},
+{{"Description":"Order number INV-4 created successfully","OrderAmount":"100","ConnectPayFee":"60","ConnectPayId":"00440000000004","OrderNumber":"INV-4","IsFeeApplied":"True"}}]"#
+    )
+}
+
+#[test]
+fn guide_shape_element_0_01_first_duplicate_then_refused_then_good() {
+    let r = decode_create_response(&guide_mixed("01")).unwrap();
+    assert_eq!(r.status, CreateStatus::AlreadyExists);
+    let paired = pair_items(&["INV-1", "INV-2", "INV-3", "INV-4"], &r.items);
+    let st: Vec<ItemStatus<CreateStatus>> =
+        paired.iter().map(|i| i.unwrap().status.clone()).collect();
+    assert_eq!(
+        st,
+        vec![
+            ItemStatus::Inferred(CreateStatus::AlreadyExists),
+            // Refused: its own message decides, not element 0's 01.
+            ItemStatus::Inferred(CreateStatus::InvalidData),
+            ItemStatus::Inferred(CreateStatus::Created),
+            ItemStatus::Inferred(CreateStatus::Created),
+        ]
+    );
+    assert_eq!(
+        paired[1].unwrap().description.as_deref(),
+        Some("Invalid Data. Order amount 9000 is out of limits (1 to 5000)")
+    );
+    assert_eq!(
+        paired[3].unwrap().connectpay_id.as_deref(),
+        Some("00440000000004")
+    );
+}
+
+#[test]
+fn guide_shape_element_0_00_does_not_make_a_refused_item_created() {
+    let r = decode_create_response(&guide_mixed("00")).unwrap();
+    assert_eq!(r.status, CreateStatus::Created);
+    let st: Vec<Option<CreateStatus>> = r.items.iter().map(|i| i.status.known().cloned()).collect();
+    assert_eq!(
+        st,
+        vec![
+            Some(CreateStatus::AlreadyExists),
+            Some(CreateStatus::InvalidData),
+            Some(CreateStatus::Created),
+            Some(CreateStatus::Created),
+        ]
+    );
+}
+
+#[test]
+fn guide_shape_items_with_nothing_to_go_on_are_unknown_whatever_element_0_says() {
+    for head in ["00", "01", "03"] {
+        let r = decode_create_response(&format!(
+            r#"[{{"Status":"{head}"}},{{"OrderNumber":"A"}},{{"OrderNumber":"B","Description":""}},{{"OrderNumber":"C","Description":"Thank you"}},{{}}]"#
+        ))
+        .unwrap();
+        assert!(
+            r.items.iter().all(|i| i.status == ItemStatus::Unknown),
+            "{head}: {:?}",
+            r.items
+        );
+    }
+    let r = decode_consumer_response(
+        r#"[{"Status":"00"},{"ConsumerID":"C1"},{"ConsumerNumber":5,"Description":" "}]"#,
+    )
+    .unwrap();
+    assert!(r.items.iter().all(|i| i.status == ItemStatus::Unknown));
+}
+
+#[test]
+fn guide_shape_consumers_01_by_description() {
+    let r = decode_consumer_response(
+        r#"[{"Status":"01"},
+            {"ConsumerID":"C1","Description":"Consumer C1 already exists"},
+            {"ConsumerID":"C2","Description":"Invalid Format. Mobile '1' is not in valid format"},
+            {"ConsumerID":"C3","Description":"No data available. ConsumerID C3 does not exist"},
+            {"ConsumerID":"C4","Description":"Service Failed. User is not Authorized for this service"},
+            {"FullConsumerCode":"0044C5","Description":"Consumer number C5 created successfully","ConsumerNumber":"C5"}]"#,
+    )
+    .unwrap();
+    let st: Vec<Option<ConsumerStatus>> =
+        r.items.iter().map(|i| i.status.known().cloned()).collect();
+    assert_eq!(
+        st,
+        vec![
+            Some(ConsumerStatus::ExistsOrInvalid),
+            Some(ConsumerStatus::ExistsOrInvalid),
+            Some(ConsumerStatus::NoData),
+            Some(ConsumerStatus::NotAuthorised),
+            Some(ConsumerStatus::Ok),
         ]
     );
 }
@@ -566,7 +679,10 @@ fn atomic_mode_lists_only_offenders_and_position_is_not_used() {
     let paired = pair_items(&["A", "B", "C"], &r.items);
     assert_eq!(paired[0], None);
     assert_eq!(paired[1], None);
-    assert_eq!(paired[2].unwrap().status, CreateStatus::InvalidData);
+    assert_eq!(
+        paired[2].unwrap().status,
+        ItemStatus::Stated(CreateStatus::InvalidData)
+    );
     // Same count as sent but with foreign keys would be placed; fewer items never are.
     let r =
         decode_create_response(r#"[{"Status":"03"},{"Status":"03","Description":"x"}]"#).unwrap();
@@ -584,7 +700,10 @@ fn pairing_by_key_duplicates_and_case() {
     .unwrap();
     // Sent: A, A (duplicate in one batch), B. Keys first (in order), case-insensitive next.
     let paired = pair_items(&["A", "A", "B"], &r.items);
-    assert_eq!(paired[0].unwrap().status, CreateStatus::AlreadyExists);
+    assert_eq!(
+        paired[0].unwrap().status,
+        ItemStatus::Stated(CreateStatus::AlreadyExists)
+    );
     assert_eq!(paired[1].unwrap().connectpay_id.as_deref(), Some("1"));
     assert_eq!(paired[2].unwrap().connectpay_id.as_deref(), Some("2"));
 }

@@ -150,3 +150,71 @@ async fn merchants_from_a_toml_file() {
     assert_eq!(a[1]["ConnectPayId"], "00340000000001");
     assert_eq!(a[1]["ConnectPayFee"], "75");
 }
+
+#[tokio::test]
+async fn guide_responses_flag_is_reported_and_shapes_the_answers() {
+    let mut sim = spawn(&["--guide-responses", "--batch-mode", "atomic"]);
+    let base = next_line(&mut sim);
+    let mut banner = String::new();
+    for _ in 0..2 {
+        banner.push_str(&next_line(&mut sim));
+        banner.push('\n');
+    }
+    assert!(
+        banner.contains("answers: guide shape (no per-item Status)"),
+        "{banner}"
+    );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let settings: Value = http
+        .get(format!("{base}/__sim/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["guide_responses"], true, "{settings}");
+    assert_eq!(settings["batch_mode"], "atomic", "{settings}");
+    // What GET answered may be posted back with a new fault rate; the modes are fixed.
+    let mut back = settings.clone();
+    back["http_500"] = json!(0.0);
+    let r = http
+        .post(format!("{base}/__sim/faults"))
+        .json(&back)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    back["guide_responses"] = json!(false);
+    let r = http
+        .post(format!("{base}/__sim/faults"))
+        .json(&back)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("guide_responses"));
+    let a = co(&base, "CLI-G").await;
+    assert_eq!(a[0], json!({"Status": "00"}), "{a}");
+    assert!(a[1].get("Status").is_none(), "{a}");
+    assert!(a[1]["ConnectPayId"].is_string(), "{a}");
+}
+
+#[tokio::test]
+async fn without_the_flag_the_settings_say_each_item_has_a_status() {
+    let mut sim = spawn(&[]);
+    let base = next_line(&mut sim);
+    let settings: Value = reqwest::get(format!("{base}/__sim/faults"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["guide_responses"], false, "{settings}");
+    assert_eq!(settings["batch_mode"], "per-item", "{settings}");
+    let a = co(&base, "CLI-S").await;
+    assert_eq!(a[1]["Status"], "00", "{a}");
+}

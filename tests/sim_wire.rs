@@ -430,6 +430,178 @@ async fn cmo_per_item_mixed_batch() {
     assert_eq!(find(&orders, "M-3")["CreateRequests"], 1);
 }
 
+/// The keys of an answer object, sorted.
+fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort_unstable();
+    k
+}
+
+async fn guide_sim(batch_mode: BatchMode) -> RunningSim {
+    let config = SimConfig {
+        merchants: vec![Merchant::new("PayPro", "PayProi517", "0039")],
+        batch_mode,
+        guide_responses: true,
+        ..SimConfig::default()
+    };
+    sim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn guide_responses_answer_batches_in_the_guides_shape() {
+    let sim = guide_sim(BatchMode::PerItem).await;
+    let c = creds("PayPro", "PayProi517");
+    create(&sim, "PayPro", "PayProi517", "G-DUP", "10").await;
+    let mut bad = order("G-BAD", "10");
+    bad["CustomerEmail"] = json!("not-an-email");
+    let body = json!([
+        c.clone(),
+        order("G-DUP", "10"),
+        bad,
+        order("SIMFAIL02-G", "10"),
+        order("SIMSILENT-G", "10"),
+        order("G-1", "10"),
+    ]);
+    let a = upload(&sim, "cmo", &body.to_string()).await;
+    // Element 0: the envelope code alone, as in every sample of the guide.
+    assert_eq!(a[0], json!({"Status": "01"}), "{a}");
+    let items = &a.as_array().unwrap()[1..];
+    assert!(items.iter().all(|i| i.get("Status").is_none()), "{a}");
+    assert_eq!(keys(&items[0]), ["Description", "OrderNumber"]);
+    assert_eq!(items[0]["Description"], "Order number G-DUP already exists");
+    assert!(
+        items[1]["Description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid Data."),
+        "{a}"
+    );
+    assert!(
+        items[2]["Description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Service Fail"),
+        "{a}"
+    );
+    assert_eq!(items[3], json!({"OrderNumber": "SIMSILENT-G"}));
+    assert_eq!(
+        keys(&items[4]),
+        [
+            "ConnectPayFee",
+            "ConnectPayId",
+            "Description",
+            "IsFeeApplied",
+            "OrderAmount",
+            "OrderNumber"
+        ]
+    );
+    let orders = stored_orders(&sim).await;
+    assert!(orders.iter().any(|o| o["OrderNumber"] == "SIMSILENT-G"));
+    assert!(orders.iter().any(|o| o["OrderNumber"] == "G-1"));
+    assert!(!orders.iter().any(|o| o["OrderNumber"] == "G-BAD"));
+
+    // All created: element 0 is 00, items as the guide's cmo sample.
+    let a = upload(
+        &sim,
+        "cmo",
+        &json!([c.clone(), order("G-2", "10"), order("G-3", "10")]).to_string(),
+    )
+    .await;
+    assert_eq!(a[0], json!({"Status": "00"}));
+    assert!(a[1].get("Status").is_none() && a[1]["ConnectPayId"].is_string());
+
+    // co: one item, same shape.
+    let a = post_ojson(&sim, "co", &json!([c.clone(), order("G-1", "10")])).await;
+    assert_eq!(a[0], json!({"Status": "01"}));
+    assert_eq!(keys(&a[1]), ["Description", "OrderNumber"]);
+
+    // cmc, umc: the guide's consumer samples.
+    let a = upload(
+        &sim,
+        "cmc",
+        CMC_SAMPLE
+            .replace("Your Username", "PayPro")
+            .replace("Your Password", "PayProi517")
+            .as_str(),
+    )
+    .await;
+    assert_eq!(a[0], json!({"Status": "00"}));
+    assert_eq!(
+        keys(&a[1]),
+        ["ConsumerNumber", "Description", "FullConsumerCode"]
+    );
+    let a = upload(
+        &sim,
+        "cmc",
+        &json!([c.clone(), {"ConsumerID": "123456785", "Name": "again"}, {"ConsumerID": "77", "Name": "x", "Email": "bad"}])
+            .to_string(),
+    )
+    .await;
+    assert_eq!(a[0], json!({"Status": "01"}));
+    assert_eq!(keys(&a[1]), ["ConsumerID", "Description"]);
+    assert!(
+        a[1]["Description"]
+            .as_str()
+            .unwrap()
+            .contains("already exists")
+    );
+    assert!(
+        a[2]["Description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid Format.")
+    );
+    let a = upload(
+        &sim,
+        "umc",
+        &json!([c.clone(), {"ConsumerID": "0039123456785", "Name": "new"}]).to_string(),
+    )
+    .await;
+    assert_eq!(a[0], json!({"Status": "00"}));
+    assert_eq!(keys(&a[1]), ["ConsumerID", "Description"]);
+    assert_eq!(
+        a[1]["Description"],
+        "ConsumerID 0039123456785 updated successfully"
+    );
+
+    // moap failure: the guide lists OrderNumber, OrderStatus and ConnectPayId only.
+    let base = &sim.base_url;
+    let moap = |numbers: &str| {
+        let mut url = url::Url::parse(&format!("{base}/cpay/moap")).unwrap();
+        url.query_pairs_mut().append_pair(
+            "csvOrders",
+            &json!({"Username": "PayPro", "Password": "PayProi517", "CsvOrderNumbers": numbers})
+                .to_string(),
+        );
+        url.to_string()
+    };
+    assert_eq!(get(&moap("G-2")).await, json!([{"Status": "00"}]));
+    let a = get(&moap("G-2,G-3")).await;
+    assert_eq!(a[0], json!({"Status": "01"}));
+    assert_eq!(a.as_array().unwrap().len(), 2);
+    assert_eq!(keys(&a[1]), ["ConnectPayId", "OrderNumber", "OrderStatus"]);
+    assert_eq!(a[1]["OrderStatus"], "Paid");
+}
+
+#[tokio::test]
+async fn guide_responses_in_atomic_mode_list_the_offenders_without_status() {
+    let sim = guide_sim(BatchMode::Atomic).await;
+    let mut bad = order("A-BAD", "10");
+    bad["OrderAmount"] = json!("0");
+    let a = upload(
+        &sim,
+        "cmo",
+        &json!([creds("PayPro", "PayProi517"), order("A-1", "10"), bad]).to_string(),
+    )
+    .await;
+    assert_eq!(a[0], json!({"Status": "03"}));
+    assert_eq!(a.as_array().unwrap().len(), 2);
+    assert_eq!(keys(&a[1]), ["Description", "OrderNumber"]);
+    assert!(stored_orders(&sim).await.is_empty());
+}
+
 #[tokio::test]
 async fn cmo_atomic_creates_nothing_when_one_item_is_bad() {
     let sim = sim_with(
@@ -586,18 +758,40 @@ async fn mark_paid_and_blocked_samples() {
         let a = get(&url).await;
         assert_eq!(status(&a), want, "{url}: {a}");
     }
-    // Exactly 4000 characters is allowed.
-    let exact = "Z,".repeat(1999) + "ZZ";
-    assert_eq!(exact.len(), 4000);
-    let a = get(&csv(&format!(
-        r#"{{"Username":"PayPro","Password":"PayProi517","CsvOrderNumbers":"{exact}"}}"#
-    )))
-    .await;
+    // The whole csvOrders parameter counts, credentials included (connectpay-api.md
+    // §4-6): exactly 4000 characters is allowed, 4001 is refused as invalid data.
+    let param = |numbers_len: usize| {
+        let head = r#"{"Username":"PayPro","Password":"PayProi517","CsvOrderNumbers":""#;
+        let numbers = ("Z,".repeat(numbers_len / 2) + "ZZ")[..numbers_len].to_string();
+        format!("{head}{numbers}\"}}")
+    };
+    let fits = param(4000 - param(0).len());
+    assert_eq!(fits.len(), 4000);
+    let a = get(&csv(&fits)).await;
     assert_eq!(
         status(&a),
         "03",
         "all unknown, but not refused for length: {a}"
     );
+    let over = param(4001 - param(0).len());
+    assert_eq!(over.len(), 4001);
+    let a = get(&csv(&over)).await;
+    assert_eq!(status(&a), "01", "{a}");
+    assert!(
+        a[0]["Description"]
+            .as_str()
+            .unwrap()
+            .contains("csvOrders is 4001 characters; at most 4000"),
+        "{a}"
+    );
+    // A longer list of the same kind that only fits without the credentials: refused.
+    let numbers_only = "Z,".repeat(1999) + "ZZ";
+    assert_eq!(numbers_only.len(), 4000);
+    let a = get(&csv(&format!(
+        r#"{{"Username":"PayPro","Password":"PayProi517","CsvOrderNumbers":"{numbers_only}"}}"#
+    )))
+    .await;
+    assert_eq!(status(&a), "01", "{a}");
 }
 
 #[tokio::test]
@@ -880,7 +1074,15 @@ async fn cc_and_uc_samples() {
         &json!([c.clone(), {"ConsumerID": "9", "Name": "x", "Email": "bad"}]),
     )
     .await;
-    assert_eq!((status(&a), a[1]["Status"].as_str()), ("03", Some("03")));
+    // An invalid consumer is 01 Invalid Format (the guide's code), not 03.
+    assert_eq!((status(&a), a[1]["Status"].as_str()), ("01", Some("01")));
+    assert!(
+        a[1]["Description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid Format."),
+        "{a}"
+    );
     let a = post_ojson(&sim, "cc", &json!([{"ConsumerID": "9", "Name": "x"}])).await;
     assert_eq!(status(&a), "01");
     let a = post_ojson(
@@ -950,7 +1152,11 @@ async fn cmc_umc_samples_and_gcd() {
     let mut many = vec![creds("Your Username", "Your Password")];
     many.extend((0..51).map(|i| json!({"ConsumerID": format!("9{i}"), "Name": "n"})));
     let a = upload(&sim, "cmc", &Value::Array(many).to_string()).await;
-    assert_eq!(status(&a), "03");
+    assert_eq!(
+        status(&a),
+        "01",
+        "invalid data is 01 on the consumer endpoints"
+    );
     assert_eq!(stored_consumers(&sim).await.len(), 2);
 
     // gcd: the guide's URL spells the parameter with spaces around it.
@@ -1027,7 +1233,8 @@ async fn atomic_consumers() {
         &json!([c.clone(), {"ConsumerID": "1", "Name": "a"}, {"ConsumerID": "2"}]).to_string(),
     )
     .await;
-    assert_eq!(status(&a), "03");
+    assert_eq!(status(&a), "01");
+    assert_eq!(a[1]["Status"], "01");
     assert_eq!(a.as_array().unwrap().len(), 2);
     assert_eq!(a[1]["ConsumerID"], "2");
     assert!(stored_consumers(&sim).await.is_empty());
@@ -1164,12 +1371,14 @@ async fn fault_latency() {
     let t = Instant::now();
     assert_eq!(send_co(&sim, "F-1").await.unwrap().status(), 200);
     assert!(t.elapsed() >= Duration::from_millis(1000));
-    let t = Instant::now();
-    stored_orders(&sim).await;
-    assert!(
-        t.elapsed() < Duration::from_millis(1000),
-        "/__sim/ has no latency"
-    );
+    // /__sim/ has no latency: with ten minutes of it, an answer within the reader's
+    // own timeout (seconds) proves none was applied, however loaded the machine is.
+    sim.set_faults(FaultConfig {
+        latency_ms: 600_000,
+        ..FaultConfig::default()
+    })
+    .unwrap();
+    assert_eq!(find(&stored_orders(&sim).await, "F-1")["CreateRequests"], 1);
 }
 
 #[tokio::test]
@@ -1271,10 +1480,10 @@ async fn pay_fraction_is_deterministic() {
 }
 
 #[tokio::test]
-async fn order_expires_into_blocked() {
+async fn order_expires_into_blocked_when_the_clock_passes_its_expiry() {
     let sim = demo_sim(FaultConfig::default()).await;
     let mut o = order("E-1", "10");
-    o["OrderExpireAfterSeconds"] = json!("1");
+    o["OrderExpireAfterSeconds"] = json!("60");
     let a = post_ojson(&sim, "co", &json!([creds("demo", "demo-pass"), o])).await;
     assert_eq!(status(&a), "00");
     let id = a[1]["ConnectPayId"].as_str().unwrap().to_string();
@@ -1283,9 +1492,128 @@ async fn order_expires_into_blocked() {
         sim.base_url
     );
     assert_eq!(get(&url).await[1]["OrderStatus"], "Unpaid");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // In process: one second short of the expiry, then past it.
+    sim.advance_clock(Duration::from_secs(59)).unwrap();
+    assert_eq!(get(&url).await[1]["OrderStatus"], "Unpaid");
+    sim.advance_clock(Duration::from_secs(1)).unwrap();
     assert_eq!(get(&url).await[1]["OrderStatus"], "Blocked");
     assert_eq!(pay(&sim, &[&id]).await, json!({"Paid": []}));
+}
+
+#[tokio::test]
+async fn clock_moves_forward_over_http_and_dates_follow_it() {
+    let sim = demo_sim(FaultConfig::default()).await;
+    let clock_url = format!("{}/__sim/clock", sim.base_url);
+    let before = get(&clock_url).await;
+    assert_eq!(before["OffsetSeconds"], 0.0);
+    let mut o = order("E-2", "10");
+    o["OrderExpireAfterSeconds"] = json!(3600);
+    let a = post_ojson(&sim, "co", &json!([creds("demo", "demo-pass"), o])).await;
+    let id = a[1]["ConnectPayId"].as_str().unwrap().to_string();
+    let advance = |secs: Value| {
+        let url = clock_url.clone();
+        async move {
+            client()
+                .post(url)
+                .json(&json!({ "AdvanceSeconds": secs }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = advance(json!(3599.5)).await;
+    assert_eq!(r.status(), 200);
+    let now: Value = r.json().await.unwrap();
+    assert_eq!(now["OffsetSeconds"], 3599.5);
+    let gos = format!(
+        "{}/cpay/gos?userName=demo&password=demo-pass&cpayId={id}",
+        sim.base_url
+    );
+    assert_eq!(get(&gos).await[1]["OrderStatus"], "Unpaid");
+    // Time never runs backwards: expiry already applied could not be undone.
+    assert_eq!(advance(json!(-10)).await.status(), 400);
+    assert_eq!(advance(json!("soon")).await.status(), 400);
+    // Two days on: the order has expired, and an order paid now is paid "today" as
+    // the simulator sees it.
+    assert_eq!(advance(json!(2 * 86_400)).await.status(), 200);
+    assert_eq!(get(&gos).await[1]["OrderStatus"], "Blocked");
+    let before = sim.now().date();
+    assert!(before >= chrono::Local::now().date_naive() + chrono::Days::new(2));
+    let paid_id = create(&sim, "demo", "demo-pass", "E-3", "10").await;
+    pay(&sim, &[&paid_id]).await;
+    let after = sim.now().date();
+    let date_paid = find(&stored_orders(&sim).await, "E-3")["DatePaid"].clone();
+    assert!(
+        [before, after]
+            .iter()
+            .any(|d| date_paid == d.format("%Y-%m-%d").to_string()),
+        "DatePaid {date_paid} is not the simulator's today ({before} / {after})"
+    );
+}
+
+#[tokio::test]
+async fn expiry_zero_is_accepted_and_never_expires() {
+    // The guide's own sample sends "OrderExpireAfterSeconds": "0".
+    let sim = demo_sim(FaultConfig::default()).await;
+    for (number, expiry) in [("Z-1", json!("0")), ("Z-2", json!(0))] {
+        let mut o = order(number, "10");
+        o["OrderExpireAfterSeconds"] = expiry;
+        let a = post_ojson(&sim, "co", &json!([creds("demo", "demo-pass"), o])).await;
+        assert_eq!(status(&a), "00", "{a}");
+    }
+    sim.advance_clock(Duration::from_secs(10 * 365 * 86_400))
+        .unwrap();
+    let orders = stored_orders(&sim).await;
+    assert_eq!(find(&orders, "Z-1")["OrderStatus"], "Unpaid");
+    assert_eq!(find(&orders, "Z-2")["OrderStatus"], "Unpaid");
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_405_with_allow_on_every_endpoint() {
+    let sim = demo_sim(FaultConfig::default()).await;
+    let posts = ["co", "cmo", "cc", "cmc", "uc", "umc"];
+    let gets = ["gpojson", "moap", "moab", "mofr", "gos", "gcd"];
+    let c = client();
+    for (endpoints, allowed) in [(&posts, "POST"), (&gets, "GET")] {
+        for ep in endpoints.iter() {
+            let url = format!("{}/cpay/{ep}", sim.base_url);
+            for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+                if method == allowed {
+                    continue;
+                }
+                let r = c
+                    .request(method.parse().unwrap(), &url)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 405, "{method} {ep}");
+                let allow = r
+                    .headers()
+                    .get("allow")
+                    .unwrap_or_else(|| panic!("{method} {ep}: no Allow header"))
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+                assert!(allow.contains(allowed), "{method} {ep}: Allow {allow}");
+            }
+        }
+    }
+    // A create sent with GET is not processed.
+    let mut url = url::Url::parse(&format!("{}/cpay/co", sim.base_url)).unwrap();
+    url.query_pairs_mut().append_pair(
+        "oJson",
+        &json!([creds("demo", "demo-pass"), order("GET-1", "10")]).to_string(),
+    );
+    assert_eq!(c.get(url).send().await.unwrap().status(), 405);
+    assert!(stored_orders(&sim).await.is_empty());
+    // The inspection endpoints follow the same rule.
+    let r = c
+        .delete(format!("{}/__sim/orders", sim.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert!(r.headers().contains_key("allow"));
 }
 
 #[tokio::test]

@@ -230,7 +230,9 @@ pub enum RequestProblem {
     ForbiddenCharacter(String),
     #[error("an order number is empty")]
     EmptyKey,
-    #[error("entry for order '{order_number}' is {len} characters; CsvOrderNumbers allows {max}")]
+    #[error(
+        "order '{order_number}' alone makes a csvOrders parameter of {len} characters (credentials included); the API allows {max}"
+    )]
     EntryTooLong {
         order_number: String,
         len: usize,

@@ -11,6 +11,7 @@ pub mod wire;
 #[cfg(test)]
 mod client_tests;
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,12 +24,13 @@ pub use error::{
 };
 pub use wire::{
     ConsumerData, ConsumerItemResult, ConsumersResponse, CreateOrdersResponse, DecodeError,
-    KeyedItem, MarkFailure, MarkResponse, OrderItemResult, OrderStatus, OrderStatusInfo, PaidOrder,
-    pair_items,
+    ItemStatus, KeyedItem, MarkFailure, MarkResponse, OrderItemResult, OrderStatus,
+    OrderStatusInfo, PaidOrder, pair_items,
 };
 
 use crate::domain::{Consumer, ConsumerUpdate, Order, OrderRef, Refund};
 use crate::secret::{Secret, redact_all};
+pub use request::CSV_ORDERS_MAX;
 use request::{Credentials, QueryStyle};
 
 /// Where and how to reach Connect Pay.
@@ -71,12 +73,13 @@ impl ClientConfig {
     }
 }
 
-/// The result of a mark/refund call (all chunks merged): the orders listed as not
-/// changed. Every other order sent was changed (reference §4–6, Decision).
+/// The result of a mark/refund call (all calls merged): the orders listed as not
+/// changed. Every other order sent was changed (connectpay-api.md §4–6, Decision).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MarkResult {
     pub failed: Vec<MarkFailure>,
-    /// How many HTTP calls the list took (split at 4000 characters).
+    /// How many HTTP calls the list took (each `csvOrders` at most 4000 characters;
+    /// [`Client::plan_mark_calls`] tells which orders went in which).
     pub calls: usize,
 }
 
@@ -361,17 +364,19 @@ impl Client {
         self.single_order(resp)
     }
 
+    /// The answer to one `co`: the item's own `Status` if it has one, else element 0's,
+    /// which for a single-item request answers for that one item (the guide's C#
+    /// sample reads `model[0].Status`). Batches never do this (connectpay-api.md §2).
     fn single_order(&self, resp: CreateOrdersResponse) -> Result<OrderItemResult, ApiError> {
         let mut items = resp.items.into_iter();
         let item = items.next();
-        let effective = match &item {
-            Some(i) if !i.status_inferred => i.status.clone(),
+        let effective = match item.as_ref().map(|i| &i.status) {
+            Some(ItemStatus::Stated(s)) => s.clone(),
             _ => resp.status.clone(),
         };
         if effective == CreateStatus::Created {
             Ok(item.unwrap_or(OrderItemResult {
-                status: CreateStatus::Created,
-                status_inferred: true,
+                status: ItemStatus::Inferred(CreateStatus::Created),
                 description: resp.description,
                 order_number: None,
                 connectpay_id: None,
@@ -460,8 +465,9 @@ impl Client {
         }
     }
 
-    /// `moap`: marks unpaid orders as paid. Lists longer than 4000 characters are sent
-    /// in several calls, in order, and the results merged.
+    /// `moap`: marks unpaid orders as paid. A list whose `csvOrders` parameter would
+    /// pass 4000 characters is sent in several calls ([`Client::plan_mark_calls`]), in
+    /// order, and the results merged.
     pub async fn mark_paid(&self, orders: &[OrderRef]) -> Result<MarkResult, ApiError> {
         let entries = request::mark_entries(orders).map_err(|p| Self::refuse(Endpoint::Moap, p))?;
         self.mark(Endpoint::Moap, &entries, ',').await
@@ -481,27 +487,50 @@ impl Client {
         self.mark(Endpoint::Mofr, &entries, '|').await
     }
 
+    /// How [`Client::mark_paid`] / [`Client::mark_blocked`] split `orders` into calls:
+    /// the range of `orders` each call carries, in order. Each call's whole
+    /// `csvOrders` parameter (credentials included) is at most [`CSV_ORDERS_MAX`]
+    /// characters and as full as that allows, so a caller can journal every call
+    /// before it is made and send each range alone (it packs into exactly one call).
+    pub fn plan_mark_calls(
+        &self,
+        orders: &[OrderRef],
+    ) -> Result<Vec<Range<usize>>, RequestProblem> {
+        let entries = request::mark_entries(orders)?;
+        request::csv_call_ranges(&self.inner.credentials, &entries, ',')
+    }
+
+    /// [`Client::plan_mark_calls`] for [`Client::refund`].
+    pub fn plan_refund_calls(
+        &self,
+        refunds: &[Refund],
+    ) -> Result<Vec<Range<usize>>, RequestProblem> {
+        let entries = request::refund_entries(refunds)?;
+        request::csv_call_ranges(&self.inner.credentials, &entries, '|')
+    }
+
     async fn mark(
         &self,
         ep: Endpoint,
         entries: &[String],
         sep: char,
     ) -> Result<MarkResult, ApiError> {
-        let chunks = request::csv_chunks_default(entries, sep).map_err(|p| Self::refuse(ep, p))?;
+        let calls = request::csv_calls(&self.inner.credentials, entries, sep, CSV_ORDERS_MAX)
+            .map_err(|p| Self::refuse(ep, p))?;
         let mut merged = MarkResult::default();
-        for (range, csv) in chunks {
-            let outcome = self.mark_chunk(ep, range.len(), &csv).await;
+        for call in calls {
+            let outcome = self.mark_call(ep, call.range.len(), &call.csv_orders).await;
             match outcome {
                 Ok(failed) => {
                     merged.failed.extend(failed);
                     merged.calls += 1;
                 }
                 // Nothing confirmed yet: the plain error says it all.
-                Err(e) if range.start == 0 => return Err(e),
+                Err(e) if call.range.start == 0 => return Err(e),
                 Err(e) => {
                     return Err(ApiError::Partial {
                         endpoint: ep,
-                        confirmed: range.start,
+                        confirmed: call.range.start,
                         failed: merged.failed,
                         source: Box::new(e),
                     });
@@ -511,19 +540,15 @@ impl Client {
         Ok(merged)
     }
 
-    async fn mark_chunk(
+    /// One mark call with its `csvOrders` parameter as packed.
+    async fn mark_call(
         &self,
         ep: Endpoint,
         items: usize,
-        csv: &str,
+        csv_orders: &str,
     ) -> Result<Vec<MarkFailure>, ApiError> {
-        let json = self
-            .inner
-            .credentials
-            .csv_orders_json(csv)
-            .map_err(|p| Self::refuse(ep, p))?;
         let body = self
-            .send(ep, items, &[("csvOrders", json.as_str())], Payload::Get)
+            .send(ep, items, &[("csvOrders", csv_orders)], Payload::Get)
             .await?;
         let resp =
             wire::decode_mark_response(&body).map_err(|e| self.decode_error(ep, &body, e))?;
@@ -664,16 +689,16 @@ impl Client {
         ep: Endpoint,
         resp: ConsumersResponse,
     ) -> Result<ConsumerItemResult, ApiError> {
+        // As for `co` (see `single_order`): element 0 answers for the one item.
         let mut items = resp.items.into_iter();
         let item = items.next();
-        let effective = match &item {
-            Some(i) if !i.status_inferred => i.status.clone(),
+        let effective = match item.as_ref().map(|i| &i.status) {
+            Some(ItemStatus::Stated(s)) => s.clone(),
             _ => resp.status.clone(),
         };
         if effective == ConsumerStatus::Ok {
             Ok(item.unwrap_or(ConsumerItemResult {
-                status: ConsumerStatus::Ok,
-                status_inferred: true,
+                status: ItemStatus::Inferred(ConsumerStatus::Ok),
                 description: resp.description,
                 consumer_id: None,
                 full_consumer_code: None,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::error::{Endpoint, RequestProblem};
-use crate::domain::rules::{BATCH_MAX, CSV_ORDER_NUMBERS_MAX};
+use crate::domain::rules::BATCH_MAX;
 use crate::domain::{Consumer, ConsumerUpdate, ORDER_TYPE_SERVICE, Order, OrderRef, Refund};
 use crate::secret::Secret;
 
@@ -323,57 +323,97 @@ pub(crate) fn refund_entries(refunds: &[Refund]) -> Result<Vec<String>, RequestP
         .collect()
 }
 
+/// The guide's length of the whole `csvOrders` parameter of `moap`/`moab`/`mofr`: the
+/// JSON object with the credentials and `CsvOrderNumbers`, as sent, before URL
+/// encoding (connectpay-api.md §4-6).
+pub const CSV_ORDERS_MAX: usize = 4000;
+
 /// Length as the server counts it (a .NET string: UTF-16 code units).
 fn wire_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
-/// Packs entries, in order, into `CsvOrderNumbers` strings of at most `max` characters
-/// joined by `sep`. Returns each chunk with the range of entries it carries.
-pub(crate) fn csv_chunks(
+/// What `text` adds to a JSON string it is written into: serde_json escapes `"`, `\`
+/// and control characters, character by character, so lengths add up.
+fn escaped_len(text: &str) -> Result<usize, RequestProblem> {
+    Ok(wire_len(&to_json(&text)?).saturating_sub(2))
+}
+
+/// One mark call: the entries it carries and its `csvOrders` parameter, exactly as it
+/// is sent.
+pub(crate) struct CsvCall {
+    pub range: Range<usize>,
+    pub csv_orders: String,
+}
+
+/// Packs entries, in order, into calls whose whole `csvOrders` parameter (credentials
+/// included) is at most `max` characters: greedy, so each call is as full as the limit
+/// allows and the next entry would not have fitted. Entries are joined by `sep` (`,`
+/// or `|`, which JSON does not escape). An entry that cannot fit even alone is an
+/// error naming its order.
+pub(crate) fn csv_calls(
+    creds: &Credentials,
     entries: &[String],
     sep: char,
     max: usize,
-) -> Result<Vec<(Range<usize>, String)>, RequestProblem> {
-    let mut chunks = Vec::new();
+) -> Result<Vec<CsvCall>, RequestProblem> {
+    let overhead = wire_len(&creds.csv_orders_json("")?);
+    let mut ranges = Vec::new();
     let mut start = 0;
-    let mut current = String::new();
-    let mut current_len = 0;
+    let mut len = overhead;
     for (i, entry) in entries.iter().enumerate() {
-        let len = wire_len(entry);
-        if len > max {
+        let cost = escaped_len(entry)?;
+        if overhead + cost > max {
             let order_number = entry.split(',').next().unwrap_or(entry).to_string();
             return Err(RequestProblem::EntryTooLong {
                 order_number,
-                len,
+                len: overhead + cost,
                 max,
             });
         }
-        let extra = if current.is_empty() { len } else { len + 1 };
-        if !current.is_empty() && current_len + extra > max {
-            chunks.push((start..i, std::mem::take(&mut current)));
+        let extra = if i == start { cost } else { cost + 1 };
+        if len + extra > max {
+            ranges.push(start..i);
             start = i;
-            current_len = 0;
+            len = overhead + cost;
+        } else {
+            len += extra;
         }
-        if !current.is_empty() {
-            current.push(sep);
-            current_len += 1;
-        }
-        current.push_str(entry);
-        current_len += len;
     }
-    if !current.is_empty() {
-        chunks.push((start..entries.len(), current));
+    if start < entries.len() {
+        ranges.push(start..entries.len());
     }
-    Ok(chunks)
+    let mut sep_buf = [0u8; 4];
+    let sep = sep.encode_utf8(&mut sep_buf);
+    ranges
+        .into_iter()
+        .map(|range| {
+            let csv_orders = creds.csv_orders_json(&entries[range.clone()].join(sep))?;
+            // The sum above is exact; this guards the promise made to the server.
+            let sent = wire_len(&csv_orders);
+            if sent > max {
+                return Err(RequestProblem::Build(format!(
+                    "a csvOrders parameter of {sent} characters was packed; at most {max} are allowed"
+                )));
+            }
+            Ok(CsvCall { range, csv_orders })
+        })
+        .collect()
 }
 
-/// The default split of the mark endpoints.
-pub(crate) fn csv_chunks_default(
+/// How [`csv_calls`] splits a list, for callers that journal each call: the range of
+/// entries of each call, in order. `entries` are `CsvOrderNumbers` entries (order
+/// numbers for `moap`/`moab`, `ORDER,AMOUNT` for `mofr`, see [`mark_entries`] and
+/// [`refund_entries`]).
+pub(crate) fn csv_call_ranges(
+    creds: &Credentials,
     entries: &[String],
     sep: char,
-) -> Result<Vec<(Range<usize>, String)>, RequestProblem> {
-    csv_chunks(entries, sep, CSV_ORDER_NUMBERS_MAX)
+) -> Result<Vec<Range<usize>>, RequestProblem> {
+    Ok(csv_calls(creds, entries, sep, CSV_ORDERS_MAX)?
+        .into_iter()
+        .map(|c| c.range)
+        .collect())
 }
 
 /// `{base}/cpay/{endpoint}` with the given query parameters, form-URL-encoded.
@@ -534,10 +574,12 @@ mod tests {
         ];
         let entries = refund_entries(&refunds).unwrap_or_default();
         assert_eq!(entries, vec!["HR-100178,450", "KV-1011,450.50"]);
-        let chunks = csv_chunks_default(&entries, '|').unwrap_or_default();
+        let calls = csv_calls(&creds(), &entries, '|', CSV_ORDERS_MAX).unwrap_or_default();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].range, 0..2);
         assert_eq!(
-            chunks,
-            vec![(0..2, "HR-100178,450|KV-1011,450.50".to_string())]
+            calls[0].csv_orders,
+            r#"{"Username":"PayProUser","Password":"p@ss/w\"rd","CsvOrderNumbers":"HR-100178,450|KV-1011,450.50"}"#
         );
     }
 
@@ -562,36 +604,69 @@ mod tests {
         );
     }
 
+    /// `{"Username":"PayProUser","Password":"p@ss/w\"rd","CsvOrderNumbers":""}`: the
+    /// quote in the password is escaped, so it counts twice.
+    const OVERHEAD: usize = 70;
+
     #[test]
-    fn csv_split_respects_4000_and_keeps_everything_in_order() {
-        // 600 order numbers of 9 chars: 600*9 + 599 commas = 5999 > 4000.
+    fn the_whole_csv_orders_parameter_counts_credentials_included() {
+        assert_eq!(
+            wire_len(&creds().csv_orders_json("").unwrap_or_default()),
+            OVERHEAD
+        );
+        // 600 order numbers of 9 characters: 3930 characters are left for them, so
+        // 393 fit (393*9 + 392 commas = 3929); the 394th would make 4009.
         let entries: Vec<String> = (0..600).map(|i| format!("ORD-{i:05}")).collect();
-        let chunks = csv_chunks_default(&entries, ',').unwrap_or_default();
-        assert_eq!(chunks.len(), 2);
-        for (_, s) in &chunks {
-            assert!(s.len() <= 4000, "{}", s.len());
+        let calls = csv_calls(&creds(), &entries, ',', CSV_ORDERS_MAX).unwrap_or_default();
+        let ranges: Vec<Range<usize>> = calls.iter().map(|c| c.range.clone()).collect();
+        assert_eq!(ranges, vec![0..393, 393..600]);
+        assert_eq!(calls[0].csv_orders.len(), 3999);
+        for c in &calls {
+            assert!(wire_len(&c.csv_orders) <= CSV_ORDERS_MAX);
+            let v: serde_json::Value = serde_json::from_str(&c.csv_orders).unwrap_or_default();
+            assert_eq!(v["Username"], "PayProUser");
+            assert_eq!(v["Password"], "p@ss/w\"rd");
         }
-        // 400 entries fit in 400*9+399 = 3999 chars; the 401st would make 4009.
-        assert_eq!(chunks[0].0, 0..400);
-        assert_eq!(chunks[0].1.len(), 3999);
-        assert_eq!(chunks[1].0, 400..600);
-        let rejoined: Vec<String> = chunks
+        let rejoined: Vec<String> = calls
             .iter()
-            .flat_map(|(_, s)| s.split(',').map(str::to_string))
+            .flat_map(|c| {
+                let v: serde_json::Value = serde_json::from_str(&c.csv_orders).unwrap_or_default();
+                let csv = v["CsvOrderNumbers"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                csv.split(',').map(str::to_string).collect::<Vec<_>>()
+            })
             .collect();
-        assert_eq!(rejoined, entries);
+        assert_eq!(rejoined, entries, "everything, once, in order");
+        assert_eq!(csv_call_ranges(&creds(), &entries, ','), Ok(ranges));
     }
 
     #[test]
-    fn csv_split_exact_boundary() {
-        let entries = vec!["a".repeat(1999), "b".repeat(2000), "c".into()];
-        let chunks = csv_chunks_default(&entries, ',').unwrap_or_default();
-        assert_eq!(chunks.len(), 2);
-        assert_eq!(chunks[0].1.len(), 4000);
-        assert_eq!(chunks[1], (2..3, "c".to_string()));
-        let too_long = vec!["x".repeat(4001)];
+    fn packing_exact_boundary_escapes_and_utf16() {
+        let budget = CSV_ORDERS_MAX - OVERHEAD;
+        let entries = vec!["a".repeat(budget - 2001), "b".repeat(2000), "c".into()];
+        let calls = csv_calls(&creds(), &entries, ',', CSV_ORDERS_MAX).unwrap_or_default();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].range, 0..2);
+        assert_eq!(calls[0].csv_orders.len(), 4000, "exactly full");
+        assert_eq!(calls[1].range, 2..3);
+        // A quote costs two characters once escaped, a backslash too; a character
+        // outside the BMP is two UTF-16 units, as .NET counts it.
+        for (tricky, cost) in [("\"", 2), ("\\", 2), ("€", 1), ("𝄞", 2)] {
+            let fill = "x".repeat(budget - cost);
+            let calls = csv_calls(&creds(), &[fill.clone() + tricky], ',', CSV_ORDERS_MAX);
+            let calls = calls.unwrap_or_default();
+            assert_eq!(calls.len(), 1, "{tricky}");
+            assert_eq!(wire_len(&calls[0].csv_orders), 4000, "{tricky}");
+            assert!(matches!(
+                csv_calls(&creds(), &[fill + "x" + tricky], ',', CSV_ORDERS_MAX),
+                Err(RequestProblem::EntryTooLong { len: 4001, .. })
+            ));
+        }
+        let too_long = vec!["x".repeat(budget + 1)];
         assert!(matches!(
-            csv_chunks_default(&too_long, ','),
+            csv_calls(&creds(), &too_long, ',', CSV_ORDERS_MAX),
             Err(RequestProblem::EntryTooLong { len: 4001, .. })
         ));
     }

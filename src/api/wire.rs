@@ -308,23 +308,46 @@ fn parse_envelope(body: &str) -> Result<Parsed, DecodeError> {
     })
 }
 
-fn contains_already_exists(description: Option<&str>) -> bool {
-    description.is_some_and(|d| d.to_ascii_lowercase().contains("already exist"))
-}
-
 // ---------------------------------------------------------------------------------
 // co / cmo
 // ---------------------------------------------------------------------------------
 
+/// What one batch item says about its own fate (connectpay-api.md §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemStatus<S> {
+    /// The item's own `Status` field.
+    Stated(S),
+    /// No `Status` field; read from the item's own content: the created-proof field
+    /// (`ConnectPayId`, `FullConsumerCode`) means created; a description says "already
+    /// exist", "not authorised", "service fail", "success", "no data" or names an error
+    /// (see [`ERROR_WORDS`]). Element 0's code is never used.
+    Inferred(S),
+    /// No `Status` field and nothing in the item to decide by (no created-proof, no
+    /// description, or one that names nothing): the item may or may not have been
+    /// created. A caller treats it as maybe sent: sent again, a `01` then means "exists,
+    /// id unknown", never a second order.
+    Unknown,
+}
+
+impl<S> ItemStatus<S> {
+    /// The status, stated or inferred; `None` when unknown.
+    pub fn known(&self) -> Option<&S> {
+        match self {
+            ItemStatus::Stated(s) | ItemStatus::Inferred(s) => Some(s),
+            ItemStatus::Unknown => None,
+        }
+    }
+
+    /// True when the item carried its own `Status`.
+    pub fn is_stated(&self) -> bool {
+        matches!(self, ItemStatus::Stated(_))
+    }
+}
+
 /// One order's result in a `co`/`cmo` response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderItemResult {
-    /// The item's own `Status`, or inferred (see `status_inferred`).
-    pub status: CreateStatus,
-    /// True when the item carried no `Status` of its own and `status` was inferred:
-    /// `ConnectPayId` present => created; "already exist" in the description => 01;
-    /// otherwise element 0's status (wire-decisions §1).
-    pub status_inferred: bool,
+    pub status: ItemStatus<CreateStatus>,
     pub description: Option<String>,
     pub order_number: Option<String>,
     pub connectpay_id: Option<String>,
@@ -356,11 +379,15 @@ pub fn decode_create_response(body: &str) -> Result<CreateOrdersResponse, Decode
         created_by: "ConnectPayId",
         created: CreateStatus::Created,
         already_exists: CreateStatus::AlreadyExists,
+        not_authorised: CreateStatus::NotAuthorised,
+        service_failure: Some(CreateStatus::ServiceFailure),
+        no_data: CreateStatus::InvalidData,
+        invalid: CreateStatus::InvalidData,
+        key_fields: &["OrderNumber"],
     };
     let batch = decode_batch(body, rule, |o, head| {
         Ok(OrderItemResult {
             status: head.status,
-            status_inferred: head.status_inferred,
             order_number: o.field("OrderNumber").text()?,
             description: head.description,
             connectpay_id: head.created_key,
@@ -383,10 +410,9 @@ pub fn decode_create_response(body: &str) -> Result<CreateOrdersResponse, Decode
 /// One consumer's result in a `cc`/`cmc`/`uc`/`umc` response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerItemResult {
-    /// Own `Status`, or inferred: `FullConsumerCode` present => 00; "already exist" =>
-    /// 01; otherwise element 0's status.
-    pub status: ConsumerStatus,
-    pub status_inferred: bool,
+    /// Own `Status`, or inferred from the item ([`ItemStatus`]): `FullConsumerCode` or
+    /// "successfully" => 00, "already exist" or an error => 01, "no data" => 03.
+    pub status: ItemStatus<ConsumerStatus>,
     pub description: Option<String>,
     /// `ConsumerID` as echoed (the full code for updates).
     pub consumer_id: Option<String>,
@@ -435,11 +461,17 @@ pub fn decode_consumer_response(body: &str) -> Result<ConsumersResponse, DecodeE
         created_by: "FullConsumerCode",
         created: ConsumerStatus::Ok,
         already_exists: ConsumerStatus::ExistsOrInvalid,
+        not_authorised: ConsumerStatus::NotAuthorised,
+        // The consumer endpoints have no service-failure code: their 02 is "Service
+        // Failed. User is not Authorized", caught as not authorised above.
+        service_failure: None,
+        no_data: ConsumerStatus::NoData,
+        invalid: ConsumerStatus::ExistsOrInvalid,
+        key_fields: &["ConsumerID", "ConsumerNumber", "FullConsumerCode"],
     };
     let batch = decode_batch(body, rule, |o, head| {
         Ok(ConsumerItemResult {
             status: head.status,
-            status_inferred: head.status_inferred,
             description: head.description,
             consumer_id: o.field("ConsumerID").text()?,
             full_consumer_code: head.created_key,
@@ -457,8 +489,8 @@ pub fn decode_consumer_response(body: &str) -> Result<ConsumersResponse, DecodeE
 // Batch items (shared by co/cmo and cc/cmc/uc/umc)
 // ---------------------------------------------------------------------------------
 
-/// How one batch family names its item statuses, so that the inference rule for items
-/// without a `Status` (wire-decisions §1) is written once for creates and consumers.
+/// How one batch family names its item statuses, so that the reading of items
+/// without a `Status` (connectpay-api.md §2) is written once for orders and consumers.
 struct ItemStatusRule<S> {
     from_code: fn(&str) -> S,
     /// The item field whose presence proves the item was created (`ConnectPayId`,
@@ -466,12 +498,99 @@ struct ItemStatusRule<S> {
     created_by: &'static str,
     created: S,
     already_exists: S,
+    not_authorised: S,
+    /// `None` for a family without a service-failure code.
+    service_failure: Option<S>,
+    no_data: S,
+    invalid: S,
+    /// The item fields that name it (echoed in descriptions).
+    key_fields: &'static [&'static str],
+}
+
+/// Words that make a description an error message (the guide's error descriptions:
+/// "Invalid Data. ...", "Invalid Format", "Error in ...", "... is not provided",
+/// "... out of limits"). A description with none of them, and none of the other
+/// recognised phrases, decides nothing: the item is [`ItemStatus::Unknown`].
+pub const ERROR_WORDS: &[&str] = &[
+    "invalid",
+    "error",
+    "not provided",
+    "missing",
+    "limit",
+    "not in valid format",
+    "longer than",
+    "cannot",
+    "refused",
+    "rejected",
+];
+
+impl<S: Clone> ItemStatusRule<S> {
+    /// The status of an item that carries no `Status`, from its own content only.
+    /// `keys` are the item's own key values (order number, consumer id), taken out of
+    /// the description before reading it, so that an order named `INVALID-7` or
+    /// `NO-DATA-1` cannot make its own success message read as an error.
+    fn infer(
+        &self,
+        created_key: Option<&str>,
+        description: Option<&str>,
+        keys: &[String],
+    ) -> ItemStatus<S> {
+        if created_key.is_some() {
+            return ItemStatus::Inferred(self.created.clone());
+        }
+        let Some(mut d) = description.map(str::to_lowercase) else {
+            return ItemStatus::Unknown;
+        };
+        for key in keys {
+            d = without_token(&d, &key.trim().to_lowercase());
+        }
+        let has = |w: &str| d.contains(w);
+        let status = if has("already exist") {
+            self.already_exists.clone()
+        } else if has("not authori") {
+            self.not_authorised.clone()
+        } else if let Some(s) = self
+            .service_failure
+            .as_ref()
+            .filter(|_| has("service fail"))
+        {
+            s.clone()
+        } else if has("no data") || has("no record") || has("does not exist") {
+            self.no_data.clone()
+        } else if ERROR_WORDS.iter().any(|w| has(w)) {
+            self.invalid.clone()
+        } else if has("success") && !has("unsuccess") && !has("not success") {
+            self.created.clone()
+        } else {
+            return ItemStatus::Unknown;
+        };
+        ItemStatus::Inferred(status)
+    }
+}
+
+/// `text` with every occurrence of `token` that stands as a word of its own (no letter
+/// or digit right before or after it) replaced by a space.
+fn without_token(text: &str, token: &str) -> String {
+    if token.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(token) {
+        let (before, after) = (&rest[..pos], &rest[pos + token.len()..]);
+        out.push_str(before);
+        let alone = !out.chars().next_back().is_some_and(char::is_alphanumeric)
+            && !after.chars().next().is_some_and(char::is_alphanumeric);
+        out.push_str(if alone { " " } else { token });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The parts of a batch item every family reads the same way.
 struct ItemHead<S> {
-    status: S,
-    status_inferred: bool,
+    status: ItemStatus<S>,
     description: Option<String>,
     /// The value of the rule's `created_by` field.
     created_key: Option<String>,
@@ -485,10 +604,10 @@ struct Batch<S, T> {
 }
 
 /// Decodes a batch body: reads each item's own `Status`, `Description` and the rule's
-/// `created_by` field, infers the status when the item has none (`created_by` present =>
-/// created; "already exist" in the description => already exists; otherwise element
-/// 0's status), and hands the rest of the item to `build`. A reason `build` returns is
-/// reported against the item's position, like the shared fields' reasons.
+/// `created_by` field, infers the status from the item alone when it has none
+/// ([`ItemStatusRule::infer`]; never from element 0), and hands the rest of the item to
+/// `build`. A reason `build` returns is reported against the item's position, like the
+/// shared fields' reasons.
 fn decode_batch<S: Clone, T>(
     body: &str,
     rule: ItemStatusRule<S>,
@@ -503,17 +622,18 @@ fn decode_batch<S: Clone, T>(
         let own = o.field("Status").text().map_err(at)?;
         let description = o.field("Description").text().map_err(at)?;
         let created_key = o.field(rule.created_by).text().map_err(at)?;
-        let (status, status_inferred) = match own {
-            Some(code) => ((rule.from_code)(&code), false),
-            None if created_key.is_some() => (rule.created.clone(), true),
-            None if contains_already_exists(description.as_deref()) => {
-                (rule.already_exists.clone(), true)
+        let status = match own {
+            Some(code) => ItemStatus::Stated((rule.from_code)(&code)),
+            None => {
+                let mut keys = Vec::new();
+                for name in rule.key_fields {
+                    keys.extend(o.field(name).text().map_err(at)?);
+                }
+                rule.infer(created_key.as_deref(), description.as_deref(), &keys)
             }
-            None => (envelope.clone(), true),
         };
         let head = ItemHead {
             status,
-            status_inferred,
             description,
             created_key,
         };
@@ -941,6 +1061,70 @@ mod tests {
     fn keys_match_loosely() {
         assert_eq!(key_norm("ConnectPay Id"), key_norm("ConnectPayId"));
         assert_eq!(key_norm("order_number"), key_norm("Order Number"));
+    }
+
+    #[test]
+    fn items_without_status_are_read_from_their_own_content() {
+        let r = decode_create_response(
+            r#"[{"Status":"01"},
+            {"OrderNumber":"A","ConnectPayId":"1"},
+            {"OrderNumber":"B","Description":"Order number B already exists"},
+            {"OrderNumber":"C","Description":"Invalid Data. Mobile no. '1' is not in valid format"},
+            {"OrderNumber":"D","Description":"Service Fail. Error occurred in order creation"},
+            {"OrderNumber":"E","Description":"User not Authorized"},
+            {"OrderNumber":"F","Description":"Order number F created successfully"},
+            {"OrderNumber":"G"},
+            {"OrderNumber":"H","Description":"Thank you"},
+            {"OrderNumber":"I","Description":"Order creation unsuccessful"},
+            {"OrderNumber":"J","Status":"03","Description":"Order number J created successfully"}]"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let got: Vec<ItemStatus<CreateStatus>> = r.items.into_iter().map(|i| i.status).collect();
+        use CreateStatus as C;
+        use ItemStatus::{Inferred, Stated, Unknown};
+        assert_eq!(
+            got,
+            vec![
+                Inferred(C::Created),
+                Inferred(C::AlreadyExists),
+                Inferred(C::InvalidData),
+                Inferred(C::ServiceFailure),
+                Inferred(C::NotAuthorised),
+                Inferred(C::Created),
+                Unknown,
+                Unknown,
+                Unknown,
+                // An item's own Status always wins over its description.
+                Stated(C::InvalidData),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_items_own_key_in_its_description_decides_nothing() {
+        // Order numbers that read like verdicts, inside success messages.
+        let r = decode_consumer_response(
+            r#"[{"Status":"00"},
+            {"ConsumerID":"INVALID-1","Description":"ConsumerID INVALID-1 updated successfully"},
+            {"ConsumerID":"NO-DATA","Description":"ConsumerID NO-DATA updated successfully"},
+            {"ConsumerID":"a","Description":"Consumer a already exists"},
+            {"ConsumerID":"X1","Description":"Invalid Format. Email 'x1@' is not in valid format"}]"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let got: Vec<Option<ConsumerStatus>> =
+            r.items.iter().map(|i| i.status.known().cloned()).collect();
+        assert_eq!(
+            got,
+            vec![
+                Some(ConsumerStatus::Ok),
+                Some(ConsumerStatus::Ok),
+                Some(ConsumerStatus::ExistsOrInvalid),
+                Some(ConsumerStatus::ExistsOrInvalid),
+            ]
+        );
+        assert_eq!(without_token("order a already a", "a"), "order   already  ");
+        assert_eq!(without_token("abc-1 x abc-12", "abc-1"), "  x abc-12");
+        assert_eq!(without_token("aaa", "a"), "aaa");
     }
 
     #[test]

@@ -1,11 +1,19 @@
 //! From an answer (or its absence) to one journal outcome per item sent, and what to do
 //! with each item next. Pure: no IO, no clock, so every rule is unit-tested here.
 //!
-//! The rules, in the words of the reference and wire-decisions.md:
-//! - each item is decided from its own result object, matched by key, then position;
+//! The rules, in the words of the reference (connectpay-api.md §1-2, §8-11) and the
+//! README's "Decisions beyond the API reference":
+//! - each item is decided from its own result object, matched by key, then position,
+//!   and never from element 0's code;
 //! - `00` created (with its ConnectPayId), `01` already exists (the journal tells
 //!   "before this run" from "our own earlier send, answer lost" by the attempt count),
-//!   `03` rejected with the server's description, `02` on orders retried;
+//!   `03` rejected with the server's description, `02` on orders retried; on the
+//!   consumer endpoints `01` is "already exists" when the description says so and
+//!   otherwise "invalid format" (rejected with the description), `03` no data;
+//! - an item without a `Status` of its own is read from its content by the client
+//!   (`api::ItemStatus`); one with nothing to go on is *unknown*: it may have been
+//!   created, so it is retried as maybe-sent (the attempt counts), and a later `01`
+//!   becomes "exists, id unknown", never a second order;
 //! - an all-or-nothing refusal lists only the offending items: the others were not
 //!   created and are sent again at once (`Unsent`, their attempt not counted);
 //! - a refusal of the whole request with no items, on several items, splits the batch
@@ -129,8 +137,14 @@ impl Response {
     }
 }
 
+/// What the retry of an unknown item is journaled with.
+const UNKNOWN_ITEM: &str = "the answer's object for this item has no status, id or recognisable message: it may have been created";
+
 fn order_answer(item: &OrderItemResult) -> Answer {
-    let verdict = match item.status {
+    let Some(status) = item.status.known() else {
+        return unknown_answer(item.description.clone());
+    };
+    let verdict = match status {
         CreateStatus::Created => Verdict::Created,
         CreateStatus::AlreadyExists => Verdict::Exists,
         CreateStatus::InvalidData => Verdict::Invalid,
@@ -140,10 +154,21 @@ fn order_answer(item: &OrderItemResult) -> Answer {
     };
     Answer {
         verdict,
-        code: item.status.code().to_string(),
+        code: status.code().to_string(),
         description: item.description.clone(),
         id: item.connectpay_id.clone(),
         fee: item.connectpay_fee,
+    }
+}
+
+/// An item the answer names but says nothing decisive about.
+fn unknown_answer(description: Option<String>) -> Answer {
+    Answer {
+        verdict: Verdict::Unknown,
+        code: String::new(),
+        description,
+        id: None,
+        fee: None,
     }
 }
 
@@ -152,16 +177,16 @@ fn says_already_exists(description: Option<&str>) -> bool {
 }
 
 fn consumer_answer(item: &ConsumerItemResult, key: &str, updates: bool) -> Answer {
-    // The consumer endpoints' codes (reference §8-11, wire-decisions §1, §5): 00 done,
-    // 01 "already exists" or "invalid format" (told apart by the description), 02 not
-    // authorised (they have no service-failure code), 03 no data / invalid.
-    let code = item.status.code().to_string();
-    let verdict = match &item.status {
+    let Some(status) = item.status.known() else {
+        return unknown_answer(item.description.clone());
+    };
+    // The consumer endpoints' codes (connectpay-api.md §8-11): 00 done, 01 "already
+    // exists" or "invalid format" (told apart by the description: without "already
+    // exist" it is a refusal, shown with its description), 02 not authorised (they
+    // have no service-failure code), 03 no data.
+    let verdict = match status {
         ConsumerStatus::Ok => Verdict::Created,
-        ConsumerStatus::ExistsOrInvalid
-            if says_already_exists(item.description.as_deref())
-                || (!updates && item.description.is_none()) =>
-        {
+        ConsumerStatus::ExistsOrInvalid if says_already_exists(item.description.as_deref()) => {
             Verdict::Exists
         }
         ConsumerStatus::ExistsOrInvalid => Verdict::Invalid,
@@ -180,7 +205,7 @@ fn consumer_answer(item: &ConsumerItemResult, key: &str, updates: bool) -> Answe
     };
     Answer {
         verdict,
-        code,
+        code: status.code().to_string(),
         description: item.description.clone(),
         id,
         fee: None,
@@ -411,7 +436,16 @@ fn classify_answer(c: &mut Classified, entries: &[Entry], resp: &Response, max_a
                 Next::Done,
             ),
             Verdict::ServiceFailure | Verdict::Unknown => {
-                let reason = text_of(&code, description.as_deref());
+                // Retried as maybe-sent: the attempt counts, so a later `01` is read as
+                // "exists, id unknown".
+                let reason = if code.is_empty() {
+                    match description.as_deref().map(str::trim) {
+                        Some(d) if !d.is_empty() => format!("{UNKNOWN_ITEM} ('{d}')"),
+                        _ => UNKNOWN_ITEM.to_string(),
+                    }
+                } else {
+                    text_of(&code, description.as_deref())
+                };
                 c.retry_or_fail(entry, &reason, max_attempts);
             }
             Verdict::NotAuthorised => {
@@ -515,7 +549,8 @@ fn classify_error(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{ApiStatus, Endpoint, TransportKind};
+    use crate::api::wire::decode_create_response;
+    use crate::api::{ApiStatus, Endpoint, ItemStatus, TransportKind, wire};
     use crate::domain::Money;
     use chrono::NaiveDate;
 
@@ -550,8 +585,7 @@ mod tests {
 
     fn item(status: &str, number: &str, id: Option<&str>, desc: &str) -> OrderItemResult {
         OrderItemResult {
-            status: CreateStatus::from_code(status),
-            status_inferred: false,
+            status: ItemStatus::Stated(CreateStatus::from_code(status)),
             description: Some(desc.into()),
             order_number: Some(number.into()),
             connectpay_id: id.map(Into::into),
@@ -794,8 +828,7 @@ mod tests {
     fn consumer_answers() {
         let keys = ["C1", "C2", "C3", "C4"];
         let ci = |status: &str, id: &str, full: Option<&str>, desc: &str| ConsumerItemResult {
-            status: ConsumerStatus::from_code(status),
-            status_inferred: false,
+            status: ItemStatus::Stated(ConsumerStatus::from_code(status)),
             description: Some(desc.into()),
             consumer_id: Some(id.into()),
             full_consumer_code: full.map(Into::into),
@@ -841,6 +874,165 @@ mod tests {
         assert_eq!(r.answers[0].as_ref().unwrap().verdict, Verdict::Created);
         assert_eq!(r.answers[0].as_ref().unwrap().id.as_deref(), Some("0044C1"));
         assert_eq!(r.answers[1].as_ref().unwrap().verdict, Verdict::Invalid);
+    }
+
+    /// A body in the guide's shape (no per-item `Status`), decoded by the client and
+    /// classified for the orders sent.
+    fn guide_shaped(body: &str, e: &[Entry]) -> Classified {
+        let resp = decode_create_response(body).unwrap();
+        let sent: Vec<Order> = e.iter().map(|x| order(&x.key)).collect();
+        classify(
+            RunKind::Orders,
+            e,
+            &Ok(Response::from_orders(&resp, &sent)),
+            6,
+        )
+    }
+
+    #[test]
+    fn guide_shape_with_element_0_saying_01_decides_each_item_by_its_content() {
+        // The first order existed (01 in element 0), the second was refused, the
+        // others were created: element 0's code must decide none of them.
+        let e = entries(&["DUP", "BAD", "G1", "G2"], 1);
+        let c = guided_mixed(&e, "01");
+        assert!(
+            matches!(&c.outcomes[0].1, ItemOutcome::AlreadyExists { status_code, .. }
+            if status_code == "01")
+        );
+        assert!(
+            matches!(&c.outcomes[1].1, ItemOutcome::Rejected { status_code, description: Some(d) }
+            if status_code == "03" && d == "Invalid Data. Order amount 9000 is out of limits (1 to 5000)"),
+            "{:?}",
+            c.outcomes[1].1
+        );
+        for (i, id) in [(2, "00440000000007"), (3, "00440000000008")] {
+            assert!(
+                matches!(&c.outcomes[i].1, ItemOutcome::Created { connectpay_id, .. } if connectpay_id == id),
+                "{:?}",
+                c.outcomes[i].1
+            );
+        }
+        assert_eq!(c.next, [Next::Done; 4]);
+    }
+
+    #[test]
+    fn guide_shape_with_element_0_saying_00_still_rejects_the_refused_item() {
+        // A server that writes 00 in element 0 whatever the items say: the refused
+        // order is rejected, not "created, id unknown".
+        let e = entries(&["DUP", "BAD", "G1", "G2"], 1);
+        let c = guided_mixed(&e, "00");
+        assert!(matches!(c.outcomes[0].1, ItemOutcome::AlreadyExists { .. }));
+        assert!(matches!(c.outcomes[1].1, ItemOutcome::Rejected { .. }));
+        assert!(matches!(c.outcomes[2].1, ItemOutcome::Created { .. }));
+        assert!(matches!(c.outcomes[3].1, ItemOutcome::Created { .. }));
+    }
+
+    fn guided_mixed(e: &[Entry], head: &str) -> Classified {
+        guide_shaped(
+            &format!(
+                r#"[{{"Status":"{head}"}},
+                {{"OrderNumber":"DUP","Description":"Order number DUP already exists"}},
+                {{"OrderNumber":"BAD","Description":"Invalid Data. Order amount 9000 is out of limits (1 to 5000)"}},
+                {{"Description":"Order number G1 created successfully","OrderAmount":"10","ConnectPayFee":"60","ConnectPayId":"00440000000007","OrderNumber":"G1","IsFeeApplied":"True"}},
+                {{"Description":"Order number G2 created successfully","OrderAmount":"10","ConnectPayFee":"60","ConnectPayId":"00440000000008","OrderNumber":"G2","IsFeeApplied":"True"}}]"#
+            ),
+            e,
+        )
+    }
+
+    #[test]
+    fn an_item_with_nothing_to_go_on_is_retried_as_maybe_sent() {
+        let e = entries(&["A", "B", "C"], 1);
+        let c = guide_shaped(
+            r#"[{"Status":"00"},
+                {"OrderNumber":"A"},
+                {"OrderNumber":"B","Description":"Thank you"},
+                {"OrderNumber":"C","Description":"Order number C created successfully","ConnectPayId":"1"}]"#,
+            &e,
+        );
+        for i in [0, 1] {
+            assert!(
+                matches!(&c.outcomes[i].1, ItemOutcome::Retry { last_error }
+                if last_error.contains("may have been created")),
+                "{:?}",
+                c.outcomes[i].1
+            );
+            assert_eq!(c.next[i], Next::Later);
+        }
+        assert!(matches!(&c.outcomes[1].1, ItemOutcome::Retry { last_error }
+            if last_error.contains("Thank you")));
+        assert!(matches!(c.outcomes[2].1, ItemOutcome::Created { .. }));
+        // Retries end: an unknown item that keeps coming back unknown fails, for
+        // `retry` to send again later; it never settles as anything it may not be.
+        let e = entries(&["A"], 6);
+        let c = guide_shaped(r#"[{"Status":"00"},{"OrderNumber":"A"}]"#, &e);
+        assert!(matches!(&c.outcomes[0].1, ItemOutcome::Failed { .. }));
+    }
+
+    #[test]
+    fn the_journal_reads_a_01_after_an_unknown_answer_as_exists_id_unknown() {
+        // The retry of an unknown item counts as an earlier send: a 01 on the next
+        // send lands in exists_id_unknown, never exists_before_run.
+        let e = entries(&["A"], 1);
+        let c = guide_shaped(r#"[{"Status":"00"},{"OrderNumber":"A"}]"#, &e);
+        let ItemOutcome::Retry { .. } = &c.outcomes[0].1 else {
+            panic!("{:?}", c.outcomes[0].1)
+        };
+        let earlier_sends = 1;
+        let e = entries(&["A"], 2);
+        let c = guide_shaped(
+            r#"[{"Status":"01"},{"OrderNumber":"A","Description":"Order number A already exists"}]"#,
+            &e,
+        );
+        assert_eq!(
+            c.outcomes[0].1.target_state(earlier_sends),
+            crate::journal::ItemState::ExistsIdUnknown
+        );
+        assert_eq!(
+            c.outcomes[0].1.target_state(0),
+            crate::journal::ItemState::ExistsBeforeRun
+        );
+    }
+
+    #[test]
+    fn guide_shaped_consumers_decide_01_by_description() {
+        let body = r#"[{"Status":"01"},
+            {"FullConsumerCode":"0044C1","Description":"Consumer number C1 created successfully","ConsumerNumber":"C1"},
+            {"ConsumerID":"C2","Description":"Consumer C2 already exists"},
+            {"ConsumerID":"C3","Description":"Invalid Format. Email 'x' is not in valid format"},
+            {"ConsumerID":"C4"}]"#;
+        let resp = wire::decode_consumer_response(body).unwrap();
+        let r = Response::from_consumers(&resp, &["C1", "C2", "C3", "C4"], false);
+        let v: Vec<_> = r
+            .answers
+            .iter()
+            .map(|a| a.as_ref().unwrap().verdict)
+            .collect();
+        assert_eq!(
+            v,
+            [
+                Verdict::Created,
+                Verdict::Exists,
+                Verdict::Invalid,
+                Verdict::Unknown
+            ]
+        );
+        assert_eq!(r.answers[2].as_ref().unwrap().code, "01");
+        // A stated 01 without "already exist" is a refusal with its description.
+        let resp = wire::decode_consumer_response(
+            r#"[{"Status":"01"},{"Status":"01","ConsumerID":"C5","Description":"Invalid Format"}]"#,
+        )
+        .unwrap();
+        let r = Response::from_consumers(&resp, &["C5"], false);
+        assert_eq!(r.answers[0].as_ref().unwrap().verdict, Verdict::Invalid);
+        // umc in the guide's shape: the success message is all there is.
+        let resp = wire::decode_consumer_response(
+            r#"[{"Status":"00"},{"Description":"ConsumerID 0044C1 updated successfully","ConsumerID":"0044C1"}]"#,
+        )
+        .unwrap();
+        let r = Response::from_consumers(&resp, &["0044C1"], true);
+        assert_eq!(r.answers[0].as_ref().unwrap().verdict, Verdict::Created);
+        assert_eq!(r.answers[0].as_ref().unwrap().id.as_deref(), Some("0044C1"));
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl FromStr for Service {
     }
 }
 
-/// How `cmo`/`cmc`/`umc` treat a batch with some bad items (wire-decisions.md §1–2).
+/// How `cmo`/`cmc`/`umc` treat a batch with some bad items (connectpay-api.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum BatchMode {
     /// Each item succeeds or fails on its own; one answer object per item.

@@ -1,8 +1,12 @@
 //! The twelve `/cpay/` endpoints and the `/__sim/` inspection endpoints.
 //!
 //! Every API-level answer is HTTP 200 with a JSON array (as the real service does);
-//! only faults and a failing state file produce other HTTP statuses.
+//! only faults, a wrong HTTP method (405) and a failing state file produce other HTTP
+//! statuses. Answers are written with serde (numbers in the guide's exact shapes as
+//! `RawValue`s), in one of two shapes: each batch item with its own `Status`, or the
+//! guide's (`--guide-responses`; README, "The simulator").
 
+use super::clock::SimClock;
 use super::config::{BatchMode, Merchant, Service};
 use super::faults::{FaultConfig, Faults};
 use super::server::fault_layer;
@@ -12,17 +16,19 @@ use super::validate::{
     parse_date, text, validate_consumer, validate_order,
 };
 use crate::domain::Money;
-use crate::domain::rules::{BATCH_MAX, CSV_ORDER_NUMBERS_MAX, MERCHANT_ID_MAX};
+use crate::domain::rules::{BATCH_MAX, MERCHANT_ID_MAX};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, RawQuery, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
-use chrono::{Local, NaiveDate, NaiveDateTime};
+use axum::routing::{get, post};
+use chrono::{NaiveDate, NaiveDateTime};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -32,37 +38,53 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 /// reference gives them no service-failure code.
 pub const SIMFAIL_PREFIX: &str = "SIMFAIL02";
 
+/// Order numbers starting with this are stored like any other, but their item in the
+/// answer carries only `OrderNumber`: no status, id or description, so a client cannot
+/// tell whether the order was created (how a test meets "nothing to go on").
+pub const SIMSILENT_PREFIX: &str = "SIMSILENT";
+
 use super::config::USERNAME_MAX as QUERY_ID_MAX;
+
+/// Characters in the whole `csvOrders` parameter of a mark call (the guide's 4000).
+/// Kept apart from the client's own limit, so a client bug is not mirrored here.
+pub const CSV_ORDERS_MAX: usize = 4000;
 
 pub struct AppState {
     /// Behind a lock so that `POST /__sim/credentials` can change a password while
     /// the simulator runs (the "credentials revoked mid-run" case).
     merchants: RwLock<Vec<Merchant>>,
     pub batch_mode: BatchMode,
+    /// Batch answers exactly in the guide's shape: no per-item `Status`, element 0 with
+    /// the envelope code only, items with only the keys the guide's samples show.
+    pub guide_responses: bool,
     pub store: Mutex<Store>,
     pub faults: Faults,
     /// Picks orders for `/__sim/pay` `Fraction`; separate from the fault stream so
     /// paying does not shift which requests meet faults.
     pub pay_rng: Mutex<ChaCha8Rng>,
     pub base_url: String,
+    /// Creation times, expiry and "today" for `DatePaid`.
+    pub clock: SimClock,
 }
 
 impl AppState {
+    /// The state for `config` (its `merchants` already replaced by `merchants`, the
+    /// demo merchant when it named none).
     pub fn new(
+        config: super::SimConfig,
         merchants: Vec<Merchant>,
-        batch_mode: BatchMode,
         store: Store,
-        faults: Faults,
-        seed: u64,
         base_url: String,
     ) -> AppState {
         AppState {
             merchants: RwLock::new(merchants),
-            batch_mode,
+            batch_mode: config.batch_mode,
+            guide_responses: config.guide_responses,
             store: Mutex::new(store),
-            faults,
-            pay_rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0x5041_5950_524f)),
+            faults: Faults::new(config.faults, config.seed),
+            pay_rng: Mutex::new(ChaCha8Rng::seed_from_u64(config.seed ^ 0x5041_5950_524f)),
             base_url,
+            clock: SimClock::new(config.clock),
         }
     }
 
@@ -81,7 +103,7 @@ impl AppState {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        store.expire_due(now());
+        store.expire_due(self.clock.now());
         store
     }
 }
@@ -89,19 +111,21 @@ impl AppState {
 type St = State<Arc<AppState>>;
 
 pub fn router(state: Arc<AppState>) -> Router {
+    // Each endpoint answers only the guide's method; any other gets 405 with an
+    // `Allow` header (axum's method router writes both).
     let cpay = Router::new()
-        .route("/co", any(co))
-        .route("/cmo", any(cmo))
-        .route("/gpojson", any(gpojson))
-        .route("/moap", any(moap))
-        .route("/moab", any(moab))
-        .route("/mofr", any(mofr))
-        .route("/gos", any(gos))
-        .route("/cc", any(cc))
-        .route("/cmc", any(cmc))
-        .route("/uc", any(uc))
-        .route("/umc", any(umc))
-        .route("/gcd", any(gcd))
+        .route("/co", post(co))
+        .route("/cmo", post(cmo))
+        .route("/gpojson", get(gpojson))
+        .route("/moap", get(moap))
+        .route("/moab", get(moab))
+        .route("/mofr", get(mofr))
+        .route("/gos", get(gos))
+        .route("/cc", post(cc))
+        .route("/cmc", post(cmc))
+        .route("/uc", post(uc))
+        .route("/umc", post(umc))
+        .route("/gcd", get(gcd))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             fault_layer,
@@ -111,7 +135,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/consumers", get(sim_consumers))
         .route("/pay", post(sim_pay))
         .route("/faults", get(sim_get_faults).post(sim_set_faults))
-        .route("/credentials", post(sim_set_credentials));
+        .route("/credentials", post(sim_set_credentials))
+        .route("/clock", get(sim_get_clock).post(sim_advance_clock));
     Router::new()
         .nest("/cpay", cpay)
         .nest("/__sim", inspect)
@@ -121,59 +146,42 @@ pub fn router(state: Arc<AppState>) -> Router {
 // ---------------------------------------------------------------------------------
 // Answers
 
-/// A JSON number written verbatim (e.g. `0.0000`), which `serde_json::Value` cannot
-/// hold without the `arbitrary_precision` feature.
-const RAW_NUMBER: &str = "\u{1}RAWNUM:";
-
-fn raw_number(text: String) -> Value {
-    Value::String(format!("{RAW_NUMBER}{text}"))
-}
-
 /// `amount` as a JSON number with exactly `scale` decimals (`0.0000`), or with none
-/// when `scale` is 0 and the amount is whole.
-fn number(amount: Money, scale: u32) -> Value {
+/// when `scale` is 0 and the amount is whole (`45050`), as the guide's samples write
+/// them. A `Value` would normalise the number (`0.0`), so it travels as a `RawValue`:
+/// serde_json writes it verbatim.
+fn number(amount: Money, scale: u32) -> Box<RawValue> {
     let mut d = amount.value();
-    if scale == 0 && d.fract().is_zero() {
-        return raw_number(d.trunc().to_string());
-    }
-    d.rescale(scale.max(2));
-    raw_number(d.to_string())
+    let text = if scale == 0 && d.fract().is_zero() {
+        d.trunc().to_string()
+    } else {
+        d.rescale(scale.max(2));
+        d.to_string()
+    };
+    // A Decimal's text is always a JSON number; should it ever not be, the amount
+    // still travels, as a string.
+    RawValue::from_string(text).unwrap_or_else(|e| raw_text(&e.to_string()))
 }
 
-fn render(v: &Value) -> String {
-    let s = v.to_string();
-    let marker = "\"\\u0001RAWNUM:";
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s.as_str();
-    while let Some(pos) = rest.find(marker) {
-        out.push_str(&rest[..pos]);
-        let after = &rest[pos + marker.len()..];
-        match after.find('"') {
-            Some(end)
-                if after[..end]
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') =>
-            {
-                out.push_str(&after[..end]);
-                rest = &after[end + 1..];
-            }
-            _ => {
-                out.push_str(&rest[pos..pos + marker.len()]);
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+/// A JSON string as a `RawValue`, for fields that mix numbers and strings.
+fn raw_text(text: &str) -> Box<RawValue> {
+    serde_json::value::to_raw_value(text).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
-fn json_answer(v: Value) -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        render(&v),
-    )
-        .into_response()
+fn json_answer(v: impl Serialize) -> Response {
+    match serde_json::to_string(&v) {
+        Ok(text) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("simulator could not render its answer: {e}"),
+        )
+            .into_response(),
+    }
 }
 
 fn envelope(status: &str, description: &str) -> Value {
@@ -192,14 +200,6 @@ fn state_failure(e: &rusqlite::Error) -> Response {
         format!("simulator state file write failed: {e}"),
     )
         .into_response()
-}
-
-fn now() -> NaiveDateTime {
-    Local::now().naive_local()
-}
-
-fn today() -> NaiveDate {
-    Local::now().date_naive()
 }
 
 fn wire_date(d: NaiveDate) -> String {
@@ -306,68 +306,113 @@ fn parse_envelope(text: &str) -> Result<Vec<Value>, String> {
 // ---------------------------------------------------------------------------------
 // Batch plumbing shared by orders and consumers
 
-/// The answer for one item: its status and its answer object.
+/// The answer for one item: its status and its answer object (with its own `Status`).
 struct ItemAnswer {
     status: &'static str,
     body: Value,
+    /// The keys the guide's samples show for this kind of answer: all that is kept of
+    /// `body` under `--guide-responses`.
+    guide_keys: &'static [&'static str],
 }
 
-fn item_failure(status: &'static str, description: &str, key: &str, key_value: &str) -> ItemAnswer {
+impl ItemAnswer {
+    fn new(status: &'static str, body: Value, guide_keys: &'static [&'static str]) -> ItemAnswer {
+        ItemAnswer {
+            status,
+            body,
+            guide_keys,
+        }
+    }
+
+    /// The object as written in the chosen answer shape.
+    fn render(self, guide: bool) -> Value {
+        match self.body {
+            Value::Object(mut m) if guide => {
+                m.retain(|k, _| self.guide_keys.contains(&k.as_str()));
+                Value::Object(m)
+            }
+            other => other,
+        }
+    }
+}
+
+/// A refused item: its key and the reason (connectpay-api.md §2: "each with
+/// `OrderNumber` and `Description`"; consumers likewise with `ConsumerID`).
+fn item_failure(
+    status: &'static str,
+    description: &str,
+    key: &'static str,
+    key_value: &str,
+) -> ItemAnswer {
     let mut m = Map::new();
     m.insert("Status".into(), json!(status));
     m.insert("Description".into(), json!(description));
     m.insert(key.into(), json!(key_value));
-    ItemAnswer {
-        status,
-        body: Value::Object(m),
+    let guide_keys: &'static [&'static str] = if key == "OrderNumber" {
+        &["OrderNumber", "Description"]
+    } else {
+        &["ConsumerID", "Description"]
+    };
+    ItemAnswer::new(status, Value::Object(m), guide_keys)
+}
+
+/// Element 0 of a batch answer. The guide's samples carry only `Status` there.
+fn batch_head(status: &str, description: &str, guide: bool) -> Value {
+    if guide {
+        json!({ "Status": status })
+    } else {
+        envelope(status, description)
     }
 }
 
-fn batch_answer(items: Vec<ItemAnswer>, noun: &str) -> Response {
+fn batch_answer(items: Vec<ItemAnswer>, noun: &str, guide: bool) -> Response {
     let failed: Vec<&ItemAnswer> = items.iter().filter(|i| i.status != "00").collect();
     let head = match failed.first() {
-        None => envelope("00", "Success"),
+        None => batch_head("00", "Success", guide),
         Some(first) if items.len() == 1 => {
             let desc = first.body["Description"].as_str().unwrap_or_default();
-            envelope(first.status, desc)
+            batch_head(first.status, desc, guide)
         }
-        Some(first) => envelope(
+        Some(first) => batch_head(
             first.status,
             &format!(
                 "{} of {} {noun} failed; see each item's Status",
                 failed.len(),
                 items.len()
             ),
+            guide,
         ),
     };
     let mut out = vec![head];
-    out.extend(items.into_iter().map(|i| i.body));
+    out.extend(items.into_iter().map(|i| i.render(guide)));
     json_answer(Value::Array(out))
 }
 
-/// All-or-nothing refusal (wire-decisions.md §2): only the offending items are listed.
+/// All-or-nothing refusal (connectpay-api.md §2): only the offending items are listed.
+/// Element 0 carries the family's invalid-data code if any item is invalid, else the
+/// first offender's code.
 fn atomic_refusal(
     offending: Vec<ItemAnswer>,
     total: usize,
     invalid_code: &str,
     noun: &str,
+    guide: bool,
 ) -> Response {
     let status = if offending.iter().any(|i| i.status == invalid_code) {
         invalid_code
-    } else if offending.iter().any(|i| i.status == "02") {
-        "02"
     } else {
-        "01"
+        offending.first().map_or(invalid_code, |i| i.status)
     };
-    let head = envelope(
+    let head = batch_head(
         status,
         &format!(
             "Batch rejected, nothing created: {} of {total} {noun} refused",
             offending.len()
         ),
+        guide,
     );
     let mut out = vec![head];
-    out.extend(offending.into_iter().map(|i| i.body));
+    out.extend(offending.into_iter().map(|i| i.render(guide)));
     json_answer(Value::Array(out))
 }
 
@@ -442,7 +487,7 @@ fn open_create(
     }
     if arr.len() > BATCH_MAX {
         return Err(Refusal::new(
-            "03",
+            bad_format,
             &format!(
                 "Invalid Data. {} items in one request; the maximum is {BATCH_MAX}",
                 arr.len()
@@ -467,9 +512,29 @@ async fn cmo(State(st): St, RawQuery(q): RawQuery, req: Request) -> Response {
     create_orders(&st, text, Service::Cmo)
 }
 
-fn created_order(o: &StoredOrder) -> Value {
+/// The keys of the guide's created-order sample (§1-2).
+const ORDER_CREATED_KEYS: &[&str] = &[
+    "Description",
+    "OrderAmount",
+    "ConnectPayFee",
+    "ConnectPayId",
+    "OrderNumber",
+    "IsFeeApplied",
+];
+
+/// A created order as the service answers it; beyond the guide's keys, fields real
+/// integrations show (`PayProId`, `BillUrl`, ...), which decoding must ignore.
+fn created_order(o: &StoredOrder) -> ItemAnswer {
+    if o.order_number.starts_with(SIMSILENT_PREFIX) {
+        // Stored, but the answer says nothing about its fate.
+        return ItemAnswer::new(
+            "00",
+            json!({ "OrderNumber": o.order_number }),
+            &["OrderNumber"],
+        );
+    }
     let id = &o.connectpay_id;
-    json!({
+    let body = json!({
         "Status": "00",
         "Description": format!("Order number {} created successfully", o.order_number),
         "OrderAmount": o.amount.to_wire(),
@@ -483,7 +548,8 @@ fn created_order(o: &StoredOrder) -> Value {
         "1LinkCharge": "0",
         "BAFCharge": "False",
         "IPGList": [],
-    })
+    });
+    ItemAnswer::new("00", body, ORDER_CREATED_KEYS)
 }
 
 /// Checks one order item against rules, the magic failure prefix and existing orders
@@ -523,7 +589,7 @@ fn create_orders(st: &AppState, text: Result<String, String>, service: Service) 
     };
     let merchant = &merchant;
     let mut store = st.store();
-    let now = now();
+    let now = st.clock.now();
     // Every item naming an order number counts as a create request for it, whatever
     // its answer (/__sim/orders shows the count as CreateRequests). Counting them all
     // before judging any leaves the same counts in either batch mode.
@@ -534,19 +600,16 @@ fn create_orders(st: &AppState, text: Result<String, String>, service: Service) 
     }
     let mut seen = HashSet::new();
     run_batch(
-        st.batch_mode,
+        st,
         &mut store,
         &items,
-        "orders",
+        ("orders", "03"),
         |store, item| {
             let v = judge_order(store, merchant, item, &seen)?;
             seen.insert(v.order_number.clone());
             Ok(v)
         },
-        |store, v| ItemAnswer {
-            status: "00",
-            body: created_order(store.insert_order(merchant, v, now)),
-        },
+        |store, v| created_order(store.insert_order(merchant, v, now)),
     )
 }
 
@@ -588,14 +651,20 @@ fn consumer_number(c: &StoredConsumer, as_number: bool) -> Value {
     json!(c.consumer_id)
 }
 
-fn created_consumer(c: &StoredConsumer, single: bool) -> Value {
-    json!({
+fn created_consumer(c: &StoredConsumer, single: bool) -> ItemAnswer {
+    let body = json!({
         "Status": "00",
         "FullConsumerCode": c.full_code(),
         "Description": format!("Consumer number {} created successfully", c.consumer_id),
         "ConsumerNumber": consumer_number(c, single),
         "ConsumerID": c.consumer_id,
-    })
+    });
+    // The guide's cc/cmc samples (§8-9).
+    ItemAnswer::new(
+        "00",
+        body,
+        &["FullConsumerCode", "Description", "ConsumerNumber"],
+    )
 }
 
 fn judge_new_consumer(
@@ -605,7 +674,8 @@ fn judge_new_consumer(
     seen: &HashSet<String>,
 ) -> Result<validate::ConsumerFields, ItemAnswer> {
     let id = consumer_id_of(item).unwrap_or_default();
-    let f = validate_consumer(item, true).map_err(|d| item_failure("03", &d, "ConsumerID", &id))?;
+    // Consumers: 01 is "already exists / invalid format" (connectpay-api.md §8-9).
+    let f = validate_consumer(item, true).map_err(|d| item_failure("01", &d, "ConsumerID", &id))?;
     if seen.contains(&f.consumer_id) || store.consumer(&merchant.id, &f.consumer_id).is_some() {
         return Err(item_failure(
             "01",
@@ -625,22 +695,19 @@ fn create_consumers(st: &AppState, text: Result<String, String>, service: Servic
     let merchant = &merchant;
     let single = service == Service::Cc;
     let mut store = st.store();
-    let now = now();
+    let now = st.clock.now();
     let mut seen = HashSet::new();
     run_batch(
-        st.batch_mode,
+        st,
         &mut store,
         &items,
-        "consumers",
+        ("consumers", "01"),
         |store, item| {
             let f = judge_new_consumer(store, merchant, item, &seen)?;
             seen.insert(f.consumer_id.clone());
             Ok(f)
         },
-        |store, f| ItemAnswer {
-            status: "00",
-            body: created_consumer(store.insert_consumer(merchant, f, now), single),
-        },
+        |store, f| created_consumer(store.insert_consumer(merchant, f, now), single),
     )
 }
 
@@ -652,7 +719,7 @@ fn judge_update(
 ) -> Result<(String, validate::ConsumerFields), ItemAnswer> {
     let sent = consumer_id_of(item).unwrap_or_default();
     let f =
-        validate_consumer(item, false).map_err(|d| item_failure("03", &d, "ConsumerID", &sent))?;
+        validate_consumer(item, false).map_err(|d| item_failure("01", &d, "ConsumerID", &sent))?;
     let short = store
         .find_consumer_id(merchant, &f.consumer_id)
         .ok_or_else(|| {
@@ -669,13 +736,15 @@ fn judge_update(
     Ok((short, f))
 }
 
-fn updated_consumer(c: &StoredConsumer) -> Value {
+fn updated_consumer(c: &StoredConsumer) -> ItemAnswer {
     let full = c.full_code();
-    json!({
+    let body = json!({
         "Status": "00",
         "Description": format!("ConsumerID {full} updated successfully"),
         "ConsumerID": full,
-    })
+    });
+    // The guide's uc/umc samples (§10-11).
+    ItemAnswer::new("00", body, &["Description", "ConsumerID"])
 }
 
 fn update_consumers(st: &AppState, text: Result<String, String>, service: Service) -> Response {
@@ -686,36 +755,36 @@ fn update_consumers(st: &AppState, text: Result<String, String>, service: Servic
     let merchant = &merchant;
     let mut store = st.store();
     run_batch(
-        st.batch_mode,
+        st,
         &mut store,
         &items,
-        "consumers",
+        ("consumers", "01"),
         |store, item| judge_update(store, merchant, item),
         |store, (short, f)| match store.update_consumer(&merchant.id, &short, f) {
-            Some(c) => ItemAnswer {
-                status: "00",
-                body: updated_consumer(c),
-            },
+            Some(c) => updated_consumer(c),
             None => item_failure("03", "No data available", "ConsumerID", &short),
         },
     )
 }
 
-/// The batch flow of the create and update endpoints (wire-decisions.md §2). Per item:
+/// The batch flow of the create and update endpoints (connectpay-api.md §2). Per item:
 /// each item is judged and, if valid, applied before the next is judged (so `judge`
 /// sees the earlier items' effects), and the answer lists every item. Atomic: every
 /// item is judged first, and only if none is refused are they all applied; otherwise
 /// the answer lists just the refused items and none is applied. The store is committed
 /// either way, so that what the caller noted before (create-request counts) is kept.
+/// `family` is the noun for descriptions and the family's invalid-data code.
 fn run_batch<V>(
-    mode: BatchMode,
+    st: &AppState,
     store: &mut Store,
     items: &[Value],
-    noun: &str,
+    family: (&str, &str),
     mut judge: impl FnMut(&Store, &Value) -> Result<V, ItemAnswer>,
     mut apply: impl FnMut(&mut Store, V) -> ItemAnswer,
 ) -> Response {
-    let answer = match mode {
+    let (noun, invalid_code) = family;
+    let guide = st.guide_responses;
+    let answer = match st.batch_mode {
         BatchMode::PerItem => {
             let answers = items
                 .iter()
@@ -724,7 +793,7 @@ fn run_batch<V>(
                     Err(a) => a,
                 })
                 .collect();
-            batch_answer(answers, noun)
+            batch_answer(answers, noun, guide)
         }
         BatchMode::Atomic => {
             let mut valid = Vec::new();
@@ -737,9 +806,9 @@ fn run_batch<V>(
             }
             if offending.is_empty() {
                 let answers = valid.into_iter().map(|v| apply(store, v)).collect();
-                batch_answer(answers, noun)
+                batch_answer(answers, noun, guide)
             } else {
-                atomic_refusal(offending, items.len(), "03", noun)
+                atomic_refusal(offending, items.len(), invalid_code, noun, guide)
             }
         }
     };
@@ -809,29 +878,84 @@ async fn gpojson(State(st): St, RawQuery(q): RawQuery) -> Response {
     if paid.is_empty() {
         return whole("03", "No data available");
     }
-    let mut out = vec![envelope("00", "Success")];
+    let mut out = vec![ReportElement::Head(envelope("00", "Success"))];
     for (i, o) in paid.iter().enumerate() {
         // The guide's sample mixes numbers and strings for the same keys.
         let (amount, amount_paid) = match i % 3 {
             0 => (number(o.amount, 0), number(o.amount_paid, 0)),
-            1 => (json!(o.amount.to_wire()), json!(o.amount_paid.to_wire())),
-            _ => (json!(o.amount.to_wire()), number(o.amount_paid, 0)),
+            1 => (
+                raw_text(&o.amount.to_wire()),
+                raw_text(&o.amount_paid.to_wire()),
+            ),
+            _ => (raw_text(&o.amount.to_wire()), number(o.amount_paid, 0)),
         };
-        out.push(json!({
-            "Order Number": o.order_number,
-            "Customer Email": o.customer_email,
-            "Issue Date": wire_date(o.issue_date),
-            "Customer Mobile": o.customer_mobile,
-            "Order Amount": amount,
-            "Date Created": wire_timestamp(o.created_at),
-            "Order Due Date": wire_date(o.due_date),
-            "Customer Address": o.customer_address,
-            "Date Paid": o.date_paid.map(wire_date),
-            "ConnectPay Id": o.connectpay_id,
-            "Amount Paid": amount_paid,
+        out.push(ReportElement::Row(PaidRow {
+            order_number: &o.order_number,
+            customer_email: &o.customer_email,
+            issue_date: wire_date(o.issue_date),
+            customer_mobile: &o.customer_mobile,
+            order_amount: amount,
+            date_created: wire_timestamp(o.created_at),
+            order_due_date: wire_date(o.due_date),
+            customer_address: &o.customer_address,
+            date_paid: o.date_paid.map(wire_date),
+            connectpay_id: &o.connectpay_id,
+            amount_paid,
         }));
     }
-    json_answer(Value::Array(out))
+    json_answer(out)
+}
+
+/// Element 0 or a row of the paid-orders report.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ReportElement<'a> {
+    Head(Value),
+    Row(PaidRow<'a>),
+}
+
+/// One row of the paid-orders report, keys in the guide's order.
+#[derive(Serialize)]
+struct PaidRow<'a> {
+    #[serde(rename = "Order Number")]
+    order_number: &'a str,
+    #[serde(rename = "Customer Email")]
+    customer_email: &'a str,
+    #[serde(rename = "Issue Date")]
+    issue_date: String,
+    #[serde(rename = "Customer Mobile")]
+    customer_mobile: &'a str,
+    #[serde(rename = "Order Amount")]
+    order_amount: Box<RawValue>,
+    #[serde(rename = "Date Created")]
+    date_created: String,
+    #[serde(rename = "Order Due Date")]
+    order_due_date: String,
+    #[serde(rename = "Customer Address")]
+    customer_address: &'a str,
+    #[serde(rename = "Date Paid")]
+    date_paid: Option<String>,
+    #[serde(rename = "ConnectPay Id")]
+    connectpay_id: &'a str,
+    #[serde(rename = "Amount Paid")]
+    amount_paid: Box<RawValue>,
+}
+
+/// The order object of a `gos` answer.
+#[derive(Serialize)]
+struct OrderStatusItem<'a> {
+    #[serde(rename = "OrderStatus")]
+    order_status: &'static str,
+    #[serde(rename = "OrderAmountPaid")]
+    order_amount_paid: Box<RawValue>,
+    #[serde(rename = "DatePaid")]
+    date_paid: Option<String>,
+    #[serde(rename = "OrderNumber")]
+    order_number: &'a str,
+    #[serde(rename = "ConnectPayId")]
+    connectpay_id: &'a str,
+    #[serde(rename = "OrderAmount")]
+    order_amount: String,
 }
 
 async fn gos(State(st): St, RawQuery(q): RawQuery) -> Response {
@@ -851,17 +975,18 @@ async fn gos(State(st): St, RawQuery(q): RawQuery) -> Response {
     else {
         return whole("03", "No data available");
     };
-    json_answer(json!([
+    // A tuple is written as a JSON array: `[element 0, the order]`.
+    json_answer((
         envelope("00", "Success"),
-        {
-            "OrderStatus": o.status.as_str(),
-            "OrderAmountPaid": number(o.amount_paid, 4),
-            "DatePaid": o.date_paid.map(wire_date),
-            "OrderNumber": o.order_number,
-            "ConnectPayId": o.connectpay_id,
-            "OrderAmount": o.amount.to_wire(),
-        }
-    ]))
+        OrderStatusItem {
+            order_status: o.status.as_str(),
+            order_amount_paid: number(o.amount_paid, 4),
+            date_paid: o.date_paid.map(wire_date),
+            order_number: &o.order_number,
+            connectpay_id: &o.connectpay_id,
+            order_amount: o.amount.to_wire(),
+        },
+    ))
 }
 
 async fn gcd(State(st): St, RawQuery(q): RawQuery) -> Response {
@@ -951,13 +1076,15 @@ fn parse_csv_orders(csv: &str, kind: Mark) -> Result<Vec<(String, Option<Money>)
     Ok(out)
 }
 
-fn mark_failure(number: &str, status: &str, cpay_id: &str, description: &str) -> Value {
-    json!({
+fn mark_failure(number: &str, status: &str, cpay_id: &str, description: &str) -> ItemAnswer {
+    let body = json!({
         "OrderNumber": number,
         "OrderStatus": status,
         "ConnectPayId": cpay_id,
         "Description": description,
-    })
+    });
+    // The guide's failure sample (§4-6) lists the three state fields only.
+    ItemAnswer::new("01", body, &["OrderNumber", "OrderStatus", "ConnectPayId"])
 }
 
 fn mark(st: &AppState, raw_query: Option<&str>, kind: Mark) -> Response {
@@ -970,6 +1097,17 @@ fn mark(st: &AppState, raw_query: Option<&str>, kind: Mark) -> Response {
     let Some(csv_orders) = query.get("csvOrders").filter(|s| !s.trim().is_empty()) else {
         return whole("01", "Invalid Format. csvOrders is not provided");
     };
+    // The guide gives the parameter a length of 4000; the whole object counts,
+    // credentials included (connectpay-api.md §4-6), as a .NET string: UTF-16 units.
+    let length = csv_orders.encode_utf16().count();
+    if length > CSV_ORDERS_MAX {
+        return whole(
+            "01",
+            &format!(
+                "Invalid Data. csvOrders is {length} characters; at most {CSV_ORDERS_MAX} are allowed"
+            ),
+        );
+    }
     let obj = match serde_json::from_str::<Value>(csv_orders.trim()) {
         Ok(Value::Object(o)) => o,
         _ => return whole("01", "Invalid Format. csvOrders is not a JSON object"),
@@ -1000,14 +1138,6 @@ fn mark(st: &AppState, raw_query: Option<&str>, kind: Mark) -> Response {
     let csv = field(&obj, &["CsvOrderNumbers"])
         .and_then(text)
         .unwrap_or_default();
-    if csv.chars().count() > CSV_ORDER_NUMBERS_MAX {
-        return whole(
-            "01",
-            &format!(
-                "Invalid Data. CsvOrderNumbers is longer than {CSV_ORDER_NUMBERS_MAX} characters"
-            ),
-        );
-    }
     let entries = match parse_csv_orders(&csv, kind) {
         Ok(e) => e,
         Err(desc) => return whole("01", &desc),
@@ -1018,7 +1148,7 @@ fn mark(st: &AppState, raw_query: Option<&str>, kind: Mark) -> Response {
     let mut store = st.store();
     let mut failures = Vec::new();
     let mut not_found = 0;
-    let today = today();
+    let today = st.clock.now().date();
     for (number, amount) in &entries {
         let Some(o) = store.order(&merchant.id, number) else {
             not_found += 1;
@@ -1090,23 +1220,25 @@ fn mark(st: &AppState, raw_query: Option<&str>, kind: Mark) -> Response {
     if let Err(e) = store.commit() {
         return state_failure(&e);
     }
+    let guide = st.guide_responses;
     if failures.is_empty() {
-        return json_answer(json!([{"Status": "00", "Description": "Success"}]));
+        return json_answer(json!([batch_head("00", "Success", guide)]));
     }
     let head = if not_found == entries.len() {
         envelope("03", "No data available")
     } else {
-        envelope(
+        batch_head(
             "01",
             &format!(
                 "Error in updating record: {} of {} orders could not be updated",
                 failures.len(),
                 entries.len()
             ),
+            guide,
         )
     };
     let mut out = vec![head];
-    out.extend(failures);
+    out.extend(failures.into_iter().map(|f| f.render(guide)));
     json_answer(Value::Array(out))
 }
 
@@ -1159,18 +1291,47 @@ fn bad_request(msg: &str) -> Response {
     (StatusCode::BAD_REQUEST, json!({"Error": msg}).to_string()).into_response()
 }
 
+/// The fault settings, plus the answer settings fixed at start-up (`batch_mode`,
+/// `guide_responses`), so a script can see what it is talking to.
+fn settings_answer(st: &AppState) -> Response {
+    let mut v = json!(st.faults.config());
+    if let Value::Object(m) = &mut v {
+        m.insert("batch_mode".into(), json!(st.batch_mode.to_string()));
+        m.insert("guide_responses".into(), json!(st.guide_responses));
+    }
+    json_answer(v)
+}
+
 async fn sim_get_faults(State(st): St) -> Response {
-    json_answer(json!(st.faults.config()))
+    settings_answer(&st)
 }
 
 /// Replaces the fault configuration (fields of [`FaultConfig`]; missing ones are 0).
+/// `batch_mode` and `guide_responses` may be sent back as read (what GET answered) but
+/// not changed: they are chosen when the simulator starts.
 async fn sim_set_faults(State(st): St, body: Bytes) -> Response {
-    let config = match serde_json::from_slice::<FaultConfig>(&body) {
+    let Ok(Value::Object(mut req)) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request("not a fault configuration: expected a JSON object");
+    };
+    let fixed = [
+        ("batch_mode", json!(st.batch_mode.to_string())),
+        ("guide_responses", json!(st.guide_responses)),
+    ];
+    for (key, current) in fixed {
+        if let Some(sent) = req.remove(key)
+            && sent != current
+        {
+            return bad_request(&format!(
+                "{key} is chosen when the simulator starts and cannot be changed (it is {current})"
+            ));
+        }
+    }
+    let config = match serde_json::from_value::<FaultConfig>(Value::Object(req)) {
         Ok(c) => c,
         Err(e) => return bad_request(&format!("not a fault configuration: {e}")),
     };
     match st.faults.set_config(config) {
-        Ok(()) => json_answer(json!(st.faults.config())),
+        Ok(()) => settings_answer(&st),
         Err(e) => bad_request(&e.to_string()),
     }
 }
@@ -1201,6 +1362,42 @@ async fn sim_set_credentials(State(st): St, body: Bytes) -> Response {
     }
 }
 
+fn clock_answer(st: &AppState) -> Response {
+    let offset = st.clock.offset();
+    json_answer(json!({
+        "Now": wire_timestamp(st.clock.now()),
+        "OffsetSeconds": offset.num_milliseconds() as f64 / 1000.0,
+    }))
+}
+
+/// `{"Now": "...", "OffsetSeconds": n}`: the simulator's time and how far it was moved.
+async fn sim_get_clock(State(st): St) -> Response {
+    clock_answer(&st)
+}
+
+/// `{"AdvanceSeconds": 90}` moves the simulator's time forward (fractions allowed):
+/// orders whose `OrderExpireAfterSeconds` have passed are blocked at the next request,
+/// and "today" for `DatePaid` follows. Time never moves back.
+async fn sim_advance_clock(State(st): St, body: Bytes) -> Response {
+    let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request("expected a JSON object with AdvanceSeconds");
+    };
+    let Some(secs) = req.get("AdvanceSeconds").and_then(Value::as_f64) else {
+        return bad_request("AdvanceSeconds must be a number of seconds");
+    };
+    let millis = (secs * 1000.0).round();
+    if !millis.is_finite() || millis < 0.0 || millis > i64::MAX as f64 {
+        return bad_request("AdvanceSeconds must be a number of seconds, 0 or more");
+    }
+    let Some(by) = chrono::TimeDelta::try_milliseconds(millis as i64) else {
+        return bad_request("AdvanceSeconds is too large");
+    };
+    match st.clock.advance(by) {
+        Ok(_) => clock_answer(&st),
+        Err(e) => bad_request(&e.to_string()),
+    }
+}
+
 /// `{"ConnectPayIds":[...]}` pays those orders; `{"Fraction":0.3}` pays that share of
 /// the unpaid orders, picked under the seed. Optional `"DatePaid":"yyyy-MM-dd"`
 /// (default today). Only unpaid orders are paid; the answer lists the ids paid.
@@ -1209,7 +1406,7 @@ async fn sim_pay(State(st): St, body: Bytes) -> Response {
         return bad_request("expected a JSON object with ConnectPayIds or Fraction");
     };
     let date = match req.get("DatePaid").and_then(Value::as_str) {
-        None => today(),
+        None => st.clock.now().date(),
         Some(s) => match parse_date(s) {
             Some(d) => d,
             None => return bad_request("DatePaid is not a date"),
@@ -1268,18 +1465,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn raw_numbers_render_verbatim() {
-        let m: Money = "0".parse().unwrap();
-        let v = json!({"a": number(m, 4), "b": number("45050".parse().unwrap(), 0),
-                       "c": number("10.5".parse().unwrap(), 0), "d": "plain"});
-        assert_eq!(
-            render(&v),
-            r#"{"a":0.0000,"b":45050,"c":10.50,"d":"plain"}"#
+    fn numbers_are_written_in_the_guides_shapes() {
+        let m = |s: &str| s.parse::<Money>().unwrap();
+        let row = (
+            json!({"Status": "00"}),
+            json!({"d": "plain"}),
+            [
+                number(m("0"), 4),
+                number(m("45050"), 0),
+                number(m("10.5"), 0),
+                number(m("45055.5"), 0),
+                raw_text("45054"),
+            ],
         );
-        // A sender cannot inject raw text through a string value.
-        let sneaky = json!({"x": format!("{RAW_NUMBER}1,\"y\":2")});
-        let out = render(&sneaky);
-        assert!(serde_json::from_str::<Value>(&out).is_ok(), "{out}");
+        assert_eq!(
+            serde_json::to_string(&row).unwrap(),
+            r#"[{"Status":"00"},{"d":"plain"},[0.0000,45050,10.50,45055.50,"45054"]]"#
+        );
+        // Text is never spliced in: a string stays a string, however it looks.
+        assert_eq!(raw_text("1,\"y\":2").get(), r#""1,\"y\":2""#);
     }
 
     #[test]

@@ -12,16 +12,24 @@
 //! - `GET /__sim/consumers`: every stored consumer.
 //! - `GET /__sim/faults` / `POST /__sim/faults` with a [`FaultConfig`] as JSON
 //!   (`{"drop_after_store": 1.0}`; missing fields are 0): reads / replaces fault
-//!   injection while running.
+//!   injection while running; the answer also reports `batch_mode` and
+//!   `guide_responses`, which are fixed at start-up.
 //! - `POST /__sim/credentials` with `{"MerchantId", "Password"}` changes a merchant's
 //!   password while running (tests revoke credentials mid-run this way).
+//! - `GET /__sim/clock` / `POST /__sim/clock` with `{"AdvanceSeconds": 90}`: reads /
+//!   moves forward the simulator's time (order expiry, "today" for `DatePaid`), so
+//!   tests never sleep for time to pass.
 //! - `POST /__sim/pay` with `{"ConnectPayIds": [...]}` or `{"Fraction": 0.3}` (and
 //!   optionally `"DatePaid": "yyyy-MM-dd"`): pays unpaid orders, answers
 //!   `{"Paid": [ids]}`.
 //!
 //! An order number (orders only) starting with [`SIMFAIL_PREFIX`] (`SIMFAIL02`) is
-//! answered `02` and not stored.
+//! answered `02` and not stored; one starting with [`SIMSILENT_PREFIX`] (`SIMSILENT`)
+//! is stored but its answer item carries only `OrderNumber` (nothing to decide by).
+//!
+//! Every endpoint answers only the guide's method (405 with `Allow` otherwise).
 
+pub mod clock;
 pub mod config;
 pub mod faults;
 pub mod handlers;
@@ -29,9 +37,10 @@ pub mod server;
 pub mod state;
 pub mod validate;
 
+pub use clock::{Clock, ClockError, SimClock, SystemClock};
 pub use config::{BatchMode, DEMO_MERCHANT_ID, DEMO_MERCHANT_PASSWORD, Merchant, Service};
 pub use faults::FaultConfig;
-pub use handlers::SIMFAIL_PREFIX;
+pub use handlers::{CSV_ORDERS_MAX, SIMFAIL_PREFIX, SIMSILENT_PREFIX};
 
 use handlers::AppState;
 use std::io::Write;
@@ -58,6 +67,8 @@ pub enum SimError {
     },
     #[error("cannot start the simulator's runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Clock(#[from] ClockError),
 }
 
 /// Everything the simulator needs; `Default` is one demo merchant (`demo` /
@@ -67,11 +78,18 @@ pub struct SimConfig {
     /// An empty list means the demo merchant.
     pub merchants: Vec<Merchant>,
     pub batch_mode: BatchMode,
+    /// Batch answers exactly in the guide's shape (`--guide-responses`): no per-item
+    /// `Status`, element 0 with the envelope code only, items with only the keys the
+    /// guide's samples show. Otherwise each item also carries its own `Status`.
+    pub guide_responses: bool,
     pub faults: FaultConfig,
     /// Seeds fault decisions and `/__sim/pay` `Fraction` picks.
     pub seed: u64,
     /// SQLite file that keeps orders and consumers across restarts.
     pub state_file: Option<PathBuf>,
+    /// The time the simulator starts from; [`RunningSim::advance_clock`] and
+    /// `POST /__sim/clock` move it forward.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for SimConfig {
@@ -79,9 +97,11 @@ impl Default for SimConfig {
         SimConfig {
             merchants: vec![Merchant::demo()],
             batch_mode: BatchMode::PerItem,
+            guide_responses: false,
             faults: FaultConfig::default(),
             seed: 0,
             state_file: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -113,6 +133,21 @@ impl RunningSim {
         self.state.faults.set_config(faults)
     }
 
+    /// The simulator's current time.
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        self.state.clock.now()
+    }
+
+    /// Moves the simulator's time forward (same as `POST /__sim/clock`): orders whose
+    /// expiry has passed are blocked at the next request, and "today" follows.
+    pub fn advance_clock(
+        &self,
+        by: std::time::Duration,
+    ) -> Result<chrono::NaiveDateTime, SimError> {
+        let by = chrono::TimeDelta::from_std(by).map_err(|_| ClockError::OutOfRange)?;
+        Ok(self.state.clock.advance(by)?)
+    }
+
     /// Stops accepting, closes open connections and waits until the server task ends
     /// (after which a state file may be reopened).
     pub async fn shutdown(mut self) {
@@ -134,12 +169,11 @@ impl Drop for RunningSim {
 }
 
 /// Binds `listen` (port 0 lets the OS choose) and serves in the current tokio runtime.
-pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<RunningSim, SimError> {
-    let merchants = if config.merchants.is_empty() {
-        vec![Merchant::demo()]
-    } else {
-        config.merchants
-    };
+pub async fn start(mut config: SimConfig, listen: SocketAddr) -> Result<RunningSim, SimError> {
+    let mut merchants = std::mem::take(&mut config.merchants);
+    if merchants.is_empty() {
+        merchants.push(Merchant::demo());
+    }
     config::check_merchants(&merchants)?;
     config.faults.check()?;
     let store = match &config.state_file {
@@ -160,14 +194,7 @@ pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<RunningSim, 
         source,
     })?;
     let base_url = format!("http://{addr}");
-    let state = Arc::new(AppState::new(
-        merchants,
-        config.batch_mode,
-        store,
-        faults::Faults::new(config.faults, config.seed),
-        config.seed,
-        base_url.clone(),
-    ));
+    let state = Arc::new(AppState::new(config, merchants, store, base_url.clone()));
     let router = handlers::router(state.clone());
     let (stop, stopped) = oneshot::channel();
     let task = tokio::spawn(server::serve(listener, router, stopped));
@@ -196,6 +223,10 @@ pub struct SimArgs {
     /// How cmo/cmc/umc treat batches with bad items.
     #[arg(long, value_enum, default_value_t = BatchMode::PerItem)]
     pub batch_mode: BatchMode,
+    /// Answer cmo/cmc/umc (and co/cc/uc, moap/moab/mofr) exactly in the guide's shape:
+    /// no per-item Status, element 0 with the envelope code only.
+    #[arg(long)]
+    pub guide_responses: bool,
     /// Seed for fault decisions and /__sim/pay picks.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -252,9 +283,11 @@ impl SimArgs {
         Ok(SimConfig {
             merchants,
             batch_mode: self.batch_mode,
+            guide_responses: self.guide_responses,
             faults,
             seed: self.seed,
             state_file: self.state.clone(),
+            clock: Arc::new(SystemClock),
         })
     }
 }
@@ -326,8 +359,13 @@ fn describe(config: &SimConfig) -> Vec<String> {
     }
     let f = &config.faults;
     lines.push(format!(
-        "batch mode: {}; seed {}; state: {}",
+        "batch mode: {}; answers: {}; seed {}; state: {}",
         config.batch_mode,
+        if config.guide_responses {
+            "guide shape (no per-item Status)"
+        } else {
+            "with each item's Status"
+        },
         config.seed,
         config
             .state_file

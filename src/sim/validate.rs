@@ -119,7 +119,7 @@ pub fn authenticate<'m>(
     Ok(merchant)
 }
 
-/// Accepts `dd/MM/yyyy`, `yyyy-MM-dd` and `yyyy/MM/dd` (wire-decisions.md §6), with
+/// Accepts `dd/MM/yyyy`, `yyyy-MM-dd` and `yyyy/MM/dd` (connectpay-api.md, "Dates sent"), with
 /// one- or two-digit day and month but always a four-digit year.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();

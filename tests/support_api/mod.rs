@@ -45,6 +45,20 @@ pub async fn start(
         .unwrap()
 }
 
+/// The simulator with [`merchant`], no faults, answering batches exactly in the guide's
+/// shape (`--guide-responses`: no per-item `Status`).
+pub async fn start_guide(batch_mode: BatchMode) -> RunningSim {
+    let config = SimConfig {
+        merchants: vec![merchant()],
+        batch_mode,
+        guide_responses: true,
+        ..SimConfig::default()
+    };
+    sim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
 /// The simulator with [`merchant`], per-item batches, no faults.
 pub async fn start_default() -> RunningSim {
     start(vec![merchant()], BatchMode::PerItem, FaultConfig::default()).await
