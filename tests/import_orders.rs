@@ -563,6 +563,7 @@ fn merchant_amount_limits_from_the_profile_are_applied() {
             min: money("100"),
             max: money("500000"),
         }),
+        keep_cells: false,
     };
     let imp = sheet::read_with(&path, &options).unwrap();
     assert_eq!(

@@ -85,8 +85,15 @@ fn run_inner(args: &DemoArgs, journal_path: Option<&Path>) -> Result<ExitCode, F
         }
     };
     let journal = Journal::open(&journal_file).map_err(|e| Failure::not_started(e.to_string()))?;
-    let imported = sheet::read(&file, Some(Kind::Orders), None)
-        .map_err(|e| Failure::not_started(e.to_string()))?;
+    let imported = sheet::read_with(
+        &file,
+        &sheet::ReadOptions {
+            kind: Some(Kind::Orders),
+            keep_cells: true,
+            ..sheet::ReadOptions::default()
+        },
+    )
+    .map_err(|e| Failure::not_started(e.to_string()))?;
     let source = RunSource {
         sha256: engine::sha256_file(&file).map_err(|e| Failure::not_started(e.to_string()))?,
         file: file.clone(),

@@ -154,8 +154,17 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
     for note in session::interrupted_notes(&journal) {
         eprintln!("{note}");
     }
-    let imported = sheet::read(&args.file, args.kind, args.sheet.as_deref())
-        .map_err(|e| Failure::not_started(e.to_string()))?;
+    // Every row's cells are kept for the run's results files.
+    let imported = sheet::read_with(
+        &args.file,
+        &sheet::ReadOptions {
+            kind: args.kind,
+            sheet: args.sheet.as_deref(),
+            amount_limits: None,
+            keep_cells: true,
+        },
+    )
+    .map_err(|e| Failure::not_started(e.to_string()))?;
     if !matches!(
         imported.kind,
         Kind::Orders | Kind::Consumers | Kind::ConsumerUpdates

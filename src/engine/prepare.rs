@@ -4,7 +4,7 @@
 
 use super::{EngineError, RunKind};
 use crate::domain::Money;
-use crate::journal::{ItemState, Journal, NewItem, NewRun, PriorCreation, RunId};
+use crate::journal::{ItemState, Journal, NewItem, NewRun, PriorCreation, RunId, SheetCells};
 use crate::sheet::{Imported, Item};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -141,17 +141,20 @@ pub fn prepare_run(
         });
     }
 
-    let (run, _) = journal.create_run_with_items(
-        &NewRun {
-            kind: imported.kind.as_str().to_string(),
-            source_file: source.file.display().to_string(),
-            source_sha256: source.sha256.clone(),
-            sheet: Some(imported.sheet.clone()),
-            merchant_id: merchant_id.to_string(),
-            base_url: base_url.to_string(),
-        },
-        &items,
-    )?;
+    let new_run = NewRun {
+        kind: imported.kind.as_str().to_string(),
+        source_file: source.file.display().to_string(),
+        source_sha256: source.sha256.clone(),
+        sheet: Some(imported.sheet.clone()),
+        merchant_id: merchant_id.to_string(),
+        base_url: base_url.to_string(),
+    };
+    // The sheet's own columns and cells go with the run for its results files, when
+    // every row was read with its cells (`ReadOptions::keep_cells`).
+    let (run, _) = match sheet_cells(imported) {
+        Some(cells) => journal.create_run_with_cells(&new_run, &items, &cells)?,
+        None => journal.create_run_with_items(&new_run, &items)?,
+    };
     tracing::info!(
         run = run.0,
         kind = imported.kind.as_str(),
@@ -169,6 +172,18 @@ pub fn prepare_run(
             RunKind::Orders => total.and_then(|t| Money::new(t).ok()),
             _ => None,
         },
+    })
+}
+
+/// The header names and every row's cells, if every row kept its cells.
+fn sheet_cells(imported: &Imported) -> Option<SheetCells> {
+    let width = imported.columns.len();
+    if width == 0 || imported.rows.iter().any(|r| r.raw.len() != width) {
+        return None;
+    }
+    Some(SheetCells {
+        columns: imported.columns.iter().map(|c| c.header.clone()).collect(),
+        rows: imported.rows.iter().map(|r| r.raw.clone()).collect(),
     })
 }
 

@@ -49,7 +49,7 @@ pub use model::{
     AttemptInfo, AttemptRecord, BatchId, Item, ItemId, ItemOutcome, ItemState, LockHolder, NewItem,
     NewRun, PriorCreation, Recovery, Run, RunId, RunState, RunSummary, StateCounts,
 };
-pub use reports::{FilledId, ItemWithCells, KnownOrder, RowReader};
+pub use reports::{FilledId, ItemWithCells, KnownOrder, RowReader, SheetCells};
 pub use schema::SCHEMA_VERSION;
 
 use crate::Secret;

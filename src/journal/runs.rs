@@ -64,7 +64,7 @@ pub(crate) fn counts_of(conn: &Connection, run: RunId) -> Result<StateCounts, Jo
 }
 
 /// Inserts a run in state `open`; `base_url` already redacted.
-fn insert_run(
+pub(crate) fn insert_run(
     conn: &Connection,
     new: &NewRun,
     base_url: &str,

@@ -220,6 +220,7 @@ struct Layout {
     specs: &'static [FieldSpec],
     col_of: Vec<Option<usize>>,
     width: usize,
+    keep_cells: bool,
 }
 
 /// Builds `Imported` from rows pushed one at a time; the first non-blank row is the
@@ -235,6 +236,7 @@ pub struct Importer {
     values: Vec<Value>,
     reserve_hint: usize,
     limits: Option<AmountLimits>,
+    keep_cells: bool,
 }
 
 impl Importer {
@@ -251,7 +253,14 @@ impl Importer {
             values: Vec::new(),
             reserve_hint: 0,
             limits: None,
+            keep_cells: false,
         }
+    }
+
+    /// Keeps every row's cells as text, valid rows too (see `ReadOptions::keep_cells`).
+    pub fn keeping_cells(mut self, keep: bool) -> Importer {
+        self.keep_cells = keep;
+        self
     }
 
     /// Checks each `OrderAmount` against the merchant's limits (orders only).
@@ -410,6 +419,7 @@ impl Importer {
             specs,
             col_of: m.col_of,
             width: headers.len(),
+            keep_cells: self.keep_cells,
         });
         Ok(())
     }
@@ -480,7 +490,7 @@ fn build_row(
     } else {
         None
     };
-    let raw = if valid {
+    let raw = if valid && !layout.keep_cells {
         Vec::new()
     } else {
         (0..layout.width)

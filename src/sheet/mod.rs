@@ -58,7 +58,7 @@ pub struct ImportedRow {
     pub issues: Vec<Issue>,
     /// For invalid rows, the cells as the clerk sees them, aligned with
     /// `Imported::columns` (for an error report to fix and re-import). Empty for valid
-    /// rows.
+    /// rows unless read with `ReadOptions::keep_cells` (for a run's results files).
     pub raw: Vec<String>,
 }
 

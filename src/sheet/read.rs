@@ -23,6 +23,7 @@ pub fn read(path: &Path, kind: Option<Kind>, sheet: Option<&str>) -> Result<Impo
             kind,
             sheet,
             amount_limits: None,
+            keep_cells: false,
         },
     )
 }
@@ -36,11 +37,16 @@ pub struct ReadOptions<'a> {
     pub sheet: Option<&'a str>,
     /// The merchant's per-order limits from the profile, when known.
     pub amount_limits: Option<AmountLimits>,
+    /// Keep every row's cells as text (`ImportedRow::raw`), valid rows too: what a run's
+    /// results show as the row's own columns. Off for plain validation (it costs an
+    /// allocation per cell).
+    pub keep_cells: bool,
 }
 
 /// `read` with merchant limits.
 pub fn read_with(path: &Path, options: &ReadOptions<'_>) -> Result<Imported, SheetError> {
     let (kind, sheet, limits) = (options.kind, options.sheet, options.amount_limits);
+    let keep = options.keep_cells;
     let file = path.to_path_buf();
     let meta = std::fs::metadata(path).map_err(|e| SheetError::Open {
         file: file.clone(),
@@ -57,9 +63,9 @@ pub fn read_with(path: &Path, options: &ReadOptions<'_>) -> Result<Imported, She
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
     match ext.as_str() {
-        "csv" | "txt" | "tsv" => read_csv(&file, kind, sheet, limits),
-        "xlsx" | "xlsm" => read_xlsx(&file, kind, sheet, limits),
-        "xls" | "xlsb" | "ods" => read_ranges(&file, kind, sheet, limits),
+        "csv" | "txt" | "tsv" => read_csv(&file, kind, sheet, limits, keep),
+        "xlsx" | "xlsm" => read_xlsx(&file, kind, sheet, limits, keep),
+        "xls" | "xlsb" | "ods" => read_ranges(&file, kind, sheet, limits, keep),
         _ => Err(SheetError::Unsupported { file }),
     }
 }
@@ -135,6 +141,7 @@ fn read_xlsx(
     kind: Option<Kind>,
     wanted: Option<&str>,
     limits: Option<AmountLimits>,
+    keep_cells: bool,
 ) -> Result<Imported, SheetError> {
     let mut wb: Xlsx<BufReader<File>> =
         open_workbook(file).map_err(|e: calamine::XlsxError| SheetError::NotASpreadsheet {
@@ -144,7 +151,9 @@ fn read_xlsx(
         })?;
     let names = candidates(file, wb.sheets_metadata(), wanted)?;
     first_non_empty(file, names, wanted, |name| {
-        let mut importer = Importer::new(file, name, kind).with_amount_limits(limits);
+        let mut importer = Importer::new(file, name, kind)
+            .with_amount_limits(limits)
+            .keeping_cells(keep_cells);
         stream_xlsx_sheet(&mut wb, name, &mut importer).map_err(|e| match e {
             StreamError::Sheet(e) => e,
             StreamError::Xlsx(e) => SheetError::Read {
@@ -263,6 +272,7 @@ fn read_ranges(
     kind: Option<Kind>,
     wanted: Option<&str>,
     limits: Option<AmountLimits>,
+    keep_cells: bool,
 ) -> Result<Imported, SheetError> {
     let format = match file
         .extension()
@@ -286,7 +296,9 @@ fn read_ranges(
             file: file.clone(),
             reason: format!("sheet \"{name}\": {}", one_line(&e.to_string())),
         })?;
-        let mut importer = Importer::new(file, name, kind).with_amount_limits(limits);
+        let mut importer = Importer::new(file, name, kind)
+            .with_amount_limits(limits)
+            .keeping_cells(keep_cells);
         importer.reserve(range.height());
         if let Some((row0, col0)) = range.start() {
             let pad = (col0 as usize).min(MAX_COLUMNS);
@@ -312,6 +324,7 @@ fn read_csv(
     kind: Option<Kind>,
     wanted: Option<&str>,
     limits: Option<AmountLimits>,
+    keep_cells: bool,
 ) -> Result<Imported, SheetError> {
     let bytes = std::fs::read(file).map_err(|e| SheetError::Open {
         file: file.clone(),
@@ -343,7 +356,9 @@ fn read_csv(
         .flexible(true)
         .delimiter(detect_delimiter(body))
         .from_reader(body);
-    let mut importer = Importer::new(file, &sheet, kind).with_amount_limits(limits);
+    let mut importer = Importer::new(file, &sheet, kind)
+        .with_amount_limits(limits)
+        .keeping_cells(keep_cells);
     let mut record = csv::StringRecord::new();
     let (mut newlines, mut counted_to) = (0usize, 0usize);
     loop {
