@@ -434,3 +434,68 @@ fn runs_journaled_before_cells_were_kept_show_their_typed_fields() {
         "OrderAmount: \"abc\" is not an amount; cells as read: A-2 | abc"
     );
 }
+
+#[test]
+fn an_xlsx_sheets_own_cells_reach_the_results_as_the_clerk_saw_them() {
+    use paypro_console::sheet::CellValue;
+    let sim = Sim::start(&[]);
+    let dir = common::tempdir();
+    let journal = dir.path().join("j.sqlite3");
+    let sample = common::sample("orders-with-errors.xlsx");
+    let mut cmd = console(&journal, &sim);
+    cmd.args(["submit", sample.to_str().unwrap(), "--yes", "--json"]);
+    let out = run(cmd);
+    let s = summary(&out);
+    assert!(s["invalid"].as_u64().unwrap() > 0, "{s}");
+    assert!(s["created"].as_u64().unwrap() > 0, "{s}");
+    let run_id = s["run"].as_i64().unwrap();
+    let results = dir.path().join("r.xlsx");
+    let mut cmd = console(&journal, &sim);
+    cmd.args([
+        "results",
+        &run_id.to_string(),
+        "-o",
+        results.to_str().unwrap(),
+    ]);
+    run_ok(cmd);
+
+    // The sample's cells by Excel row number, as the importer shows cells.
+    let mut wb: Xlsx<_> = open_workbook(&sample).unwrap();
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).unwrap();
+    let (first_row, first_col) = range.start().unwrap();
+    assert_eq!(first_col, 0);
+    let width = range.width();
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| CellValue::from_data(c).plain())
+        .collect();
+    let by_row: HashMap<u32, Vec<String>> = range
+        .rows()
+        .enumerate()
+        .skip(1)
+        .map(|(i, r)| {
+            (
+                first_row + i as u32 + 1,
+                r.iter().map(|c| CellValue::from_data(c).plain()).collect(),
+            )
+        })
+        .collect();
+    let mut checked = 0;
+    for sheet in ["Created", "Invalid"] {
+        let rows = sheet_rows(&results, sheet);
+        assert_eq!(rows[0][1..=width], header[..], "{sheet}");
+        for r in &rows[1..] {
+            let row: u32 = r[0].parse().unwrap();
+            assert_eq!(r[1..=width], by_row[&row][..], "{sheet} row {row}");
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked as u64,
+        s["created"].as_u64().unwrap() + s["invalid"].as_u64().unwrap()
+    );
+}
