@@ -84,6 +84,13 @@ fn read_paid_sheet(path: &Path) -> Vec<PaidLine> {
     out
 }
 
+/// `report paid ARGS` with this journal and simulator, run in `dir`.
+fn report_paid(journal: &Path, sim: &Sim, dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = console(journal, sim);
+    cmd.current_dir(dir).args(["report", "paid"]).args(args);
+    cmd
+}
+
 #[test]
 fn a_range_fetched_in_several_requests_merges_into_one_workbook_of_the_simulators_orders() {
     let sim = Sim::start(&[]);
@@ -98,15 +105,12 @@ fn a_range_fetched_in_several_requests_merges_into_one_workbook_of_the_simulator
     pay(&sim, &ids[3..6], "2026-02-15");
     pay(&sim, &ids[6..8], "2026-03-31");
 
-    let mut cmd = console(&journal, &sim);
-    cmd.current_dir(dir.path()).args([
-        "report",
-        "paid",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "31/03/2026",
-    ]);
+    let cmd = report_paid(
+        &journal,
+        &sim,
+        dir.path(),
+        &["--from", "2026-01-01", "--to", "31/03/2026"],
+    );
     let out = run_ok(cmd);
     let stderr = text(&out.stderr);
     let stdout = text(&out.stdout);
@@ -156,20 +160,22 @@ fn a_range_fetched_in_several_requests_merges_into_one_workbook_of_the_simulator
     assert_eq!(money(sheet.get((10, 11)).unwrap()), total.normalize());
 
     // The same range in 10-day requests: the same orders, as JSON.
-    let mut cmd = console(&journal, &sim);
-    cmd.current_dir(dir.path()).args([
-        "report",
-        "paid",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-03-31",
-        "--chunk-days",
-        "10",
-        "-o",
-        "tens.xlsx",
-        "--json",
-    ]);
+    let cmd = report_paid(
+        &journal,
+        &sim,
+        dir.path(),
+        &[
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-03-31",
+            "--chunk-days",
+            "10",
+            "-o",
+            "tens.xlsx",
+            "--json",
+        ],
+    );
     let out = run_ok(cmd);
     let s = common::summary(&out);
     assert_eq!(s["chunks"], 9);
@@ -192,17 +198,19 @@ fn an_empty_range_gives_a_valid_workbook_with_headers_and_zero_totals() {
     let sim = Sim::start(&[]);
     let dir = common::tempdir();
     let journal = dir.path().join("j.sqlite3");
-    let mut cmd = console(&journal, &sim);
-    cmd.current_dir(dir.path()).args([
-        "report",
-        "paid",
-        "--from",
-        "2025-01-01",
-        "--to",
-        "2025-02-15",
-        "-o",
-        "empty.xlsx",
-    ]);
+    let cmd = report_paid(
+        &journal,
+        &sim,
+        dir.path(),
+        &[
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-02-15",
+            "-o",
+            "empty.xlsx",
+        ],
+    );
     let out = run_ok(cmd);
     let stderr = text(&out.stderr);
     assert!(
@@ -227,17 +235,13 @@ fn bad_credentials_give_a_clear_error_and_no_file() {
     let sim = Sim::start(&[]);
     let dir = common::tempdir();
     let journal = dir.path().join("j.sqlite3");
-    let mut cmd = console(&journal, &sim);
-    cmd.current_dir(dir.path())
-        .env("PAYPRO_PASSWORD", "wrong-secret-123")
-        .args([
-            "report",
-            "paid",
-            "--from",
-            "2026-01-01",
-            "--to",
-            "2026-03-31",
-        ]);
+    let mut cmd = report_paid(
+        &journal,
+        &sim,
+        dir.path(),
+        &["--from", "2026-01-01", "--to", "2026-03-31"],
+    );
+    cmd.env("PAYPRO_PASSWORD", "wrong-secret-123");
     let out = run(cmd);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
@@ -261,15 +265,12 @@ fn a_bad_range_or_an_existing_file_is_refused_before_anything_is_fetched() {
     let sim = Sim::start(&[]);
     let dir = common::tempdir();
     let journal = dir.path().join("j.sqlite3");
-    let mut cmd = console(&journal, &sim);
-    cmd.current_dir(dir.path()).args([
-        "report",
-        "paid",
-        "--from",
-        "2026-02-01",
-        "--to",
-        "2026-01-01",
-    ]);
+    let cmd = report_paid(
+        &journal,
+        &sim,
+        dir.path(),
+        &["--from", "2026-02-01", "--to", "2026-01-01"],
+    );
     let out = run(cmd);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -282,8 +283,6 @@ fn a_bad_range_or_an_existing_file_is_refused_before_anything_is_fetched() {
     let existing = dir.path().join("march.xlsx");
     std::fs::write(&existing, b"keep me").unwrap();
     let args = [
-        "report",
-        "paid",
         "--from",
         "2026-03-01",
         "--to",
@@ -291,8 +290,7 @@ fn a_bad_range_or_an_existing_file_is_refused_before_anything_is_fetched() {
         "-o",
         "march.xlsx",
     ];
-    let mut cmd = console(&journal, &sim);
-    cmd.current_dir(dir.path()).args(args);
+    let cmd = report_paid(&journal, &sim, dir.path(), &args);
     let out = run(cmd);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
@@ -304,8 +302,8 @@ fn a_bad_range_or_an_existing_file_is_refused_before_anything_is_fetched() {
     );
     assert_eq!(std::fs::read(&existing).unwrap(), b"keep me");
 
-    let mut cmd = console(&journal, &sim);
-    cmd.current_dir(dir.path()).args(args).arg("--force");
+    let mut cmd = report_paid(&journal, &sim, dir.path(), &args);
+    cmd.arg("--force");
     run_ok(cmd);
     let mut wb: Xlsx<_> = open_workbook(&existing).unwrap();
     assert!(wb.worksheet_range("Paid orders").is_ok());
@@ -317,17 +315,19 @@ fn ctrl_c_while_fetching_leaves_no_file() {
     let sim = Sim::start(&["--latency-ms", "20000"]);
     let dir = common::tempdir();
     let journal = dir.path().join("j.sqlite3");
-    let mut cmd = console(&journal, &sim);
-    cmd.current_dir(dir.path()).args([
-        "report",
-        "paid",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-03-31",
-        "-o",
-        "q1.xlsx",
-    ]);
+    let cmd = report_paid(
+        &journal,
+        &sim,
+        dir.path(),
+        &[
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-03-31",
+            "-o",
+            "q1.xlsx",
+        ],
+    );
     let mut watched = common::spawn_watched(cmd);
     watched.wait_for("fetching paid orders", Duration::from_secs(20));
     common::sigint(&watched.child);

@@ -61,6 +61,13 @@ fn rows_by_key(journal: &Path, sim: &Sim, run: i64) -> HashMap<String, Value> {
         .collect()
 }
 
+/// `report paid ARGS` with this journal and simulator, run in `dir`.
+fn report_paid(journal: &Path, sim: &Sim, dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = console(journal, sim);
+    cmd.current_dir(dir).args(["report", "paid"]).args(args);
+    cmd
+}
+
 #[test]
 fn a_paid_orders_report_fills_in_the_ids_lost_answers_left_unknown() {
     let sim = Sim::start(&["--drop-after-rate", "1.0"]);
@@ -88,17 +95,19 @@ fn a_paid_orders_report_fills_in_the_ids_lost_answers_left_unknown() {
     pay(&sim, &[&id(1), &id(2), &id(3)], "2026-01-10");
 
     // --reconcile-only: the ids, no workbook.
-    let mut cmd = console(&journal, &sim);
-    cmd.current_dir(dir.path()).args([
-        "report",
-        "paid",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-01-31",
-        "--reconcile-only",
-        "--json",
-    ]);
+    let cmd = report_paid(
+        &journal,
+        &sim,
+        dir.path(),
+        &[
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-31",
+            "--reconcile-only",
+            "--json",
+        ],
+    );
     let out = run_ok(cmd);
     let s = summary(&out);
     assert_eq!(s["ids_filled"], 3, "{s}");
@@ -177,16 +186,18 @@ fn a_paid_orders_report_fills_in_the_ids_lost_answers_left_unknown() {
     drop(j);
 
     // Fetched again, nothing is left to fill.
-    let mut cmd = console(&journal, &sim);
-    cmd.current_dir(dir.path()).args([
-        "report",
-        "paid",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-01-31",
-        "--reconcile-only",
-    ]);
+    let cmd = report_paid(
+        &journal,
+        &sim,
+        dir.path(),
+        &[
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-31",
+            "--reconcile-only",
+        ],
+    );
     let out = run_ok(cmd);
     assert!(
         text(&out.stdout).contains("no ConnectPay ids to fill in"),
@@ -196,17 +207,19 @@ fn a_paid_orders_report_fills_in_the_ids_lost_answers_left_unknown() {
 
     // One more paid later: the full report fills it and writes the workbook.
     pay(&sim, &[&id(4)], "2026-02-03");
-    let mut cmd = console(&journal, &sim);
-    cmd.current_dir(dir.path()).args([
-        "report",
-        "paid",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-02-28",
-        "-o",
-        "jan-feb.xlsx",
-    ]);
+    let cmd = report_paid(
+        &journal,
+        &sim,
+        dir.path(),
+        &[
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-28",
+            "-o",
+            "jan-feb.xlsx",
+        ],
+    );
     let out = run_ok(cmd);
     let stdout = text(&out.stdout);
     assert!(

@@ -157,6 +157,29 @@ impl ResultsWritten {
     }
 }
 
+/// Adds a written row to its group's totals and reports progress; returns the rows
+/// written so far.
+fn count(
+    totals: &mut [GroupTotals; 7],
+    r: &ResultRow,
+    done: u64,
+    total: u64,
+    progress: OnProgress<'_>,
+    path: &Path,
+) -> Result<u64, WriteError> {
+    let t = &mut totals[r.group.index()];
+    t.rows += 1;
+    t.amount += r.amount.unwrap_or_default();
+    t.fees += r.fee.unwrap_or_default();
+    let done = done + 1;
+    if done.is_multiple_of(PROGRESS_EVERY) && progress(Written { rows: done, total }).is_break() {
+        return Err(WriteError::Cancelled {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(done)
+}
+
 fn headers(doc: &ResultsDoc) -> Vec<String> {
     std::iter::once("Row".to_string())
         .chain(doc.columns.iter().cloned())
@@ -220,17 +243,7 @@ where
         s.opt_text(c + 4, r.message.as_deref(), None)?;
         s.integer(c + 5, u64::from(r.attempts), &formats.integer)?;
         s.row += 1;
-        let t = &mut totals[g];
-        t.rows += 1;
-        t.amount += r.amount.unwrap_or_default();
-        t.fees += r.fee.unwrap_or_default();
-        done += 1;
-        if done.is_multiple_of(PROGRESS_EVERY) && progress(Written { rows: done, total }).is_break()
-        {
-            return Err(WriteError::Cancelled {
-                path: path.to_path_buf(),
-            });
-        }
+        done = count(&mut totals, &r, done, total, progress, path)?;
     }
     let summary = results_summary(path, doc, &formats, &totals)?;
     workbook.push_worksheet(summary);
@@ -418,17 +431,7 @@ where
         if let (Some(w), Some(t)) = (writers.get_mut(g), targets.get(g)) {
             w.write_record(&record).map_err(|e| csv_err(t, e))?;
         }
-        let t = &mut totals[g];
-        t.rows += 1;
-        t.amount += r.amount.unwrap_or_default();
-        t.fees += r.fee.unwrap_or_default();
-        done += 1;
-        if done.is_multiple_of(PROGRESS_EVERY) && progress(Written { rows: done, total }).is_break()
-        {
-            return Err(WriteError::Cancelled {
-                path: dir.to_path_buf(),
-            });
-        }
+        done = count(&mut totals, &r, done, total, progress, dir)?;
     }
     if let (Some(w), Some(t)) = (writers.last_mut(), targets.last()) {
         let iso = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
