@@ -4,11 +4,15 @@
 //! all-or-nothing batches, 04, consumers, cancellation, the run lock, crash recovery
 //! and the cross-run guard.
 
+mod common;
+
 use chrono::NaiveDate;
-use paypro_console::api::{Client, ClientConfig};
+use common::inproc;
+use paypro_console::api::ClientConfig;
 use paypro_console::domain::{Consumer, ConsumerUpdate, Issue, Kind, Money, Order};
 use paypro_console::engine::{
-    self, EngineError, EngineSettings, Event, PreparedRun, RunReport, RunSource, SharedJournal,
+    self, EngineError, EngineSettings, Event, ItemUpdate, PreparedRun, RunHandle, RunReport,
+    RunSource, Start, StopReason,
 };
 use paypro_console::journal::{Item, ItemState, Journal, RunId, RunState};
 use paypro_console::secret::Secret;
@@ -19,33 +23,29 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
-use tokio_util::sync::CancellationToken;
 
 const MERCHANT: &str = "demo";
 const PASSWORD: &str = "demo-pass";
 
 async fn start_sim(batch_mode: BatchMode, faults: FaultConfig, seed: u64) -> RunningSim {
-    let config = SimConfig {
+    inproc::start(SimConfig {
         merchants: vec![Merchant::demo()],
         batch_mode,
         faults,
         seed,
         ..SimConfig::default()
-    };
-    sim::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    })
+    .await
 }
 
-fn client(sim: &RunningSim, password: &str) -> Client {
+fn client(sim: &RunningSim, password: &str) -> ClientConfig {
     client_at(&sim.base_url, password)
 }
 
-fn client_at(base_url: &str, password: &str) -> Client {
+fn client_at(base_url: &str, password: &str) -> ClientConfig {
     let mut config = ClientConfig::new(base_url, MERCHANT, Secret::new(password));
     config.request_timeout = Duration::from_secs(10);
-    Client::new(config).unwrap()
+    config
 }
 
 fn fast_settings() -> EngineSettings {
@@ -62,17 +62,12 @@ fn fast_settings() -> EngineSettings {
 struct Fixture {
     _dir: tempfile::TempDir,
     journal: Journal,
-    shared: SharedJournal,
 }
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("journal.sqlite3")).unwrap();
-    Fixture {
-        shared: Arc::new(Mutex::new(journal.clone())),
-        journal,
-        _dir: dir,
-    }
+    Fixture { journal, _dir: dir }
 }
 
 fn order(number: &str, cents: i64) -> Order {
@@ -146,31 +141,70 @@ fn prepare(f: &Fixture, sheet: &Imported, sim: &RunningSim, allow_resend: bool) 
     .unwrap()
 }
 
+/// Resumes (or first drives) `run` through the run API and collects every event.
 async fn drive(
     f: &Fixture,
-    client: Client,
+    client: ClientConfig,
     run: RunId,
     settings: &EngineSettings,
 ) -> (Result<RunReport, EngineError>, Vec<Event>) {
-    let (tx, mut rx) = unbounded_channel();
-    let result = engine::drive(
-        f.shared.clone(),
-        client,
-        run,
-        settings,
-        CancellationToken::new(),
-        tx,
-    )
-    .await;
-    (result, drain(&mut rx))
+    match engine::start(&f.journal, Start::Resume(run), Some(client), settings).await {
+        Ok(handle) => watch(handle).await,
+        Err(e) => (Err(e), Vec::new()),
+    }
 }
 
-fn drain(rx: &mut UnboundedReceiver<Event>) -> Vec<Event> {
+/// Every event of a drive (the channel closes when the drive has ended), then its
+/// report.
+async fn watch(handle: RunHandle) -> (Result<RunReport, EngineError>, Vec<Event>) {
+    let RunHandle {
+        mut events, report, ..
+    } = handle;
     let mut out = Vec::new();
-    while let Ok(e) = rx.try_recv() {
+    while let Some(e) = events.recv().await {
         out.push(e);
     }
-    out
+    (report.await, out)
+}
+
+/// Waits for the first event `pick` accepts, keeping every event seen in `seen`.
+async fn wait_for(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
+    seen: &mut Vec<Event>,
+    what: &str,
+    pick: impl Fn(&Event) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(e)) => {
+                let hit = pick(&e);
+                seen.push(e);
+                if hit {
+                    return;
+                }
+            }
+            Ok(None) => panic!("the drive ended before {what}; saw {seen:#?}"),
+            Err(_) => panic!("no {what} within 60 s; saw {seen:#?}"),
+        }
+    }
+}
+
+fn updates(events: &[Event]) -> Vec<&ItemUpdate> {
+    events
+        .iter()
+        .flat_map(|e| match e {
+            Event::BatchDone { items, .. } => items.iter().collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+fn created_in(events: &[Event]) -> usize {
+    updates(events)
+        .iter()
+        .filter(|u| u.state == ItemState::Created)
+        .count()
 }
 
 async fn sim_list(sim: &RunningSim, what: &str) -> Vec<Value> {
@@ -178,13 +212,7 @@ async fn sim_list(sim: &RunningSim, what: &str) -> Vec<Value> {
 }
 
 async fn sim_list_at(base_url: &str, what: &str) -> Vec<Value> {
-    let body: Value = reqwest::get(format!("{base_url}/__sim/{what}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body.as_array().unwrap().clone()
+    inproc::list(base_url, what).await
 }
 
 /// Order number -> (ConnectPayId, CreateRequests) as the simulator stores them.
@@ -219,7 +247,7 @@ fn sent_sizes(events: &[Event]) -> Vec<usize> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::BatchSent { items, .. } => Some(*items),
+            Event::BatchSent { items, .. } => Some(items.len()),
             _ => None,
         })
         .collect()
@@ -262,14 +290,7 @@ async fn happy_path_sends_230_orders_in_five_batches_and_journals_every_id() {
             ..
         })
     ));
-    let done: usize = events
-        .iter()
-        .map(|e| match e {
-            Event::BatchDone { created, .. } => *created,
-            _ => 0,
-        })
-        .sum();
-    assert_eq!(done, 230);
+    assert_eq!(created_in(&events), 230);
 
     let stored = sim_orders(&sim).await;
     assert_eq!(stored.len(), 230);
@@ -452,19 +473,13 @@ async fn a_refused_whole_request_is_split_and_the_splitting_ends() {
         merchants: vec![Merchant::new(long_id, "pw", "0044")],
         ..SimConfig::default()
     };
-    let sim = sim::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = inproc::start(config).await;
     let f = fixture();
     let keys = numbers("SP", 7);
     let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
-    let prepared = prepare(&f, &sheet, &sim, false);
-    let c = Client::new(ClientConfig::new(
-        sim.base_url.clone(),
-        long_id,
-        Secret::new("pw"),
-    ))
-    .unwrap();
+    let prepared =
+        engine::prepare_run(&f.journal, &sheet, &source(), long_id, &sim.base_url, false).unwrap();
+    let c = ClientConfig::new(sim.base_url.clone(), long_id, Secret::new("pw"));
     let (report, _) = drive(&f, c, prepared.run, &fast_settings()).await;
     let report = report.unwrap();
     assert_eq!(report.state, RunState::Completed);
@@ -583,27 +598,37 @@ async fn cancellation_waits_for_requests_in_flight_and_the_run_resumes() {
         concurrency: 2,
         ..fast_settings()
     };
-    let cancel = CancellationToken::new();
-    let (tx, mut rx) = unbounded_channel();
-    let task = tokio::spawn(engine::drive(
-        f.shared.clone(),
-        client(&sim, PASSWORD),
-        prepared.run,
+    let mut handle = engine::start(
+        &f.journal,
+        Start::Resume(prepared.run),
+        Some(client(&sim, PASSWORD)),
         &settings,
-        cancel.clone(),
-        tx,
-    ));
+    )
+    .await
+    .unwrap();
     let mut done = 0;
-    while let Some(e) = rx.recv().await {
+    while let Some(e) = handle.events.recv().await {
         if matches!(e, Event::BatchDone { .. }) {
             done += 1;
             if done == 3 {
-                cancel.cancel();
+                assert!(handle.control.cancel());
                 break;
             }
         }
     }
-    let report = task.await.unwrap().unwrap();
+    let (report, rest) = watch(handle).await;
+    let report = report.unwrap();
+    assert_eq!(report.stop, Some(StopReason::Cancelled));
+    let stopping = rest
+        .iter()
+        .position(|e| matches!(e, Event::Stopping { .. }))
+        .expect("a Stopping event");
+    assert!(
+        !rest[stopping..]
+            .iter()
+            .any(|e| matches!(e, Event::BatchSent { .. })),
+        "nothing leaves after the cancel is taken"
+    );
     assert_eq!(report.state, RunState::Interrupted);
     assert_eq!(
         report.counts.in_flight, 0,
@@ -658,20 +683,19 @@ async fn a_run_driven_by_one_drive_is_locked_for_another() {
         concurrency: 1,
         ..fast_settings()
     };
-    let (tx, mut rx) = unbounded_channel();
-    let first = tokio::spawn(engine::drive(
-        f.shared.clone(),
-        client(&sim, PASSWORD),
-        prepared.run,
+    let mut first = engine::start(
+        &f.journal,
+        Start::Resume(prepared.run),
+        Some(client(&sim, PASSWORD)),
         &settings,
-        CancellationToken::new(),
-        tx,
-    ));
-    while let Some(e) = rx.recv().await {
-        if matches!(e, Event::BatchSent { .. }) {
-            break;
-        }
-    }
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    wait_for(&mut first.events, &mut seen, "a request", |e| {
+        matches!(e, Event::BatchSent { .. })
+    })
+    .await;
     let (second, events) = drive(&f, client(&sim, PASSWORD), prepared.run, &settings).await;
     match second {
         Err(EngineError::Locked(by)) => {
@@ -681,7 +705,7 @@ async fn a_run_driven_by_one_drive_is_locked_for_another() {
         other => panic!("expected Locked, got {other:?}"),
     }
     assert!(events.is_empty(), "the refused drive sent nothing");
-    let report = first.await.unwrap().unwrap();
+    let report = first.finish().await.unwrap();
     assert_eq!(report.state, RunState::Completed);
     assert_eq!(report.counts.created, 40);
     assert!(sim_orders(&sim).await.values().all(|(_, r)| *r == 1));
@@ -706,7 +730,8 @@ async fn items_left_in_flight_by_a_crash_are_resent_and_a_01_means_id_unknown() 
     f.journal
         .set_run_state(prepared.run, RunState::Running)
         .unwrap();
-    client(&sim, PASSWORD)
+    paypro_console::api::Client::new(client(&sim, PASSWORD))
+        .unwrap()
         .create_orders(&orders[..2])
         .await
         .unwrap();
@@ -849,18 +874,17 @@ where
         concurrency: 2,
         ..fast_settings()
     };
-    let (tx, mut rx) = unbounded_channel();
-    let task = tokio::spawn(engine::drive(
-        f.shared.clone(),
-        client_at(base_url, PASSWORD),
-        prepared.run,
+    let mut handle = engine::start(
+        &f.journal,
+        Start::Resume(prepared.run),
+        Some(client_at(base_url, PASSWORD)),
         &settings,
-        CancellationToken::new(),
-        tx,
-    ));
+    )
+    .await
+    .unwrap();
     let mut events = Vec::new();
     let mut done = 0;
-    while let Some(e) = rx.recv().await {
+    while let Some(e) = handle.events.recv().await {
         let is_done = matches!(e, Event::BatchDone { .. });
         events.push(e);
         if is_done {
@@ -871,11 +895,12 @@ where
         }
     }
     change().await;
-    let report = task.await.unwrap().unwrap();
-    events.extend(drain(&mut rx));
+    let (report, rest) = watch(handle).await;
+    let report = report.unwrap();
+    events.extend(rest);
 
     assert_eq!(report.state, RunState::StoppedAuth);
-    let reason = report.stop_reason.clone().unwrap();
+    let reason = report.credentials_refused().unwrap().to_string();
     assert!(reason.contains("04"), "{reason}");
     assert!(!reason.contains(PASSWORD));
     assert_eq!(report.counts.in_flight, 0);
@@ -884,8 +909,15 @@ where
     assert_eq!(report.counts.rejected, 0);
     let stopped_at = events
         .iter()
-        .position(|e| matches!(e, Event::RunStopped { .. }))
-        .expect("RunStopped event");
+        .position(|e| {
+            matches!(
+                e,
+                Event::Stopping {
+                    reason: StopReason::CredentialsRefused(_)
+                }
+            )
+        })
+        .expect("a Stopping event");
     let sent_after = events[stopped_at..]
         .iter()
         .filter(|e| matches!(e, Event::BatchSent { .. }))
@@ -1021,7 +1053,12 @@ async fn refused_credentials_on_consumer_endpoints_stop_the_run_rather_than_reje
     assert_eq!(report.counts.pending, 60);
     assert_eq!(report.counts.rejected, 0);
     assert!(report.requests <= 2, "{} requests", report.requests);
-    assert!(report.stop_reason.unwrap().contains("password is invalid"));
+    assert!(
+        report
+            .credentials_refused()
+            .unwrap()
+            .contains("password is invalid")
+    );
     assert!(!format!("{events:?}").contains("wrong-pass"));
     for item in items(&f, prepared.run) {
         assert_eq!(
