@@ -445,6 +445,7 @@ struct Driver {
     /// Requests holding a slot; at most `slots`.
     active: usize,
     slots: usize,
+    concurrency: usize,
     commands: UnboundedReceiver<Command>,
     commands_open: bool,
     control: watch::Receiver<Control>,
@@ -529,7 +530,9 @@ impl Driver {
                 if paused {
                     self.queue.pause(now);
                     self.paused_announced = false;
-                    let on_the_wire = self.tasks.len();
+                    let on_the_wire = self
+                        .concurrency
+                        .saturating_sub(self.ctx.wire.available_permits());
                     tracing::info!(run = self.ctx.run.0, on_the_wire, "pausing");
                     self.emit(Event::Pausing { on_the_wire });
                 }
@@ -794,6 +797,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         slot_rx,
         active: 0,
         slots: settings.concurrency * 2,
+        concurrency: settings.concurrency,
         commands,
         commands_open: true,
         control,

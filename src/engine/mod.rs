@@ -167,6 +167,10 @@ pub enum EngineError {
     #[error("there are rows to send and no credentials were given")]
     NoCredentials,
 
+    /// A plan is started with the connection of the merchant it was planned for.
+    #[error("the sheet was planned for merchant {planned}; it cannot be sent as merchant {given}")]
+    PlannedForAnother { planned: String, given: String },
+
     /// A run belongs to the merchant it was planned for.
     #[error(
         "run {run} belongs to merchant {run_merchant}, not {given}; unset PAYPRO_MERCHANT_ID or drop --merchant"

@@ -185,10 +185,10 @@ fn set_up(j: &Journal, what: Start, merchant: Option<&str>) -> Result<SetUp, Eng
             if let Some(given) = merchant
                 && given != plan.target.merchant_id
             {
-                return Err(EngineError::Connection(format!(
-                    "the plan is for merchant {}, the connection for {given}",
-                    plan.target.merchant_id
-                )));
+                return Err(EngineError::PlannedForAnother {
+                    planned: plan.target.merchant_id.clone(),
+                    given: given.to_string(),
+                });
             }
             (journal_plan(j, &plan)?.run, false)
         }
