@@ -100,7 +100,10 @@ fn a_row_a_key_and_a_key_across_runs() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no row with order number NOPE-1"));
 
-    // The same sheet sent again (allowed): the key is in two runs.
+    // The same sheet sent again (allowed), with no faults this time: the key is in two
+    // runs, and PayPro had it before the second.
+    let (status, body) = sim.post("/__sim/faults", &serde_json::json!({}));
+    assert_eq!(status, 200, "{body}");
     let mut cmd = console(&journal, &sim);
     cmd.args([
         "submit",

@@ -6,7 +6,7 @@ use super::outcome::EXIT_PROBLEMS;
 use super::session::{self, Failure, RunOptions};
 use crate::config::{self, ConnectionArgs};
 use crate::domain::{Kind, Money};
-use crate::engine::{self, PlanRequest, Preview, Start, Target};
+use crate::engine::{self, Plan, PlanRequest, Preview, Start, Target};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -140,25 +140,7 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
     .map_err(|e| Failure::not_started(e.to_string()))?;
     let json = args.options.json;
     let preview = &plan.preview;
-    if preview.resent > 0 {
-        session::say(
-            json,
-            &format!(
-                "--allow-resend: {} rows already created by an earlier run will be sent again\n",
-                preview.resent
-            ),
-        );
-    }
-    session::say(json, &render_preview(preview));
-    for (row, key, earlier) in plan.earlier.iter().take(5) {
-        session::say(json, &format!("  row {row} ({key}): {earlier}\n"));
-    }
-    if plan.earlier.len() > 5 {
-        session::say(
-            json,
-            &format!("  ... and {} more\n", plan.earlier.len() - 5),
-        );
-    }
+    say_plan(&plan, json);
     if preview.valid == 0 {
         return Err(Failure {
             code: EXIT_PROBLEMS,
@@ -198,6 +180,30 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
         let driven = session::watch(&journal, handle).await;
         session::finish(&journal, driven, json)
     })
+}
+
+/// The preview, and the first rows an earlier run created, with what happened to them.
+fn say_plan(plan: &Plan, json: bool) {
+    let preview = &plan.preview;
+    if preview.resent > 0 {
+        session::say(
+            json,
+            &format!(
+                "--allow-resend: {} rows already created by an earlier run will be sent again\n",
+                preview.resent
+            ),
+        );
+    }
+    session::say(json, &render_preview(preview));
+    for (row, key, earlier) in plan.earlier.iter().take(5) {
+        session::say(json, &format!("  row {row} ({key}): {earlier}\n"));
+    }
+    if plan.earlier.len() > 5 {
+        session::say(
+            json,
+            &format!("  ... and {} more\n", plan.earlier.len() - 5),
+        );
+    }
 }
 
 fn not_started(e: config::ConfigError) -> Failure {

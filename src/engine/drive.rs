@@ -458,6 +458,81 @@ struct Driver {
 }
 
 impl Driver {
+    /// Says the drive started and sets up its coordinator; hands back what closing
+    /// the run needs.
+    fn start(d: Drive) -> (Driver, Closing) {
+        let Drive {
+            writer,
+            client,
+            run,
+            kind,
+            settings,
+            lock,
+            totals,
+            events,
+            commands,
+            started,
+        } = d;
+        let closing = Closing {
+            writer: writer.clone(),
+            lock,
+            started,
+            busy_at_start: writer.busy(),
+            events: events.clone(),
+        };
+        let to_send = totals.counts.pending;
+        tracing::info!(
+            run = run.0,
+            kind = ?kind,
+            to_send,
+            total = totals.counts.total(),
+            concurrency = settings.concurrency,
+            batch_size = settings.batch_size,
+            "run started"
+        );
+        emit(
+            &events,
+            Event::RunStarted {
+                run,
+                kind: kind.kind(),
+                total: totals.counts.total(),
+                to_send,
+                settled: totals.counts.settled(),
+                batch_size: settings.batch_size,
+                concurrency: settings.concurrency,
+            },
+        );
+        let (control_tx, control) = watch::channel(Control::Running);
+        let (slot_tx, slot_rx) = unbounded_channel();
+        let driver = Driver {
+            ctx: Arc::new(Ctx {
+                writer,
+                client,
+                run,
+                kind,
+                max_attempts: settings.max_attempts,
+                events,
+                wire: Arc::new(Semaphore::new(settings.concurrency)),
+                control: control_tx,
+                requests: AtomicU64::new(0),
+            }),
+            queue: Queue::new(&settings),
+            tasks: JoinSet::new(),
+            slot_tx,
+            slot_rx,
+            active: 0,
+            slots: settings.concurrency * 2,
+            concurrency: settings.concurrency,
+            commands,
+            commands_open: true,
+            control,
+            paused_announced: false,
+            stop_announced: false,
+            fatal: None,
+        };
+        (driver, closing)
+    }
+
     fn control_now(&self) -> Control {
         self.control.borrow().clone()
     }
@@ -741,99 +816,28 @@ pub(crate) struct Drive {
 /// records them; state `interrupted`), else ends `completed` (failed items may remain:
 /// `retry` puts them back to pending). Releases the run's lock at the end.
 pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
-    let Drive {
+    let run = d.run;
+    let (mut driver, closing) = Driver::start(d);
+    let Closing {
         writer,
-        client,
-        run,
-        kind,
-        settings,
         lock,
-        totals,
-        events,
-        commands,
         started,
-    } = d;
-    let busy_at_start = writer.busy();
-    let to_send = totals.counts.pending;
-    tracing::info!(
-        run = run.0,
-        kind = ?kind,
-        to_send,
-        total = totals.counts.total(),
-        concurrency = settings.concurrency,
-        batch_size = settings.batch_size,
-        "run started"
-    );
-    emit(
-        &events,
-        Event::RunStarted {
-            run,
-            kind: kind.kind(),
-            total: totals.counts.total(),
-            to_send,
-            settled: totals.counts.settled(),
-            batch_size: settings.batch_size,
-            concurrency: settings.concurrency,
-        },
-    );
-    let (control_tx, control) = watch::channel(Control::Running);
-    let ctx = Arc::new(Ctx {
-        writer: writer.clone(),
-        client,
-        run,
-        kind,
-        max_attempts: settings.max_attempts,
-        events: events.clone(),
-        wire: Arc::new(Semaphore::new(settings.concurrency)),
-        control: control_tx,
-        requests: AtomicU64::new(0),
-    });
-    let (slot_tx, slot_rx) = unbounded_channel();
-    let mut driver = Driver {
-        ctx: ctx.clone(),
-        queue: Queue::new(&settings),
-        tasks: JoinSet::new(),
-        slot_tx,
-        slot_rx,
-        active: 0,
-        slots: settings.concurrency * 2,
-        concurrency: settings.concurrency,
-        commands,
-        commands_open: true,
-        control,
-        paused_announced: false,
-        stop_announced: false,
-        fatal: None,
-    };
+        busy_at_start,
+        events,
+    } = closing;
     let stop = driver.run().await;
     let fatal = driver.fatal.take();
-    let retries = driver.queue.retries;
-    let requests = ctx.requests.load(Ordering::Relaxed);
-
-    let ends_as = stop.as_ref().and_then(StopReason::run_state);
-    let closed = writer
-        .call(move |j| -> Result<(RunState, RunTotals), EngineError> {
-            let totals = j.run_totals(run)?;
-            let state = ends_as.unwrap_or(
-                if totals.counts.pending == 0 && totals.counts.in_flight == 0 {
-                    RunState::Completed
-                } else {
-                    RunState::Interrupted
-                },
-            );
-            let set = j.set_run_state(run, state);
-            let released = lock.release();
-            set?;
-            released?;
-            Ok((state, totals))
-        })
-        .await;
+    let (retries, requests) = (
+        driver.queue.retries,
+        driver.ctx.requests.load(Ordering::Relaxed),
+    );
+    drop(driver);
+    let closed = close(&writer, run, lock, stop.as_ref()).await;
     if let Some(e) = fatal {
         return Err(e);
     }
-    let (state, totals) = closed??;
+    let (state, totals) = closed?;
     let elapsed = started.elapsed();
-    let journal_time = writer.busy().saturating_sub(busy_at_start);
     let counts = totals.counts;
     tracing::info!(
         run = run.0,
@@ -866,8 +870,44 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         retries,
         stop,
         requests,
-        journal_time,
+        journal_time: writer.busy().saturating_sub(busy_at_start),
     })
+}
+
+/// What closing a run needs once its drive is over.
+struct Closing {
+    writer: JournalWriter,
+    lock: RunLock,
+    started: Instant,
+    busy_at_start: Duration,
+    events: UnboundedSender<Event>,
+}
+
+/// Ends the run in the journal: its state (what the stop decides, else `completed`
+/// when nothing is left, `interrupted` otherwise) and its lock released.
+async fn close(
+    writer: &JournalWriter,
+    run: RunId,
+    lock: RunLock,
+    stop: Option<&StopReason>,
+) -> Result<(RunState, RunTotals), EngineError> {
+    let ends_as = stop.and_then(StopReason::run_state);
+    writer
+        .call(move |j| -> Result<(RunState, RunTotals), EngineError> {
+            let totals = j.run_totals(run)?;
+            let left = totals.counts.pending + totals.counts.in_flight;
+            let state = ends_as.unwrap_or(if left == 0 {
+                RunState::Completed
+            } else {
+                RunState::Interrupted
+            });
+            let set = j.set_run_state(run, state);
+            let released = lock.release();
+            set?;
+            released?;
+            Ok((state, totals))
+        })
+        .await?
 }
 
 #[cfg(test)]

@@ -558,11 +558,10 @@ fn finish_batch_in(
     answer: &PreparedAnswer<'_>,
     now: &str,
 ) -> Result<Vec<Applied>, JournalError> {
-    const CTX: &str = "recording a batch's answer";
     let finished: Option<Option<String>> = tx
         .prepare_cached("SELECT finished_at FROM batches WHERE id = ?1")
         .and_then(|mut s| s.query_row([batch.0], |r| r.get(0)).optional())
-        .ctx(CTX)?;
+        .ctx(FINISH)?;
     match finished {
         None => {
             return Err(JournalError::NotFound {
@@ -580,14 +579,28 @@ fn finish_batch_in(
                  FROM attempts a JOIN items i ON i.id = a.item_id
                  WHERE a.batch_id = ?1",
             )
-            .ctx(CTX)?;
+            .ctx(FINISH)?;
         stmt.query_map([batch.0], |r| {
             Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
         })
-        .ctx(CTX)?
+        .ctx(FINISH)?
         .collect::<rusqlite::Result<_>>()
-        .ctx(CTX)?
+        .ctx(FINISH)?
     };
+    let (rows, applied) = check_answer(batch, &members, answer)?;
+    write_answer(tx, batch, answer, &rows, now)?;
+    Ok(applied)
+}
+
+const FINISH: &str = "recording a batch's answer";
+
+/// Checks that an answer covers exactly the batch's items, each once, along edges of
+/// the state machine, and decides what each item becomes. Writes nothing.
+fn check_answer<'a>(
+    batch: BatchId,
+    members: &HashMap<i64, (i64, ItemState, i64)>,
+    answer: &'a PreparedAnswer<'_>,
+) -> Result<(Vec<AnswerRow<'a>>, Vec<Applied>), JournalError> {
     let mut seen: HashSet<i64> = HashSet::with_capacity(answer.items.len());
     let mut applied = Vec::with_capacity(answer.items.len());
     let mut rows = Vec::with_capacity(answer.items.len());
@@ -604,7 +617,7 @@ fn finish_batch_in(
                 problem: format!("item {item} was given two outcomes"),
             });
         }
-        let attempts = to_u32(attempts).ctx(CTX)?;
+        let attempts = to_u32(attempts).ctx(FINISH)?;
         // begin_batch counted this send; the ones before it are the earlier sends.
         let earlier = attempts.saturating_sub(1);
         let to = outcome.target_state(earlier);
@@ -616,37 +629,7 @@ fn finish_batch_in(
                 to,
             });
         }
-        let (connectpay_id, fee) = match outcome {
-            ItemOutcome::Created {
-                connectpay_id, fee, ..
-            } => (Some(connectpay_id.as_str()), fee.map(|f| f.to_string())),
-            _ => (None, None),
-        };
-        // Settled answers clear the error of earlier tries; retry and failure set it;
-        // `Unsent` leaves it as it was.
-        let (touch_error, error) = match outcome {
-            ItemOutcome::Retry { .. } | ItemOutcome::Failed { .. } => {
-                (true, texts.error.as_deref())
-            }
-            ItemOutcome::Unsent => (false, None),
-            _ => (true, None),
-        };
-        rows.push(AnswerRow {
-            id: item.0,
-            state: to.as_str(),
-            attempts: match outcome {
-                ItemOutcome::Unsent => earlier,
-                _ => attempts,
-            },
-            connectpay_id,
-            fee,
-            status_code: texts.status_code.as_deref(),
-            description: texts.description.as_deref(),
-            touch_error,
-            error,
-            attempt_error: texts.error.as_deref(),
-            result: outcome.attempt_result(earlier),
-        });
+        rows.push(AnswerRow::of(item.0, outcome, texts, to, attempts, earlier));
         applied.push(Applied {
             state: to,
             message: texts.description.clone().or_else(|| texts.error.clone()),
@@ -665,6 +648,17 @@ fn finish_batch_in(
             problem: format!("no outcome given for item(s) {}", list.join(", ")),
         });
     }
+    Ok((rows, applied))
+}
+
+/// Writes a checked answer: every item, its attempt, and the request's record.
+fn write_answer(
+    tx: &Connection,
+    batch: BatchId,
+    answer: &PreparedAnswer<'_>,
+    rows: &[AnswerRow<'_>],
+    now: &str,
+) -> Result<(), JournalError> {
     // One statement per item and per attempt (prepared once): cheaper here than one
     // statement reading all of them from a JSON array.
     let mut update = tx
@@ -678,14 +672,14 @@ fn finish_batch_in(
                 updated_at = ?10
              WHERE id = ?1",
         )
-        .ctx(CTX)?;
+        .ctx(FINISH)?;
     let mut attempt = tx
         .prepare_cached(
             "UPDATE attempts SET result = ?3, status_code = ?4, description = ?5, error = ?6
              WHERE batch_id = ?1 AND item_id = ?2",
         )
-        .ctx(CTX)?;
-    for r in &rows {
+        .ctx(FINISH)?;
+    for r in rows {
         update
             .execute(params![
                 r.id,
@@ -699,7 +693,7 @@ fn finish_batch_in(
                 r.error,
                 now
             ])
-            .ctx(CTX)?;
+            .ctx(FINISH)?;
         attempt
             .execute(params![
                 batch.0,
@@ -709,7 +703,7 @@ fn finish_batch_in(
                 r.description,
                 r.attempt_error
             ])
-            .ctx(CTX)?;
+            .ctx(FINISH)?;
     }
     tx.prepare_cached(
         "UPDATE batches SET finished_at = ?2, duration_ms = ?3, http_status = ?4,
@@ -726,8 +720,52 @@ fn finish_batch_in(
             answer.body
         ])
     })
-    .ctx(CTX)?;
-    Ok(applied)
+    .ctx(FINISH)?;
+    Ok(())
+}
+
+impl<'a> AnswerRow<'a> {
+    fn of(
+        id: i64,
+        outcome: &'a ItemOutcome,
+        texts: &'a Texts,
+        to: ItemState,
+        attempts: u32,
+        earlier: u32,
+    ) -> AnswerRow<'a> {
+        let (connectpay_id, fee) = match outcome {
+            ItemOutcome::Created {
+                connectpay_id, fee, ..
+            } => (Some(connectpay_id.as_str()), fee.map(|f| f.to_string())),
+            _ => (None, None),
+        };
+        // Settled answers clear the error of earlier tries; retry and failure set it;
+        // `Unsent` leaves it as it was.
+        let (touch_error, error) = match outcome {
+            ItemOutcome::Retry { .. } | ItemOutcome::Failed { .. } => {
+                (true, texts.error.as_deref())
+            }
+            ItemOutcome::Unsent => (false, None),
+            _ => (true, None),
+        };
+        AnswerRow {
+            id,
+            state: to.as_str(),
+            // An unsent try does not count.
+            attempts: match outcome {
+                ItemOutcome::Unsent => earlier,
+                _ => attempts,
+            },
+            connectpay_id,
+            fee,
+            status_code: texts.status_code.as_deref(),
+            description: texts.description.as_deref(),
+            touch_error,
+            error,
+            attempt_error: texts.error.as_deref(),
+            result: outcome.attempt_result(earlier),
+        }
+    }
 }
 
 #[derive(Default)]
