@@ -16,6 +16,10 @@
 //! The journal lives under `target/` (a real disk, fsync per commit) unless
 //! `PAYPRO_BENCH_DIR` names another directory.
 
+// The simulator is started as every test starts it in-process.
+#[path = "../tests/common/inproc.rs"]
+mod inproc;
+
 use chrono::NaiveDate;
 use paypro_console::api::ClientConfig;
 use paypro_console::domain::{Kind, Money, Order};
@@ -86,9 +90,7 @@ async fn run_once(n: usize, latency_ms: u64, prefix: &str) -> Outcome {
         },
         ..SimConfig::default()
     };
-    let sim = sim::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = inproc::start(config).await;
     let base = std::env::var_os("PAYPRO_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
