@@ -1620,22 +1620,51 @@ async fn a_face_that_goes_away_never_stops_the_run() {
     .unwrap();
     // The events, the commands and the report: all gone at once.
     drop(handle);
+    wait_until_completed(&f, prepared.run).await;
+    assert_eq!(f.journal.counts(prepared.run).unwrap().created, 300);
+
+    // A face that paused its run and went away: nobody is left to resume it, so it
+    // goes on.
+    let keys = numbers("GP", 300);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
+    let paused = prepare(&f, &sheet, &sim, false);
+    let mut handle = engine::start(
+        &f.journal,
+        Start::Resume(paused.run),
+        Some(client(&sim, PASSWORD)),
+        &fast_settings(),
+    )
+    .await
+    .unwrap();
+    assert!(handle.control.pause());
+    let mut seen = Vec::new();
+    wait_for(&mut handle.events, &mut seen, "Paused", |e| {
+        matches!(e, Event::Paused)
+    })
+    .await;
+    drop(handle);
+    wait_until_completed(&f, paused.run).await;
+    assert_eq!(f.journal.counts(paused.run).unwrap().created, 300);
+    let stored = sim_orders(&sim).await;
+    assert_eq!(stored.len(), 600);
+    assert!(stored.values().all(|(_, requests)| *requests == 1));
+}
+
+/// Polls the journal (a face watching a run it does not drive) until `run` is
+/// completed and unlocked.
+async fn wait_until_completed(f: &Fixture, run: RunId) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let run = f.journal.run(prepared.run).unwrap().unwrap();
-        if run.state == RunState::Completed && run.lock.is_none() {
-            break;
+        let record = f.journal.run(run).unwrap().unwrap();
+        if record.state == RunState::Completed && record.lock.is_none() {
+            return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the run stopped with its face: {run:?}"
+            "the run stopped with its face: {record:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(f.journal.counts(prepared.run).unwrap().created, 300);
-    let stored = sim_orders(&sim).await;
-    assert_eq!(stored.len(), 300);
-    assert!(stored.values().all(|(_, requests)| *requests == 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -592,8 +592,12 @@ impl Driver {
     fn command(&mut self, command: Option<Command>) {
         let now = Instant::now();
         match command {
-            // Every handle is gone: the faces went away, the run goes on.
-            None => self.commands_open = false,
+            // Every handle is gone: the faces went away, the run goes on; a paused run
+            // too, since nobody is left to resume it.
+            None => {
+                self.commands_open = false;
+                self.command(Some(Command::Resume));
+            }
             Some(Command::Pause) => {
                 let paused = self.ctx.control.send_if_modified(|c| {
                     let running = c.may_send();
