@@ -137,9 +137,16 @@ pub async fn start(
         None => None,
     };
     let merchant = connection.as_ref().map(|c| c.merchant_id.clone());
-    let own = Journal::open(journal.path())?;
-    own.set_redactions(connection.map(|c| vec![c.password]).unwrap_or_default());
-    let writer = JournalWriter::start(own)?;
+    let secrets = connection.map(|c| vec![c.password]).unwrap_or_default();
+    // Opening touches the disk: off the async executor, like every journal call.
+    let path = journal.path().to_path_buf();
+    let writer = tokio::task::spawn_blocking(move || {
+        let own = Journal::open(&path)?;
+        own.set_redactions(secrets);
+        JournalWriter::start(own)
+    })
+    .await
+    .map_err(|e| EngineError::Task(e.to_string()))??;
     let set_up = writer
         .call(move |j| set_up(j, what, merchant.as_deref()))
         .await??;
