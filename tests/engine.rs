@@ -1755,3 +1755,49 @@ async fn a_plan_previews_what_start_journals_and_sends() {
     );
     assert_eq!(sim_orders(&sim).await.len(), 60);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_cannot_go_on_stops_says_why_and_stays_resumable() {
+    let sim = start_sim(BatchMode::PerItem, FaultConfig::default(), 0).await;
+    let f = fixture();
+    // A journaled order that cannot be read back as an order (a hand-edited file).
+    let (run, _) = f
+        .journal
+        .create_run_with_items(
+            &paypro_console::journal::NewRun {
+                kind: "orders".into(),
+                source_file: "x.csv".into(),
+                source_sha256: "00".into(),
+                sheet: None,
+                merchant_id: MERCHANT.into(),
+                base_url: sim.base_url.clone(),
+            },
+            &[paypro_console::journal::NewItem {
+                row: 2,
+                key: "BROKEN-1".into(),
+                payload: serde_json::json!({"order_number": "BROKEN-1"}),
+                issues: serde_json::json!([]),
+                state: ItemState::Pending,
+            }],
+        )
+        .unwrap();
+    let (result, events) = drive(&f, client(&sim, PASSWORD), run, &fast_settings()).await;
+    match result {
+        Err(EngineError::Payload { row: 2, key, .. }) => assert_eq!(key, "BROKEN-1"),
+        other => panic!("expected a payload error, got {other:?}"),
+    }
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::Stopping {
+                reason: StopReason::Failed(why)
+            } if why.contains("BROKEN-1")
+        )),
+        "{events:#?}"
+    );
+    assert!(!events.iter().any(|e| matches!(e, Event::BatchSent { .. })));
+    let record = f.journal.run(run).unwrap().unwrap();
+    assert_eq!(record.state, RunState::Interrupted);
+    assert!(record.lock.is_none());
+    assert!(sim_orders(&sim).await.is_empty());
+}

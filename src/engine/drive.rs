@@ -584,8 +584,8 @@ impl Driver {
     }
 
     fn fail(&mut self, e: EngineError) {
-        tracing::error!(run = self.ctx.run.0, error = %e, "journal failure; stopping the run");
-        stop(&self.ctx.control, StopReason::JournalFailed(e.to_string()));
+        tracing::error!(run = self.ctx.run.0, error = %e, "the run cannot go on; stopping it");
+        stop(&self.ctx.control, StopReason::Failed(e.to_string()));
         self.fatal.get_or_insert(e);
     }
 

@@ -43,9 +43,10 @@ pub enum StopReason {
     /// PayPro refused the merchant id or password (04 on orders, its equivalent on
     /// the consumer endpoints): the run ends `stopped_auth`, its unsent items pending.
     CredentialsRefused(String),
-    /// The journal could not record something: nothing more is sent, and the run ends
-    /// `interrupted` (what the journal holds is consistent; resume picks it up).
-    JournalFailed(String),
+    /// The run cannot go past something (the journal could not record, an item could
+    /// not be read back, a task of the engine failed): nothing more is sent, and the run
+    /// ends `interrupted` (what the journal holds is consistent; resume picks it up).
+    Failed(String),
 }
 
 impl StopReason {
@@ -55,7 +56,7 @@ impl StopReason {
         match self {
             StopReason::Cancelled => None,
             StopReason::CredentialsRefused(_) => Some(RunState::StoppedAuth),
-            StopReason::JournalFailed(_) => Some(RunState::Interrupted),
+            StopReason::Failed(_) => Some(RunState::Interrupted),
         }
     }
 }
@@ -67,7 +68,7 @@ impl fmt::Display for StopReason {
             StopReason::CredentialsRefused(reason) => {
                 write!(f, "PayPro refused the credentials: {reason}")
             }
-            StopReason::JournalFailed(reason) => write!(f, "the journal failed: {reason}"),
+            StopReason::Failed(reason) => write!(f, "the run cannot go on: {reason}"),
         }
     }
 }
