@@ -478,6 +478,7 @@ impl Driver {
             lock,
             started,
             busy_at_start: writer.busy(),
+            cpu_at_start: writer.cpu(),
             events: events.clone(),
         };
         let to_send = totals.counts.pending;
@@ -827,6 +828,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         lock,
         started,
         busy_at_start,
+        cpu_at_start,
         events,
     } = closing;
     let stop = driver.run().await;
@@ -875,6 +877,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         stop,
         requests,
         journal_time: writer.busy().saturating_sub(busy_at_start),
+        journal_cpu: writer.cpu().saturating_sub(cpu_at_start),
     })
 }
 
@@ -884,6 +887,7 @@ struct Closing {
     lock: RunLock,
     started: Instant,
     busy_at_start: Duration,
+    cpu_at_start: Duration,
     events: UnboundedSender<Event>,
 }
 

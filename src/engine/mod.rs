@@ -117,6 +117,8 @@ pub struct RunReport {
     /// Time the journal's writer spent on this drive's reads and writes (after the run
     /// was set up), for the benchmark's "journal per batch".
     pub journal_time: Duration,
+    /// The CPU time of that work.
+    pub journal_cpu: Duration,
 }
 
 impl RunReport {

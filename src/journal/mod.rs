@@ -13,7 +13,7 @@
 //!
 //! Secrets: the journal stores no credential. As defence in depth, every free text it
 //! stores (response bodies, errors, descriptions, outcomes, endpoint and base URL) is
-//! passed through [`crate::secret::redact_all`] with the secrets given to
+//! passed through a [`crate::secret::Redactor`] of the secrets given to
 //! [`Journal::set_redactions`].
 //!
 //! How the engine drives it (through a [`JournalWriter`], one thread that owns the
@@ -61,6 +61,7 @@ pub use schema::SCHEMA_VERSION;
 pub use writer::JournalWriter;
 
 use crate::Secret;
+use crate::secret::Redactor;
 use chrono::{DateTime, SecondsFormat, Utc};
 use error::Context;
 use rusqlite::Connection;
@@ -119,7 +120,7 @@ pub struct Journal {
 
 struct Inner {
     conn: Mutex<Connection>,
-    redactions: RwLock<Vec<Secret>>,
+    redactions: RwLock<Redactor>,
     path: PathBuf,
     me: lock::ProcessIdentity,
 }
@@ -194,7 +195,7 @@ impl Journal {
         Ok(Journal {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
-                redactions: RwLock::new(Vec::new()),
+                redactions: RwLock::new(Redactor::default()),
                 path: path.to_path_buf(),
                 me: lock::ProcessIdentity::current(),
             }),
@@ -208,10 +209,11 @@ impl Journal {
     /// Secrets to redact out of every free text stored from now on (the merchant
     /// password, API secrets). Replaces the previous list.
     pub fn set_redactions(&self, secrets: Vec<Secret>) {
-        let secrets = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+        let secrets: Vec<Secret> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+        let redactor = Redactor::new(&secrets);
         match self.inner.redactions.write() {
-            Ok(mut guard) => *guard = secrets,
-            Err(poisoned) => *poisoned.into_inner() = secrets,
+            Ok(mut guard) => *guard = redactor,
+            Err(poisoned) => *poisoned.into_inner() = redactor,
         }
     }
 
@@ -266,12 +268,12 @@ impl Journal {
     }
 
     fn redact(&self, text: &str) -> String {
-        let secrets = self
+        let redactor = self
             .inner
             .redactions
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut out = crate::secret::redact_all(text, &secrets);
+        let mut out = redactor.redact(text);
         // A URL's user-info password is a credential whether or not we were told of it.
         if let Ok(mut url) = url::Url::parse(&out)
             && url.password().is_some()
