@@ -141,6 +141,25 @@ fn prepare(f: &Fixture, sheet: &Imported, sim: &RunningSim, allow_resend: bool) 
     .unwrap()
 }
 
+/// A run of `n` orders numbered `{prefix}-00001`..., journaled, not yet driven.
+fn orders_run(f: &Fixture, sim: &RunningSim, prefix: &str, n: usize) -> PreparedRun {
+    let keys = numbers(prefix, n);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
+    prepare(f, &sheet, sim, false)
+}
+
+/// Starts driving `run` with the good password; the handle comes back at once.
+async fn start(f: &Fixture, sim: &RunningSim, run: RunId, settings: &EngineSettings) -> RunHandle {
+    engine::start(
+        &f.journal,
+        Start::Resume(run),
+        Some(client(sim, PASSWORD)),
+        settings,
+    )
+    .await
+    .unwrap()
+}
+
 /// Resumes (or first drives) `run` through the run API and collects every event.
 async fn drive(
     f: &Fixture,
@@ -590,22 +609,13 @@ async fn cancellation_waits_for_requests_in_flight_and_the_run_resumes() {
     };
     let sim = start_sim(BatchMode::PerItem, faults, 0).await;
     let f = fixture();
-    let keys = numbers("CN", 400);
-    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
-    let prepared = prepare(&f, &sheet, &sim, false);
+    let prepared = orders_run(&f, &sim, "CN", 400);
     let settings = EngineSettings {
         batch_size: 10,
         concurrency: 2,
         ..fast_settings()
     };
-    let mut handle = engine::start(
-        &f.journal,
-        Start::Resume(prepared.run),
-        Some(client(&sim, PASSWORD)),
-        &settings,
-    )
-    .await
-    .unwrap();
+    let mut handle = start(&f, &sim, prepared.run, &settings).await;
     let mut done = 0;
     while let Some(e) = handle.events.recv().await {
         if matches!(e, Event::BatchDone { .. }) {
@@ -675,22 +685,13 @@ async fn a_run_driven_by_one_drive_is_locked_for_another() {
     };
     let sim = start_sim(BatchMode::PerItem, faults, 0).await;
     let f = fixture();
-    let keys = numbers("LK", 40);
-    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
-    let prepared = prepare(&f, &sheet, &sim, false);
+    let prepared = orders_run(&f, &sim, "LK", 40);
     let settings = EngineSettings {
         batch_size: 10,
         concurrency: 1,
         ..fast_settings()
     };
-    let mut first = engine::start(
-        &f.journal,
-        Start::Resume(prepared.run),
-        Some(client(&sim, PASSWORD)),
-        &settings,
-    )
-    .await
-    .unwrap();
+    let mut first = start(&f, &sim, prepared.run, &settings).await;
     let mut seen = Vec::new();
     wait_for(&mut first.events, &mut seen, "a request", |e| {
         matches!(e, Event::BatchSent { .. })
@@ -1310,21 +1311,12 @@ async fn pause_holds_new_requests_while_those_on_the_wire_finish_then_resume_con
     };
     let sim = start_sim(BatchMode::PerItem, faults, 0).await;
     let f = fixture();
-    let keys = numbers("PA", 500);
-    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
-    let prepared = prepare(&f, &sheet, &sim, false);
+    let prepared = orders_run(&f, &sim, "PA", 500);
     let settings = EngineSettings {
         concurrency: 2,
         ..fast_settings()
     };
-    let mut handle = engine::start(
-        &f.journal,
-        Start::Resume(prepared.run),
-        Some(client(&sim, PASSWORD)),
-        &settings,
-    )
-    .await
-    .unwrap();
+    let mut handle = start(&f, &sim, prepared.run, &settings).await;
     let mut seen = Vec::new();
     // Both turns on the wire are taken, and more requests are journaled, waiting.
     wait_for(
@@ -1433,9 +1425,7 @@ async fn a_pause_keeps_every_items_sends_and_its_backoff() {
     };
     let sim = start_sim(BatchMode::PerItem, faults, 3).await;
     let f = fixture();
-    let keys = numbers("PB", 20);
-    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
-    let prepared = prepare(&f, &sheet, &sim, false);
+    let prepared = orders_run(&f, &sim, "PB", 20);
     let settings = EngineSettings {
         concurrency: 1,
         max_attempts: 3,
@@ -1443,14 +1433,7 @@ async fn a_pause_keeps_every_items_sends_and_its_backoff() {
         backoff_max: Duration::from_secs(2),
         ..fast_settings()
     };
-    let mut handle = engine::start(
-        &f.journal,
-        Start::Resume(prepared.run),
-        Some(client(&sim, PASSWORD)),
-        &settings,
-    )
-    .await
-    .unwrap();
+    let mut handle = start(&f, &sim, prepared.run, &settings).await;
     let mut seen = Vec::new();
     wait_for(&mut handle.events, &mut seen, "a retry", |e| {
         matches!(e, Event::RetryScheduled { attempt: 1, .. })
@@ -1607,17 +1590,8 @@ async fn a_face_that_goes_away_never_stops_the_run() {
     };
     let sim = start_sim(BatchMode::PerItem, faults, 0).await;
     let f = fixture();
-    let keys = numbers("GO", 300);
-    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
-    let prepared = prepare(&f, &sheet, &sim, false);
-    let handle = engine::start(
-        &f.journal,
-        Start::Resume(prepared.run),
-        Some(client(&sim, PASSWORD)),
-        &fast_settings(),
-    )
-    .await
-    .unwrap();
+    let prepared = orders_run(&f, &sim, "GO", 300);
+    let handle = start(&f, &sim, prepared.run, &fast_settings()).await;
     // The events, the commands and the report: all gone at once.
     drop(handle);
     wait_until_completed(&f, prepared.run).await;
@@ -1625,17 +1599,8 @@ async fn a_face_that_goes_away_never_stops_the_run() {
 
     // A face that paused its run and went away: nobody is left to resume it, so it
     // goes on.
-    let keys = numbers("GP", 300);
-    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
-    let paused = prepare(&f, &sheet, &sim, false);
-    let mut handle = engine::start(
-        &f.journal,
-        Start::Resume(paused.run),
-        Some(client(&sim, PASSWORD)),
-        &fast_settings(),
-    )
-    .await
-    .unwrap();
+    let paused = orders_run(&f, &sim, "GP", 300);
+    let mut handle = start(&f, &sim, paused.run, &fast_settings()).await;
     assert!(handle.control.pause());
     let mut seen = Vec::new();
     wait_for(&mut handle.events, &mut seen, "Paused", |e| {

@@ -71,18 +71,18 @@ fn resume_inner(args: &ResumeArgs, journal_path: Option<&Path>) -> Result<ExitCo
     };
     let counts = journal.counts(run.id).map_err(journal_failure)?;
     let to_send = counts.pending + counts.in_flight;
-    if !args.options.yes
-        && to_send > 0
-        && !session::confirm(&format!(
-            "Resume run {} ({}, {}): send the {} rows left to merchant {}?",
-            run.id,
-            session::file_name(&run.source_file),
-            run.kind,
-            to_send,
-            run.merchant_id
-        ))?
-    {
-        return Err(Failure::not_started("not confirmed; nothing was sent"));
+    if to_send > 0 {
+        session::confirmed(
+            args.options.yes,
+            &format!(
+                "Resume run {} ({}, {}): send the {} rows left to merchant {}?",
+                run.id,
+                session::file_name(&run.source_file),
+                run.kind,
+                to_send,
+                run.merchant_id
+            ),
+        )?;
     }
     drive(
         &journal,
@@ -103,16 +103,17 @@ fn retry_inner(args: &RetryArgs, journal_path: Option<&Path>) -> Result<ExitCode
     let counts = journal.counts(run.id).map_err(journal_failure)?;
     if counts.failed == 0 {
         eprintln!("run {}: no failed rows", run.id);
-    } else if !args.options.yes
-        && !session::confirm(&format!(
-            "Send the {} failed rows of run {} ({}) again to merchant {}?",
-            counts.failed,
-            run.id,
-            session::file_name(&run.source_file),
-            run.merchant_id
-        ))?
-    {
-        return Err(Failure::not_started("not confirmed; nothing was sent"));
+    } else {
+        session::confirmed(
+            args.options.yes,
+            &format!(
+                "Send the {} failed rows of run {} ({}) again to merchant {}?",
+                counts.failed,
+                run.id,
+                session::file_name(&run.source_file),
+                run.merchant_id
+            ),
+        )?;
     }
     drive(
         &journal,

@@ -160,6 +160,16 @@ pub fn confirm(question: &str) -> Result<bool, Failure> {
     ))
 }
 
+/// Goes on when `yes` was given or the clerk answers yes; else the command ends with
+/// nothing sent.
+pub fn confirmed(yes: bool, question: &str) -> Result<(), Failure> {
+    if yes || confirm(question)? {
+        Ok(())
+    } else {
+        Err(Failure::not_started("not confirmed; nothing was sent"))
+    }
+}
+
 /// Which signal stopped a drive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interruption {

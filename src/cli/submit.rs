@@ -150,15 +150,14 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
             ),
         });
     }
-    if !args.options.yes
-        && !session::confirm(&format!(
+    session::confirmed(
+        args.options.yes,
+        &format!(
             "Send {} {}?",
             preview.to_send,
             noun(preview.kind, preview.to_send)
-        ))?
-    {
-        return Err(Failure::not_started("not confirmed; nothing was sent"));
-    }
+        ),
+    )?;
     // The password is asked for only when something will be sent.
     let connection = if plan.sends_anything() {
         let password =

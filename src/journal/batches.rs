@@ -305,40 +305,17 @@ impl Journal {
     pub fn item_attempts(&self, item: ItemId) -> Result<Vec<AttemptInfo>, JournalError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(
-                "SELECT b.id, b.endpoint, a.position, b.item_count, b.started_at,
-                        b.finished_at, b.duration_ms, b.http_status, b.outcome,
-                        a.result, a.status_code, a.description, a.error
+            .prepare_cached(&format!(
+                "SELECT {ATTEMPT_COLUMNS}
                  FROM attempts a JOIN batches b ON b.id = a.batch_id
                  WHERE a.item_id = ?1
-                 ORDER BY b.id",
-            )
+                 ORDER BY b.id"
+            ))
             .ctx("reading an item's attempts")?;
-        stmt.query_map([item.0], |r| {
-            Ok(AttemptInfo {
-                batch: BatchId(r.get(0)?),
-                endpoint: r.get(1)?,
-                position: to_u32(r.get(2)?)?,
-                batch_size: to_u32(r.get(3)?)?,
-                started_at: parse_time(&r.get::<_, String>(4)?)?,
-                finished_at: r
-                    .get::<_, Option<String>>(5)?
-                    .map(|s| parse_time(&s))
-                    .transpose()?,
-                duration_ms: r
-                    .get::<_, Option<i64>>(6)?
-                    .map(|d| u64::try_from(d).unwrap_or(0)),
-                http_status: r.get(7)?,
-                batch_outcome: r.get(8)?,
-                result: r.get(9)?,
-                status_code: r.get(10)?,
-                description: r.get(11)?,
-                error: r.get(12)?,
-            })
-        })
-        .ctx("reading an item's attempts")?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .ctx("reading an item's attempts")
+        stmt.query_map([item.0], attempt_from_row)
+            .ctx("reading an item's attempts")?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("reading an item's attempts")
     }
 
     /// The (redacted, capped) response body recorded for a request, if any.
@@ -466,6 +443,35 @@ fn group_failed(ops: &[GroupOp], context: &'static str, e: &rusqlite::Error) -> 
             GroupOp::Finish { .. } => GroupResult::Finished(Err(failed())),
         })
         .collect()
+}
+
+/// The columns [`attempt_from_row`] reads, of `attempts a` joined with `batches b`.
+pub(crate) const ATTEMPT_COLUMNS: &str = "b.id, b.endpoint, a.position, b.item_count, \
+     b.started_at, b.finished_at, b.duration_ms, b.http_status, b.outcome, a.result, \
+     a.status_code, a.description, a.error";
+
+/// One of an item's requests, from a row starting with [`ATTEMPT_COLUMNS`].
+pub(crate) fn attempt_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AttemptInfo> {
+    Ok(AttemptInfo {
+        batch: BatchId(r.get(0)?),
+        endpoint: r.get(1)?,
+        position: to_u32(r.get(2)?)?,
+        batch_size: to_u32(r.get(3)?)?,
+        started_at: parse_time(&r.get::<_, String>(4)?)?,
+        finished_at: r
+            .get::<_, Option<String>>(5)?
+            .map(|s| parse_time(&s))
+            .transpose()?,
+        duration_ms: r
+            .get::<_, Option<i64>>(6)?
+            .map(|d| u64::try_from(d).unwrap_or(0)),
+        http_status: r.get(7)?,
+        batch_outcome: r.get(8)?,
+        result: r.get(9)?,
+        status_code: r.get(10)?,
+        description: r.get(11)?,
+        error: r.get(12)?,
+    })
 }
 
 /// One item's part of an answer, checked and ready to be written.

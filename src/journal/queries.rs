@@ -7,10 +7,11 @@
 //! 100,000 as at row 1: every query here walks an index in row order and stops after
 //! `limit` rows.
 
+use super::batches::{ATTEMPT_COLUMNS, attempt_from_row};
 use super::error::{Context, JournalError};
 use super::items::{ITEM_COLUMNS, item_from_row};
-use super::model::{AttemptInfo, BatchId, Item, ItemId, ItemState, Run, RunId, StateCounts};
-use super::{Journal, parse_time, to_u32};
+use super::model::{AttemptInfo, Item, ItemId, ItemState, Run, RunId, StateCounts};
+use super::{Journal, to_u32};
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 use serde::Serialize;
@@ -266,37 +267,16 @@ impl Journal {
     pub fn item_history(&self, item: ItemId) -> Result<Vec<AttemptDetail>, JournalError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(
-                "SELECT b.id, b.endpoint, a.position, b.item_count, b.started_at,
-                        b.finished_at, b.duration_ms, b.http_status, b.outcome,
-                        a.result, a.status_code, a.description, a.error, b.response_body
+            .prepare_cached(&format!(
+                "SELECT {ATTEMPT_COLUMNS}, b.response_body
                  FROM attempts a JOIN batches b ON b.id = a.batch_id
                  WHERE a.item_id = ?1
-                 ORDER BY b.id",
-            )
+                 ORDER BY b.id"
+            ))
             .ctx("reading an item's requests")?;
         stmt.query_map([item.0], |r| {
             Ok(AttemptDetail {
-                attempt: AttemptInfo {
-                    batch: BatchId(r.get(0)?),
-                    endpoint: r.get(1)?,
-                    position: to_u32(r.get(2)?)?,
-                    batch_size: to_u32(r.get(3)?)?,
-                    started_at: parse_time(&r.get::<_, String>(4)?)?,
-                    finished_at: r
-                        .get::<_, Option<String>>(5)?
-                        .map(|s| parse_time(&s))
-                        .transpose()?,
-                    duration_ms: r
-                        .get::<_, Option<i64>>(6)?
-                        .map(|d| u64::try_from(d).unwrap_or(0)),
-                    http_status: r.get(7)?,
-                    batch_outcome: r.get(8)?,
-                    result: r.get(9)?,
-                    status_code: r.get(10)?,
-                    description: r.get(11)?,
-                    error: r.get(12)?,
-                },
+                attempt: attempt_from_row(r)?,
                 response_body: r.get(13)?,
             })
         })
