@@ -81,20 +81,53 @@ fn spellings(secret: &str) -> Vec<String> {
 
 /// Redacts every secret in `secrets` out of `text`.
 pub fn redact_all(text: &str, secrets: &[Secret]) -> String {
-    let mut out = text.to_string();
-    for secret in secrets {
-        for spelling in spellings(&secret.0) {
-            if out.contains(&spelling) {
-                out = out.replace(&spelling, "***");
-            }
-            // Percent-encoding may use lower-case hex digits.
-            let lower = spelling.to_ascii_lowercase();
-            if lower != spelling && spelling.contains('%') {
-                out = replace_case_insensitive(&out, &spelling);
-            }
+    Redactor::new(secrets).redact(text)
+}
+
+/// The spellings of some secrets worked out once, for code that redacts many texts
+/// with the same secrets (the journal redacts every text of every answer it stores).
+/// Redacts exactly as [`redact_all`].
+#[derive(Clone, Default)]
+pub struct Redactor {
+    /// Longest first within each secret, in the order the secrets were given; with
+    /// whether the spelling is percent-encoded with hex digits that may come in lower
+    /// case.
+    spellings: Vec<(String, bool)>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} spellings)", self.spellings.len())
+    }
+}
+
+impl Redactor {
+    pub fn new(secrets: &[Secret]) -> Redactor {
+        Redactor {
+            spellings: secrets
+                .iter()
+                .flat_map(|s| spellings(&s.0))
+                .map(|s| {
+                    let any_case = s.contains('%') && s.to_ascii_lowercase() != s;
+                    (s, any_case)
+                })
+                .collect(),
         }
     }
-    out
+
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (spelling, any_case) in &self.spellings {
+            if out.contains(spelling.as_str()) {
+                out = out.replace(spelling.as_str(), "***");
+            }
+            // Percent-encoding may use lower-case hex digits.
+            if *any_case {
+                out = replace_case_insensitive(&out, spelling);
+            }
+        }
+        out
+    }
 }
 
 fn replace_case_insensitive(text: &str, needle: &str) -> String {
@@ -144,6 +177,22 @@ mod tests {
             r#"{"Password":"***"}"#
         );
         assert_eq!(s.redact("x=p%40ss%20w%2frd%261"), "x=***");
+    }
+
+    #[test]
+    fn a_redactor_redacts_as_redact_all() {
+        let secrets = [Secret::new("p@ss w/rd&1"), Secret::new("other")];
+        let r = Redactor::new(&secrets);
+        for text in [
+            "pw is p@ss w/rd&1 and other.",
+            "x=p%40ss%20w%2frd%261&y=P%40SS",
+            r#"{"Password":"p@ss w\/rd&1"}"#,
+            "nothing here",
+        ] {
+            assert_eq!(r.redact(text), redact_all(text, &secrets), "{text}");
+        }
+        assert_eq!(r.redact("other p@ss w/rd&1"), "*** ***");
+        assert_eq!(Redactor::default().redact("abc"), "abc");
     }
 
     #[test]

@@ -171,7 +171,11 @@ fn run_paid(args: &PaidArgs, journal_path: Option<&Path>) -> Result<ExitCode, Fa
     };
     let journal = session::open_journal(journal_path)?;
     let password = config::password(&merchant, &base_url).map_err(not_started)?;
-    let client = session::client(&journal, &base_url, &merchant, password)?;
+    // What the report writes into the journal (ids, descriptions) passes the password's
+    // redaction like everything else the journal stores.
+    journal.set_redactions(vec![password.clone()]);
+    let client = crate::api::Client::new(session::connection(&base_url, &merchant, password))
+        .map_err(|e| Failure::not_started(format!("{e}; check --base-url or PAYPRO_BASE_URL")))?;
     let options = FetchOptions {
         chunking: args.chunk_days.map_or(Chunking::Months, Chunking::Days),
         concurrency: usize::from(args.concurrency),

@@ -13,15 +13,17 @@
 //!
 //! Secrets: the journal stores no credential. As defence in depth, every free text it
 //! stores (response bodies, errors, descriptions, outcomes, endpoint and base URL) is
-//! passed through [`crate::secret::redact_all`] with the secrets given to
+//! passed through a [`crate::secret::Redactor`] of the secrets given to
 //! [`Journal::set_redactions`].
 //!
-//! How the engine drives it:
-//! - new run: `created_elsewhere_many` (cross-run guard) → `create_run` → `add_items`
-//!   (one transaction) → `lock_run` → `set_run_state(Running)` → send loop → terminal
-//!   `set_run_state` → drop the [`RunLock`].
-//! - send loop: `sendable_items` → chunks of ≤50 → `begin_batch` → HTTP →
-//!   `finish_batch` with one [`ItemOutcome`] per item of the batch.
+//! How the engine drives it (through a [`JournalWriter`], one thread that owns the
+//! run's writes):
+//! - new run: `created_elsewhere_many` (cross-run guard) → `create_run_with_items` (one
+//!   transaction) → `lock_run` → `set_run_state(Running)` → send loop → terminal
+//!   `set_run_state` → release the [`RunLock`].
+//! - send loop: `pending_page` (a few batches at a time, in row order) → batches of
+//!   ≤50 → `begin_batch` → HTTP → `finish_batch` with one [`ItemOutcome`] per item of
+//!   the batch; records that arrive together share one commit ([`Journal::write_group`]).
 //! - resume: `interrupted_runs` → `lock_run` (takes over a dead holder's lock) →
 //!   `recover` → `set_run_state(Running)` → send loop.
 //! - retry: `lock_run` → `retry_failed` → send loop.
@@ -29,30 +31,39 @@
 //! `begin_batch`, `recover` and `retry_failed` require this process to hold the run's
 //! lock; `finish_batch` does not (an answer that arrived is always recorded).
 //!
-//! Threads: a [`Journal`] is a cheap handle (`Clone + Send + Sync`) around one
-//! connection behind a mutex. Calls block on disk (an fsync per commit); async callers
-//! should make them from `spawn_blocking` or a dedicated thread.
+//! Faces read with their own [`Journal`] (a connection of its own: WAL lets it read
+//! while the writer writes): `runs`, `run_totals`, `items_page`, `item_history`,
+//! `find_key` ([`queries`]).
+//!
+//! Threads: a [`Journal`] is a handle around one connection behind a mutex; its
+//! clones share that connection. Calls block on disk (an fsync per commit): async
+//! code writes through a [`JournalWriter`] and reads from `spawn_blocking`.
 
 mod batches;
 mod error;
 mod items;
 mod lock;
 mod model;
+pub mod queries;
 mod reports;
 mod runs;
 mod schema;
+mod writer;
 
-pub use batches::INTERRUPTED_OUTCOME;
+pub use batches::{Applied, GroupOp, GroupResult, INTERRUPTED_OUTCOME};
 pub use error::JournalError;
 pub use lock::RunLock;
 pub use model::{
     AttemptInfo, AttemptRecord, BatchId, Item, ItemId, ItemOutcome, ItemState, LockHolder, NewItem,
     NewRun, PriorCreation, Recovery, Run, RunId, RunState, RunSummary, StateCounts,
 };
-pub use reports::{FilledId, ItemWithCells, KnownOrder, RowReader, SheetCells};
+pub use queries::{AttemptDetail, ItemFilter, KeyHit, PendingItem, RunTotals};
+pub use reports::{FilledId, ItemWithCells, KnownOrder, RowReader};
 pub use schema::SCHEMA_VERSION;
+pub use writer::JournalWriter;
 
 use crate::Secret;
+use crate::secret::Redactor;
 use chrono::{DateTime, SecondsFormat, Utc};
 use error::Context;
 use rusqlite::Connection;
@@ -111,7 +122,7 @@ pub struct Journal {
 
 struct Inner {
     conn: Mutex<Connection>,
-    redactions: RwLock<Vec<Secret>>,
+    redactions: RwLock<Redactor>,
     path: PathBuf,
     me: lock::ProcessIdentity,
 }
@@ -186,7 +197,7 @@ impl Journal {
         Ok(Journal {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
-                redactions: RwLock::new(Vec::new()),
+                redactions: RwLock::new(Redactor::default()),
                 path: path.to_path_buf(),
                 me: lock::ProcessIdentity::current(),
             }),
@@ -200,10 +211,11 @@ impl Journal {
     /// Secrets to redact out of every free text stored from now on (the merchant
     /// password, API secrets). Replaces the previous list.
     pub fn set_redactions(&self, secrets: Vec<Secret>) {
-        let secrets = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+        let secrets: Vec<Secret> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+        let redactor = Redactor::new(&secrets);
         match self.inner.redactions.write() {
-            Ok(mut guard) => *guard = secrets,
-            Err(poisoned) => *poisoned.into_inner() = secrets,
+            Ok(mut guard) => *guard = redactor,
+            Err(poisoned) => *poisoned.into_inner() = redactor,
         }
     }
 
@@ -258,12 +270,12 @@ impl Journal {
     }
 
     fn redact(&self, text: &str) -> String {
-        let secrets = self
+        let redactor = self
             .inner
             .redactions
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut out = crate::secret::redact_all(text, &secrets);
+        let mut out = redactor.redact(text);
         // A URL's user-info password is a credential whether or not we were told of it.
         if let Ok(mut url) = url::Url::parse(&out)
             && url.password().is_some()

@@ -11,9 +11,8 @@
 //! (ARCHITECTURE.md: `exists_id_unknown ──► created`).
 
 use super::error::{Context, JournalError};
-use super::items::{ITEM_COLUMNS, check_new_items, insert_items, item_from_row};
-use super::model::{Item, ItemId, ItemState, NewItem, NewRun, RunId};
-use super::runs::insert_run;
+use super::items::{ITEM_COLUMNS, item_from_row};
+use super::model::{Item, ItemId, ItemState, RunId};
 use super::{Journal, now_text, to_u32};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use rust_decimal::Decimal;
@@ -36,11 +35,6 @@ pub struct KnownOrder {
     pub customer_name: Option<String>,
     /// Sum of the refunds our runs made of it (refund runs' items that succeeded).
     pub refunded: Option<Decimal>,
-}
-
-/// A list of texts as stored (serialising strings cannot fail).
-fn json_of(texts: &[String]) -> String {
-    serde_json::to_string(texts).unwrap_or_else(|_| "[]".to_string())
 }
 
 /// The same base URL written with or without a trailing slash.
@@ -68,62 +62,7 @@ fn load_keys<'k>(
     Ok(())
 }
 
-/// The spreadsheet as the clerk saw it, for a run's results: the header names and each
-/// item's cells (aligned with the items given to
-/// [`Journal::create_run_with_cells`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SheetCells {
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-}
-
 impl Journal {
-    /// [`Journal::create_run_with_items`] that also records the sheet's header names on
-    /// the run and each item's cells, in the same transaction. `cells.rows` must be
-    /// aligned with `items` (refused otherwise, nothing written).
-    pub fn create_run_with_cells(
-        &self,
-        new: &NewRun,
-        items: &[NewItem],
-        cells: &SheetCells,
-    ) -> Result<(RunId, Vec<ItemId>), JournalError> {
-        const CTX: &str = "creating a run";
-        if cells.rows.len() != items.len() {
-            return Err(JournalError::Corrupt {
-                detail: format!(
-                    "{} rows of cells for {} items; nothing was written",
-                    cells.rows.len(),
-                    items.len()
-                ),
-            });
-        }
-        check_new_items(items)?;
-        let columns = json_of(&cells.columns);
-        let base_url = self.redact(&new.base_url);
-        let now = now_text();
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx(CTX)?;
-        let run = insert_run(&tx, new, &base_url, &now)?;
-        let ids = insert_items(&tx, run, items, &now)?;
-        tx.execute(
-            "UPDATE runs SET columns = ?2 WHERE id = ?1",
-            params![run.0, columns],
-        )
-        .ctx(CTX)?;
-        {
-            let mut update = tx
-                .prepare_cached("UPDATE items SET cells = ?2 WHERE id = ?1")
-                .ctx(CTX)?;
-            for (id, row) in ids.iter().zip(&cells.rows) {
-                update.execute(params![id.0, json_of(row)]).ctx(CTX)?;
-            }
-        }
-        tx.commit().ctx(CTX)?;
-        Ok((run, ids))
-    }
-
     /// Fills the ids a paid-orders report shows for items whose create answer was lost.
     ///
     /// `reported` is (order number, ConnectPay Id) as the report of `merchant_id` at

@@ -2,7 +2,7 @@
 //! a crash or a kill left unfinished.
 
 use super::error::{Context, JournalError};
-use super::items::{check_new_items, insert_items};
+use super::items::insert_items_with_cells;
 use super::lock::holder_alive;
 use super::model::{ItemId, LockHolder, Run, RunId, RunState, RunSummary, StateCounts};
 use super::{Journal, NewItem, NewRun, now_text, parse_time};
@@ -106,7 +106,33 @@ impl Journal {
         new: &NewRun,
         items: &[NewItem],
     ) -> Result<(RunId, Vec<ItemId>), JournalError> {
-        check_new_items(items)?;
+        self.create_run_from(new, items.iter().cloned().map(Ok))
+    }
+
+    /// [`Journal::create_run_with_items`] from items made one at a time (a 100,000-row
+    /// sheet is journaled without a second copy of it in memory); the first item that
+    /// fails to come fails the whole creation, writing nothing.
+    pub fn create_run_from<I, E>(&self, new: &NewRun, items: I) -> Result<(RunId, Vec<ItemId>), E>
+    where
+        I: IntoIterator<Item = Result<NewItem, E>>,
+        E: From<JournalError>,
+    {
+        self.create_run_with_cells_from(new, None, items.into_iter().map(|i| i.map(|i| (i, None))))
+    }
+
+    /// [`Journal::create_run_from`] that also keeps the sheet as the clerk saw it, for
+    /// the run's results files: the header names on the run (`columns`) and each row's
+    /// cells beside its item, in the same transaction.
+    pub fn create_run_with_cells_from<I, E>(
+        &self,
+        new: &NewRun,
+        columns: Option<&[String]>,
+        items: I,
+    ) -> Result<(RunId, Vec<ItemId>), E>
+    where
+        I: IntoIterator<Item = Result<(NewItem, Option<Vec<String>>), E>>,
+        E: From<JournalError>,
+    {
         let base_url = self.redact(&new.base_url);
         let now = now_text();
         let mut conn = self.conn();
@@ -114,7 +140,14 @@ impl Journal {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx("creating a run")?;
         let run = insert_run(&tx, new, &base_url, &now)?;
-        let ids = insert_items(&tx, run, items, &now)?;
+        if let Some(columns) = columns {
+            tx.execute(
+                "UPDATE runs SET columns = ?2 WHERE id = ?1",
+                params![run.0, serde_json::Value::from(columns.to_vec()).to_string()],
+            )
+            .ctx("creating a run")?;
+        }
+        let ids = insert_items_with_cells(&tx, run, items, &now)?;
         tx.commit().ctx("creating a run")?;
         Ok((run, ids))
     }
