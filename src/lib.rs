@@ -11,5 +11,6 @@ pub mod journal;
 pub mod secret;
 pub mod sheet;
 pub mod sim;
+pub mod tui;
 
 pub use secret::Secret;
