@@ -125,7 +125,7 @@ impl Home {
         if let Some(live) = view.live.filter(|l| !l.finished) {
             banner.push(Line::styled(
                 format!(
-                    "▶ run {} is being sent by this console: {} — Esc/r to watch",
+                    "▶ run {} is being sent by this console: {} (r: runs)",
                     live.run.map_or_else(|| "?".into(), |r| r.to_string()),
                     live.status_word()
                 ),
@@ -134,11 +134,14 @@ impl Home {
         }
         if let Some(s) = view.recent.resumable() {
             banner.push(Line::styled(
-                format!(
-                    "‖ run {} ({}) was interrupted with {} rows still to send: press R to resume it",
-                    s.run.id,
-                    file_name(&s.run.source_file),
-                    s.counts.pending + s.counts.in_flight + s.counts.failed
+                widgets::fit(
+                    &format!(
+                        "‖ run {} ({}) interrupted, {} rows to send: R resumes it",
+                        s.run.id,
+                        file_name(&s.run.source_file),
+                        widgets::thousands(s.counts.pending + s.counts.in_flight + s.counts.failed)
+                    ),
+                    usize::from(area.width),
                 ),
                 theme.attention,
             ));
@@ -146,11 +149,14 @@ impl Home {
         for s in view.recent.elsewhere() {
             let pid = s.run.lock.as_ref().map_or(0, |l| l.pid);
             banner.push(Line::styled(
-                format!(
-                    "▶ run {} ({}) is being driven by another process (pid {pid}): {} — shown live, read-only",
-                    s.run.id,
-                    file_name(&s.run.source_file),
-                    counts_line(s)
+                widgets::fit(
+                    &format!(
+                        "▶ run {} ({}) is being sent by another process (pid {pid}), live: {}",
+                        s.run.id,
+                        file_name(&s.run.source_file),
+                        counts_line(s)
+                    ),
+                    usize::from(area.width),
                 ),
                 theme.attention,
             ));

@@ -486,11 +486,25 @@ impl Preview {
         // Columns: the row number, then the sheet's columns from `col_offset` on.
         let cols = &imp.columns;
         let start = self.col_offset.min(cols.len().saturating_sub(1));
+        // Column widths follow the header and the rows on screen (never the whole
+        // sheet), between 6 and 24 characters.
+        let len = self.shown_len();
+        let on_screen: Vec<usize> = {
+            let mut w = self.window;
+            w.settle(len, usize::from(table_area.height).saturating_sub(2));
+            w.range(len).filter_map(|p| self.index_at(p)).collect()
+        };
         let mut widths = vec![Constraint::Length(7)];
         let mut shown_cols = Vec::new();
         let mut used = 8u16;
         for (c, col) in cols.iter().enumerate().skip(start) {
-            let w = u16::try_from(col.header.chars().count().clamp(10, 22)).unwrap_or(22);
+            let content = on_screen
+                .iter()
+                .map(|i| d.cell(*i, c).0.chars().count() + 1)
+                .max()
+                .unwrap_or(0);
+            let w =
+                u16::try_from(col.header.chars().count().max(content).clamp(6, 24)).unwrap_or(24);
             if used + w + 1 > table_area.width.saturating_sub(1) && !shown_cols.is_empty() {
                 break;
             }
@@ -523,7 +537,6 @@ impl Preview {
         let block = Block::default()
             .borders(Borders::TOP)
             .title(Span::styled(title, theme.dim));
-        let len = self.shown_len();
         let mut window = self.window;
         widgets::vtable::render(
             frame,
