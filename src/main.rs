@@ -34,8 +34,11 @@ enum Command {
     Submit(cli::submit::SubmitArgs),
     /// List the runs in the journal.
     Runs(cli::runs::RunsArgs),
-    /// Show a run's rows: state, ConnectPayId, fee and PayPro's answer.
+    /// Show a run's rows: state, ConnectPayId, fee and PayPro's answer; or one row
+    /// (--row N, --key K) with every request it was in.
     Show(cli::runs::ShowArgs),
+    /// Find an order number or consumer id in every run of the journal.
+    Find(cli::runs::FindArgs),
     /// Finish an interrupted run (the one interrupted run when RUN is not given).
     Resume(cli::resume::ResumeArgs),
     /// Send a run's failed rows again.
@@ -61,7 +64,7 @@ fn main() -> ExitCode {
             demo: false,
             color: cli.console.color,
             connection: cli.console.connection.clone(),
-            settings: Default::default(),
+            settings: cli.console.settings(),
         });
     };
     match command {
@@ -71,13 +74,14 @@ fn main() -> ExitCode {
             demo: false,
             color: args.console.color,
             connection: args.console.connection.clone(),
-            settings: Default::default(),
+            settings: args.console.settings(),
         }),
         Command::Sim(args) => sim::run(args),
         Command::Validate(args) => cli::validate::run(args),
         Command::Submit(args) => cli::submit::run(args, journal),
         Command::Runs(args) => cli::runs::runs(args, journal),
         Command::Show(args) => cli::runs::show(args, journal),
+        Command::Find(args) => cli::runs::find(args, journal),
         Command::Resume(args) => cli::resume::resume(args, journal),
         Command::Retry(args) => cli::resume::retry(args, journal),
         Command::Demo(args) if args.headless => cli::demo::run(args, journal),

@@ -1,14 +1,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Credentials revoked mid-run: the simulator's password is changed while a run is
 //! sending (`POST /__sim/credentials`); the first 04 stops the run with nothing more
-//! sent, the exit code is 1 and the message says what to do; with the new password,
-//! `resume` completes it and every order exists once.
+//! sent (the journal's record of every request shows it), the exit code is 1 and the
+//! message says what to do; with the new password, `resume` completes it and every
+//! order exists once.
 
 mod common;
 
 use common::{Sim, console, show, spawn_watched, summary};
+use paypro_console::journal::{Journal, RunId};
 use serde_json::{Value, json};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -69,9 +71,30 @@ fn a_04_mid_run_stops_it_and_resume_with_the_new_password_completes_it() {
         sent_pending <= concurrency * 50,
         "{sent_pending} pending rows were sent"
     );
+    // Every request the run sent is journaled with its answer. After the password
+    // changed, each turn on the wire could carry at most one request answered 04: the
+    // first 04 stops the run before its turn is given back. A run that went on sending
+    // after a 04 would have more of them.
+    let j = Journal::open(&journal).unwrap();
+    let mut outcomes: HashMap<i64, String> = HashMap::new();
+    for item in j.items(RunId(1), None).unwrap() {
+        for a in j.item_attempts(item.id).unwrap() {
+            outcomes.insert(a.batch.0, a.batch_outcome.unwrap_or_default());
+        }
+    }
+    let refused = outcomes.values().filter(|o| o.contains("04")).count();
+    assert!(
+        (1..=concurrency).contains(&refused),
+        "{refused} requests were answered 04: {outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .values()
+            .all(|o| o == "ok" || o.contains("04") || o.starts_with("not sent")),
+        "{outcomes:?}"
+    );
+    drop(j);
     let orders_before = sim.orders().len();
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(sim.orders().len(), orders_before);
 
     // The old password still fails (exit 2: nothing could be done this time).
     let mut cmd = console(&journal, &sim);

@@ -10,7 +10,7 @@ use paypro_console::journal::{Journal, RunId};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn samples(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -335,7 +335,12 @@ fn ctrl_c_stops_sending_records_what_was_in_flight_and_resume_finishes() {
     ]);
     let mut w = common::spawn_watched(cmd);
     w.wait_for("run 1: started", Duration::from_secs(30));
-    std::thread::sleep(Duration::from_millis(500));
+    // Ctrl-C once the run is under way: some orders are created, most are not.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sim.orders().len() < 100 {
+        assert!(Instant::now() < deadline, "the run does not progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     common::sigint(&w.child);
     let (code, stdout, stderr) = w.finish();
     assert_eq!(code, Some(130), "{stdout}{stderr}");

@@ -4,11 +4,15 @@
 //! all-or-nothing batches, 04, consumers, cancellation, the run lock, crash recovery
 //! and the cross-run guard.
 
+mod common;
+
 use chrono::NaiveDate;
-use paypro_console::api::{Client, ClientConfig};
+use common::inproc;
+use paypro_console::api::ClientConfig;
 use paypro_console::domain::{Consumer, ConsumerUpdate, Issue, Kind, Money, Order};
 use paypro_console::engine::{
-    self, EngineError, EngineSettings, Event, PreparedRun, RunReport, RunSource, SharedJournal,
+    self, EngineError, EngineSettings, Event, ItemUpdate, PreparedRun, RunHandle, RunReport,
+    RunSource, Start, StopReason,
 };
 use paypro_console::journal::{Item, ItemState, Journal, RunId, RunState};
 use paypro_console::secret::Secret;
@@ -19,33 +23,29 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
-use tokio_util::sync::CancellationToken;
 
 const MERCHANT: &str = "demo";
 const PASSWORD: &str = "demo-pass";
 
 async fn start_sim(batch_mode: BatchMode, faults: FaultConfig, seed: u64) -> RunningSim {
-    let config = SimConfig {
+    inproc::start(SimConfig {
         merchants: vec![Merchant::demo()],
         batch_mode,
         faults,
         seed,
         ..SimConfig::default()
-    };
-    sim::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    })
+    .await
 }
 
-fn client(sim: &RunningSim, password: &str) -> Client {
+fn client(sim: &RunningSim, password: &str) -> ClientConfig {
     client_at(&sim.base_url, password)
 }
 
-fn client_at(base_url: &str, password: &str) -> Client {
+fn client_at(base_url: &str, password: &str) -> ClientConfig {
     let mut config = ClientConfig::new(base_url, MERCHANT, Secret::new(password));
     config.request_timeout = Duration::from_secs(10);
-    Client::new(config).unwrap()
+    config
 }
 
 fn fast_settings() -> EngineSettings {
@@ -62,17 +62,12 @@ fn fast_settings() -> EngineSettings {
 struct Fixture {
     _dir: tempfile::TempDir,
     journal: Journal,
-    shared: SharedJournal,
 }
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("journal.sqlite3")).unwrap();
-    Fixture {
-        shared: Arc::new(Mutex::new(journal.clone())),
-        journal,
-        _dir: dir,
-    }
+    Fixture { journal, _dir: dir }
 }
 
 fn order(number: &str, cents: i64) -> Order {
@@ -146,31 +141,70 @@ fn prepare(f: &Fixture, sheet: &Imported, sim: &RunningSim, allow_resend: bool) 
     .unwrap()
 }
 
+/// Resumes (or first drives) `run` through the run API and collects every event.
 async fn drive(
     f: &Fixture,
-    client: Client,
+    client: ClientConfig,
     run: RunId,
     settings: &EngineSettings,
 ) -> (Result<RunReport, EngineError>, Vec<Event>) {
-    let (tx, mut rx) = unbounded_channel();
-    let result = engine::drive(
-        f.shared.clone(),
-        client,
-        run,
-        settings,
-        CancellationToken::new(),
-        tx,
-    )
-    .await;
-    (result, drain(&mut rx))
+    match engine::start(&f.journal, Start::Resume(run), Some(client), settings).await {
+        Ok(handle) => watch(handle).await,
+        Err(e) => (Err(e), Vec::new()),
+    }
 }
 
-fn drain(rx: &mut UnboundedReceiver<Event>) -> Vec<Event> {
+/// Every event of a drive (the channel closes when the drive has ended), then its
+/// report.
+async fn watch(handle: RunHandle) -> (Result<RunReport, EngineError>, Vec<Event>) {
+    let RunHandle {
+        mut events, report, ..
+    } = handle;
     let mut out = Vec::new();
-    while let Ok(e) = rx.try_recv() {
+    while let Some(e) = events.recv().await {
         out.push(e);
     }
-    out
+    (report.await, out)
+}
+
+/// Waits for the first event `pick` accepts, keeping every event seen in `seen`.
+async fn wait_for(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
+    seen: &mut Vec<Event>,
+    what: &str,
+    pick: impl Fn(&Event) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(e)) => {
+                let hit = pick(&e);
+                seen.push(e);
+                if hit {
+                    return;
+                }
+            }
+            Ok(None) => panic!("the drive ended before {what}; saw {seen:#?}"),
+            Err(_) => panic!("no {what} within 60 s; saw {seen:#?}"),
+        }
+    }
+}
+
+fn updates(events: &[Event]) -> Vec<&ItemUpdate> {
+    events
+        .iter()
+        .flat_map(|e| match e {
+            Event::BatchDone { items, .. } => items.iter().collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+fn created_in(events: &[Event]) -> usize {
+    updates(events)
+        .iter()
+        .filter(|u| u.state == ItemState::Created)
+        .count()
 }
 
 async fn sim_list(sim: &RunningSim, what: &str) -> Vec<Value> {
@@ -178,13 +212,7 @@ async fn sim_list(sim: &RunningSim, what: &str) -> Vec<Value> {
 }
 
 async fn sim_list_at(base_url: &str, what: &str) -> Vec<Value> {
-    let body: Value = reqwest::get(format!("{base_url}/__sim/{what}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body.as_array().unwrap().clone()
+    inproc::list(base_url, what).await
 }
 
 /// Order number -> (ConnectPayId, CreateRequests) as the simulator stores them.
@@ -219,7 +247,7 @@ fn sent_sizes(events: &[Event]) -> Vec<usize> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::BatchSent { items, .. } => Some(*items),
+            Event::BatchSent { items, .. } => Some(items.len()),
             _ => None,
         })
         .collect()
@@ -262,14 +290,7 @@ async fn happy_path_sends_230_orders_in_five_batches_and_journals_every_id() {
             ..
         })
     ));
-    let done: usize = events
-        .iter()
-        .map(|e| match e {
-            Event::BatchDone { created, .. } => *created,
-            _ => 0,
-        })
-        .sum();
-    assert_eq!(done, 230);
+    assert_eq!(created_in(&events), 230);
 
     let stored = sim_orders(&sim).await;
     assert_eq!(stored.len(), 230);
@@ -452,19 +473,13 @@ async fn a_refused_whole_request_is_split_and_the_splitting_ends() {
         merchants: vec![Merchant::new(long_id, "pw", "0044")],
         ..SimConfig::default()
     };
-    let sim = sim::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = inproc::start(config).await;
     let f = fixture();
     let keys = numbers("SP", 7);
     let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
-    let prepared = prepare(&f, &sheet, &sim, false);
-    let c = Client::new(ClientConfig::new(
-        sim.base_url.clone(),
-        long_id,
-        Secret::new("pw"),
-    ))
-    .unwrap();
+    let prepared =
+        engine::prepare_run(&f.journal, &sheet, &source(), long_id, &sim.base_url, false).unwrap();
+    let c = ClientConfig::new(sim.base_url.clone(), long_id, Secret::new("pw"));
     let (report, _) = drive(&f, c, prepared.run, &fast_settings()).await;
     let report = report.unwrap();
     assert_eq!(report.state, RunState::Completed);
@@ -583,27 +598,37 @@ async fn cancellation_waits_for_requests_in_flight_and_the_run_resumes() {
         concurrency: 2,
         ..fast_settings()
     };
-    let cancel = CancellationToken::new();
-    let (tx, mut rx) = unbounded_channel();
-    let task = tokio::spawn(engine::drive(
-        f.shared.clone(),
-        client(&sim, PASSWORD),
-        prepared.run,
+    let mut handle = engine::start(
+        &f.journal,
+        Start::Resume(prepared.run),
+        Some(client(&sim, PASSWORD)),
         &settings,
-        cancel.clone(),
-        tx,
-    ));
+    )
+    .await
+    .unwrap();
     let mut done = 0;
-    while let Some(e) = rx.recv().await {
+    while let Some(e) = handle.events.recv().await {
         if matches!(e, Event::BatchDone { .. }) {
             done += 1;
             if done == 3 {
-                cancel.cancel();
+                assert!(handle.control.cancel());
                 break;
             }
         }
     }
-    let report = task.await.unwrap().unwrap();
+    let (report, rest) = watch(handle).await;
+    let report = report.unwrap();
+    assert_eq!(report.stop, Some(StopReason::Cancelled));
+    let stopping = rest
+        .iter()
+        .position(|e| matches!(e, Event::Stopping { .. }))
+        .expect("a Stopping event");
+    assert!(
+        !rest[stopping..]
+            .iter()
+            .any(|e| matches!(e, Event::BatchSent { .. })),
+        "nothing leaves after the cancel is taken"
+    );
     assert_eq!(report.state, RunState::Interrupted);
     assert_eq!(
         report.counts.in_flight, 0,
@@ -658,20 +683,19 @@ async fn a_run_driven_by_one_drive_is_locked_for_another() {
         concurrency: 1,
         ..fast_settings()
     };
-    let (tx, mut rx) = unbounded_channel();
-    let first = tokio::spawn(engine::drive(
-        f.shared.clone(),
-        client(&sim, PASSWORD),
-        prepared.run,
+    let mut first = engine::start(
+        &f.journal,
+        Start::Resume(prepared.run),
+        Some(client(&sim, PASSWORD)),
         &settings,
-        CancellationToken::new(),
-        tx,
-    ));
-    while let Some(e) = rx.recv().await {
-        if matches!(e, Event::BatchSent { .. }) {
-            break;
-        }
-    }
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    wait_for(&mut first.events, &mut seen, "a request", |e| {
+        matches!(e, Event::BatchSent { .. })
+    })
+    .await;
     let (second, events) = drive(&f, client(&sim, PASSWORD), prepared.run, &settings).await;
     match second {
         Err(EngineError::Locked(by)) => {
@@ -681,7 +705,7 @@ async fn a_run_driven_by_one_drive_is_locked_for_another() {
         other => panic!("expected Locked, got {other:?}"),
     }
     assert!(events.is_empty(), "the refused drive sent nothing");
-    let report = first.await.unwrap().unwrap();
+    let report = first.finish().await.unwrap();
     assert_eq!(report.state, RunState::Completed);
     assert_eq!(report.counts.created, 40);
     assert!(sim_orders(&sim).await.values().all(|(_, r)| *r == 1));
@@ -706,7 +730,8 @@ async fn items_left_in_flight_by_a_crash_are_resent_and_a_01_means_id_unknown() 
     f.journal
         .set_run_state(prepared.run, RunState::Running)
         .unwrap();
-    client(&sim, PASSWORD)
+    paypro_console::api::Client::new(client(&sim, PASSWORD))
+        .unwrap()
         .create_orders(&orders[..2])
         .await
         .unwrap();
@@ -849,18 +874,17 @@ where
         concurrency: 2,
         ..fast_settings()
     };
-    let (tx, mut rx) = unbounded_channel();
-    let task = tokio::spawn(engine::drive(
-        f.shared.clone(),
-        client_at(base_url, PASSWORD),
-        prepared.run,
+    let mut handle = engine::start(
+        &f.journal,
+        Start::Resume(prepared.run),
+        Some(client_at(base_url, PASSWORD)),
         &settings,
-        CancellationToken::new(),
-        tx,
-    ));
+    )
+    .await
+    .unwrap();
     let mut events = Vec::new();
     let mut done = 0;
-    while let Some(e) = rx.recv().await {
+    while let Some(e) = handle.events.recv().await {
         let is_done = matches!(e, Event::BatchDone { .. });
         events.push(e);
         if is_done {
@@ -871,11 +895,12 @@ where
         }
     }
     change().await;
-    let report = task.await.unwrap().unwrap();
-    events.extend(drain(&mut rx));
+    let (report, rest) = watch(handle).await;
+    let report = report.unwrap();
+    events.extend(rest);
 
     assert_eq!(report.state, RunState::StoppedAuth);
-    let reason = report.stop_reason.clone().unwrap();
+    let reason = report.credentials_refused().unwrap().to_string();
     assert!(reason.contains("04"), "{reason}");
     assert!(!reason.contains(PASSWORD));
     assert_eq!(report.counts.in_flight, 0);
@@ -884,8 +909,15 @@ where
     assert_eq!(report.counts.rejected, 0);
     let stopped_at = events
         .iter()
-        .position(|e| matches!(e, Event::RunStopped { .. }))
-        .expect("RunStopped event");
+        .position(|e| {
+            matches!(
+                e,
+                Event::Stopping {
+                    reason: StopReason::CredentialsRefused(_)
+                }
+            )
+        })
+        .expect("a Stopping event");
     let sent_after = events[stopped_at..]
         .iter()
         .filter(|e| matches!(e, Event::BatchSent { .. }))
@@ -1021,7 +1053,12 @@ async fn refused_credentials_on_consumer_endpoints_stop_the_run_rather_than_reje
     assert_eq!(report.counts.pending, 60);
     assert_eq!(report.counts.rejected, 0);
     assert!(report.requests <= 2, "{} requests", report.requests);
-    assert!(report.stop_reason.unwrap().contains("password is invalid"));
+    assert!(
+        report
+            .credentials_refused()
+            .unwrap()
+            .contains("password is invalid")
+    );
     assert!(!format!("{events:?}").contains("wrong-pass"));
     for item in items(&f, prepared.run) {
         assert_eq!(
@@ -1251,4 +1288,441 @@ async fn a_run_whose_items_cannot_be_journaled_leaves_no_run() {
         f.journal.runs().unwrap().is_empty(),
         "an empty run was left"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The run API as a face uses it: pause and resume, cancel, the events and what they say
+// about each item, a face that goes away, and plan -> start.
+
+/// Index of the first event `pick` accepts.
+fn position(events: &[Event], what: &str, pick: impl Fn(&Event) -> bool) -> usize {
+    events
+        .iter()
+        .position(pick)
+        .unwrap_or_else(|| panic!("no {what} in {events:#?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_holds_new_requests_while_those_on_the_wire_finish_then_resume_continues() {
+    let faults = FaultConfig {
+        latency_ms: 150,
+        ..FaultConfig::default()
+    };
+    let sim = start_sim(BatchMode::PerItem, faults, 0).await;
+    let f = fixture();
+    let keys = numbers("PA", 500);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
+    let prepared = prepare(&f, &sheet, &sim, false);
+    let settings = EngineSettings {
+        concurrency: 2,
+        ..fast_settings()
+    };
+    let mut handle = engine::start(
+        &f.journal,
+        Start::Resume(prepared.run),
+        Some(client(&sim, PASSWORD)),
+        &settings,
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    // Both turns on the wire are taken, and more requests are journaled, waiting.
+    wait_for(
+        &mut handle.events,
+        &mut seen,
+        "two requests on the wire",
+        |e| matches!(e, Event::BatchSent { .. }),
+    )
+    .await;
+    wait_for(
+        &mut handle.events,
+        &mut seen,
+        "two requests on the wire",
+        |e| matches!(e, Event::BatchSent { .. }),
+    )
+    .await;
+    assert!(handle.control.pause());
+    wait_for(&mut handle.events, &mut seen, "Paused", |e| {
+        matches!(e, Event::Paused)
+    })
+    .await;
+
+    // Every request that left before the pause was taken was answered and journaled;
+    // none left after it.
+    let pausing = position(&seen, "Pausing", |e| matches!(e, Event::Pausing { .. }));
+    let sent: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::BatchSent { batch, .. } => Some(*batch),
+            _ => None,
+        })
+        .collect();
+    let done: HashSet<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::BatchDone { batch, .. } => Some(*batch),
+            _ => None,
+        })
+        .collect();
+    assert!(sent.len() >= 2);
+    assert!(sent.iter().all(|b| done.contains(b)), "{seen:#?}");
+    assert!(
+        !seen[pausing..]
+            .iter()
+            .any(|e| matches!(e, Event::BatchSent { .. })),
+        "a request left after the pause: {seen:#?}"
+    );
+    let mut progress = engine::Progress::new();
+    for e in &seen {
+        progress.apply(e, std::time::Instant::now());
+    }
+    assert!(progress.paused && !progress.pausing);
+    assert_eq!(progress.batches_on_the_wire(), 0);
+
+    // Paused: nothing is in flight in the journal, and the server holds exactly what
+    // the journal says was created.
+    let counts = f.journal.counts(prepared.run).unwrap();
+    assert_eq!(counts.in_flight, 0, "{counts:?}");
+    assert_eq!(counts.created, progress.created);
+    assert!(counts.pending >= 300, "{counts:?}");
+    let held = sim_orders(&sim).await;
+    assert_eq!(held.len() as u64, counts.created);
+    // Requests journaled ahead but held back were taken back: no pending row counts a
+    // send.
+    let pending = f
+        .journal
+        .items_page(
+            prepared.run,
+            &paypro_console::journal::ItemFilter::state(ItemState::Pending),
+            None,
+            1000,
+        )
+        .unwrap();
+    assert!(pending.iter().all(|i| i.attempts == 0));
+    assert_eq!(
+        sim_orders(&sim).await.len(),
+        held.len(),
+        "nothing sent while paused"
+    );
+    assert_eq!(
+        f.journal.run(prepared.run).unwrap().unwrap().state,
+        RunState::Running
+    );
+
+    assert!(handle.control.resume());
+    let (report, rest) = watch(handle).await;
+    let report = report.unwrap();
+    let resumed = position(&rest, "Resumed", |e| matches!(e, Event::Resumed));
+    let next = position(&rest, "a request after the resume", |e| {
+        matches!(e, Event::BatchSent { .. })
+    });
+    assert!(resumed < next);
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!(report.counts.created, 500);
+    let stored = sim_orders(&sim).await;
+    assert_eq!(stored.len(), 500);
+    assert!(stored.values().all(|(_, requests)| *requests == 1));
+    assert!(items(&f, prepared.run).iter().all(|i| i.attempts == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_keeps_every_items_sends_and_its_backoff() {
+    let faults = FaultConfig {
+        http_500: 1.0,
+        ..FaultConfig::default()
+    };
+    let sim = start_sim(BatchMode::PerItem, faults, 3).await;
+    let f = fixture();
+    let keys = numbers("PB", 20);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
+    let prepared = prepare(&f, &sheet, &sim, false);
+    let settings = EngineSettings {
+        concurrency: 1,
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(200),
+        backoff_max: Duration::from_secs(2),
+        ..fast_settings()
+    };
+    let mut handle = engine::start(
+        &f.journal,
+        Start::Resume(prepared.run),
+        Some(client(&sim, PASSWORD)),
+        &settings,
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    wait_for(&mut handle.events, &mut seen, "a retry", |e| {
+        matches!(e, Event::RetryScheduled { attempt: 1, .. })
+    })
+    .await;
+    // Paused while the batch waits for its backoff.
+    assert!(handle.control.pause());
+    wait_for(&mut handle.events, &mut seen, "Paused", |e| {
+        matches!(e, Event::Paused)
+    })
+    .await;
+    for item in items(&f, prepared.run) {
+        assert_eq!(
+            (item.state, item.attempts),
+            (ItemState::Pending, 1),
+            "row {}",
+            item.row
+        );
+        assert!(item.last_error.as_deref().unwrap().contains("500"));
+    }
+
+    assert!(handle.control.resume());
+    let (report, rest) = watch(handle).await;
+    let report = report.unwrap();
+    // The backoff goes on from where it was: the next retry is the second, and the
+    // items fail after 3 sends in all, not 3 more (as a cancel and a new drive would).
+    let attempts: Vec<u32> = rest
+        .iter()
+        .filter_map(|e| match e {
+            Event::RetryScheduled { attempt, .. } => Some(*attempt),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attempts, [2], "{rest:#?}");
+    assert_eq!(report.counts.failed, 20);
+    for item in items(&f, prepared.run) {
+        assert_eq!((item.state, item.attempts), (ItemState::Failed, 3));
+        assert!(
+            item.last_error
+                .as_deref()
+                .unwrap()
+                .contains("gave up after 3 sends")
+        );
+    }
+    assert_eq!(
+        report.requests, 3,
+        "one request before the pause, two after"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_come_in_order_and_tell_every_items_outcome() {
+    let faults = FaultConfig {
+        http_500: 0.25,
+        ..FaultConfig::default()
+    };
+    let sim = start_sim(BatchMode::PerItem, faults, 5).await;
+    let f = fixture();
+    let (sheet, valid, invalid, failing) = mixed_sheet("EV");
+    // An order the server already holds: exists before this run.
+    let existing = valid[0].clone();
+    paypro_console::api::Client::new(client(&sim, PASSWORD))
+        .unwrap()
+        .create_order(&order(&existing, 5_000))
+        .await
+        .unwrap();
+    let prepared = prepare(&f, &sheet, &sim, false);
+    let settings = EngineSettings {
+        batch_size: 4,
+        max_attempts: 4,
+        ..fast_settings()
+    };
+    let (report, events) = drive(&f, client(&sim, PASSWORD), prepared.run, &settings).await;
+    let report = report.unwrap();
+    assert!(matches!(events.first(), Some(Event::RunStarted { .. })));
+    assert!(matches!(
+        events.last(),
+        Some(Event::RunFinished {
+            state: RunState::Completed,
+            ..
+        })
+    ));
+    // Every answer comes after its request, with the same items in the same order.
+    let mut sent: HashMap<_, Vec<_>> = HashMap::new();
+    for e in &events {
+        match e {
+            Event::BatchSent { batch, items } => {
+                sent.insert(*batch, items.iter().map(|i| i.id).collect());
+            }
+            Event::BatchDone { batch, items, .. } => {
+                let ids: Vec<_> = items.iter().map(|i| i.id).collect();
+                assert_eq!(sent.remove(batch), Some(ids), "batch {batch}");
+            }
+            _ => {}
+        }
+    }
+    assert!(sent.is_empty(), "requests with no answer: {sent:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::RetryScheduled { .. })),
+        "the faults made some retries"
+    );
+
+    // The last outcome each item was given is what the journal holds.
+    let mut last: HashMap<_, &ItemUpdate> = HashMap::new();
+    for u in updates(&events) {
+        last.insert(u.id, u);
+    }
+    let journaled = items(&f, prepared.run);
+    assert_eq!(last.len(), journaled.len());
+    for item in &journaled {
+        let u = last[&item.id];
+        assert_eq!((u.row, u.key.as_str()), (item.row, item.key.as_str()));
+        assert_eq!(u.state, item.state, "{}", item.key);
+        assert_eq!(u.connectpay_id, item.connectpay_id, "{}", item.key);
+        let message = match item.state {
+            ItemState::Failed => item.last_error.clone(),
+            _ => item.description.clone(),
+        };
+        assert_eq!(u.message, message, "{}", item.key);
+    }
+    let by = by_key(&journaled);
+    assert_eq!(by[&existing].state, ItemState::ExistsBeforeRun);
+    assert!(
+        last[&by[&invalid[0]].id]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("out of limits")
+    );
+    assert_eq!(last[&by[&failing].id].state, ItemState::Failed);
+
+    // A face folding the events shows the journal's figures.
+    let mut progress = engine::Progress::new();
+    for e in &events {
+        progress.apply(e, std::time::Instant::now());
+    }
+    let c = report.counts;
+    assert_eq!(progress.created, c.created);
+    assert_eq!(progress.exists, c.exists_before_run + c.exists_id_unknown);
+    assert_eq!(progress.rejected, c.rejected);
+    assert_eq!(progress.failed, c.failed);
+    assert_eq!(progress.done, 13);
+    assert_eq!(progress.requests, report.requests);
+    assert_eq!(progress.finished, Some(RunState::Completed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_face_that_goes_away_never_stops_the_run() {
+    let faults = FaultConfig {
+        latency_ms: 30,
+        ..FaultConfig::default()
+    };
+    let sim = start_sim(BatchMode::PerItem, faults, 0).await;
+    let f = fixture();
+    let keys = numbers("GO", 300);
+    let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
+    let prepared = prepare(&f, &sheet, &sim, false);
+    let handle = engine::start(
+        &f.journal,
+        Start::Resume(prepared.run),
+        Some(client(&sim, PASSWORD)),
+        &fast_settings(),
+    )
+    .await
+    .unwrap();
+    // The events, the commands and the report: all gone at once.
+    drop(handle);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let run = f.journal.run(prepared.run).unwrap().unwrap();
+        if run.state == RunState::Completed && run.lock.is_none() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run stopped with its face: {run:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(f.journal.counts(prepared.run).unwrap().created, 300);
+    let stored = sim_orders(&sim).await;
+    assert_eq!(stored.len(), 300);
+    assert!(stored.values().all(|(_, requests)| *requests == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_previews_what_start_journals_and_sends() {
+    let sim = start_sim(BatchMode::PerItem, FaultConfig::default(), 0).await;
+    let f = fixture();
+    let csv = f._dir.path().join("orders.csv");
+    common::write_orders_csv(&csv, "PL", 60);
+    // One row an import refuses: it is journaled invalid, never sent.
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str("PL-BAD,not money,31/12/2026,01/11/2026,Bad Row,03001234567,,\n");
+    std::fs::write(&csv, text).unwrap();
+    let request = engine::PlanRequest {
+        file: csv.clone(),
+        kind: None,
+        sheet: None,
+        target: engine::Target {
+            base_url: sim.base_url.clone(),
+            merchant_id: MERCHANT.to_string(),
+        },
+        allow_resend: false,
+    };
+    let plan = engine::plan(&f.journal, request.clone()).unwrap();
+    let p = &plan.preview;
+    assert_eq!((p.kind, p.kind_guessed), (Kind::Orders, true));
+    assert_eq!(
+        (p.rows, p.valid, p.invalid, p.skipped, p.to_send),
+        (61, 60, 1, 0, 60)
+    );
+    assert!(p.total.is_some());
+    assert!(plan.source.file.is_absolute());
+    assert_eq!(plan.source.sha256.len(), 64);
+    // Nothing was written by planning, and a plan that sends needs credentials.
+    assert!(f.journal.runs().unwrap().is_empty());
+    assert!(matches!(
+        engine::start(
+            &f.journal,
+            Start::plan(plan.clone()),
+            None,
+            &fast_settings()
+        )
+        .await,
+        Err(EngineError::NoCredentials)
+    ));
+    assert!(f.journal.runs().unwrap().is_empty());
+
+    let handle = engine::start(
+        &f.journal,
+        Start::plan(plan),
+        Some(client(&sim, PASSWORD)),
+        &fast_settings(),
+    )
+    .await
+    .unwrap();
+    let run = handle.run;
+    let (report, events) = watch(handle).await;
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!((report.counts.created, report.counts.invalid), (60, 1));
+    assert_eq!(report.sent, 60);
+    assert!(matches!(
+        events.first(),
+        Some(Event::RunStarted {
+            total: 61,
+            to_send: 60,
+            settled: 1,
+            ..
+        })
+    ));
+    let record = f.journal.run(run).unwrap().unwrap();
+    assert_eq!(record.merchant_id, MERCHANT);
+    assert!(record.source_file.ends_with("orders.csv"));
+
+    // The same file again: the guard skips every row, and starting it sends nothing
+    // and needs no password.
+    let again = engine::plan(&f.journal, request).unwrap();
+    assert_eq!((again.preview.skipped, again.preview.to_send), (60, 0));
+    assert_eq!(again.earlier[0].2.run, run);
+    assert!(!again.sends_anything());
+    let handle = engine::start(&f.journal, Start::plan(again), None, &fast_settings())
+        .await
+        .unwrap();
+    let report = handle.finish().await.unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!(
+        (report.counts.skipped, report.requests, report.sent),
+        (60, 0, 0)
+    );
+    assert_eq!(sim_orders(&sim).await.len(), 60);
 }

@@ -5,8 +5,9 @@
 
 use paypro_console::Secret;
 use paypro_console::journal::{
-    AttemptRecord, INTERRUPTED_OUTCOME, ItemId, ItemOutcome, ItemState, Journal, JournalError,
-    NewItem, NewRun, RunId, RunState, SCHEMA_VERSION,
+    AttemptRecord, GroupOp, GroupResult, INTERRUPTED_OUTCOME, ItemFilter, ItemId, ItemOutcome,
+    ItemState, Journal, JournalError, JournalWriter, NewItem, NewRun, RunId, RunState,
+    SCHEMA_VERSION,
 };
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -950,4 +951,368 @@ fn a_run_and_its_items_are_created_together_or_not_at_all() {
         .unwrap();
     assert_ne!(next, run);
     assert_eq!(j.items(next, None).unwrap()[0].id, ids[0]);
+}
+
+// ---------------------------------------------------------------------------------------
+// What faces read: pages of a 100,000-item run with filters, counts, one item's history,
+// one key across runs; and group commits.
+
+/// A 100,000-item run where every 50th item was sent: most created (ConnectPayId
+/// `CP{i}`), every 1000th (from the 50th) rejected with "bad amount {i}", every 5000th
+/// failed. Item `i` is row `i + 2`, key `Q-{i:06}`.
+fn big_run() -> (tempfile::TempDir, Journal, RunId, Vec<ItemId>) {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(&dir.path().join("journal.sqlite3")).unwrap();
+    let items =
+        (0..100_000u32).map(|i| Ok::<_, JournalError>(pending(i + 2, &format!("Q-{i:06}"))));
+    let (run, ids) = j.create_run_from(&new_run("M1"), items).unwrap();
+    let lock = j.lock_run(run).unwrap();
+    let sent: Vec<usize> = (0..100_000).step_by(50).collect();
+    for chunk in sent.chunks(500) {
+        let begins: Vec<GroupOp> = chunk
+            .chunks(50)
+            .map(|c| GroupOp::Begin {
+                run,
+                endpoint: "cmo".into(),
+                items: c.iter().map(|&i| ids[i]).collect(),
+            })
+            .collect();
+        let batches: Vec<_> = j
+            .write_group(&begins)
+            .into_iter()
+            .map(|r| match r {
+                GroupResult::Begun(Ok(b)) => b,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let finishes: Vec<GroupOp> = chunk
+            .chunks(50)
+            .zip(batches)
+            .map(|(c, batch)| GroupOp::Finish {
+                batch,
+                record: record("ok"),
+                outcomes: c
+                    .iter()
+                    .map(|&i| {
+                        let outcome = if i % 5000 == 0 {
+                            ItemOutcome::Failed {
+                                last_error: format!("HTTP 500 for {i}"),
+                            }
+                        } else if i % 1000 == 50 {
+                            ItemOutcome::Rejected {
+                                status_code: "03".into(),
+                                description: Some(format!("bad amount {i}")),
+                            }
+                        } else {
+                            created(&format!("CP{i}"))
+                        };
+                        (ids[i], outcome)
+                    })
+                    .collect(),
+            })
+            .collect();
+        for r in j.write_group(&finishes) {
+            assert!(matches!(r, GroupResult::Finished(Ok(_))), "{r:?}");
+        }
+    }
+    lock.release().unwrap();
+    (dir, j, run, ids)
+}
+
+/// Every item matching `filter`, read a page of `limit` at a time.
+fn all_pages(j: &Journal, run: RunId, filter: &ItemFilter, limit: usize) -> Vec<u32> {
+    let mut rows = Vec::new();
+    let mut after = None;
+    loop {
+        let page = j.items_page(run, filter, after, limit).unwrap();
+        assert!(page.len() <= limit);
+        rows.extend(page.iter().map(|i| i.row));
+        match page.last() {
+            Some(last) if page.len() == limit => after = Some(last.row),
+            _ => break,
+        }
+    }
+    rows
+}
+
+#[test]
+fn items_page_over_a_hundred_thousand_items_with_filters() {
+    let (_dir, j, run, _ids) = big_run();
+    let expect = |pick: &dyn Fn(usize) -> bool| -> Vec<u32> {
+        (0..100_000usize)
+            .filter(|&i| pick(i))
+            .map(|i| i as u32 + 2)
+            .collect()
+    };
+    let sent = |i: usize| i.is_multiple_of(50);
+    let failed = |i: usize| sent(i) && i.is_multiple_of(5000);
+    let rejected = |i: usize| sent(i) && !failed(i) && i % 1000 == 50;
+
+    // The first page, and one deep in the run, in row order.
+    let first = j.items_page(run, &ItemFilter::all(), None, 100).unwrap();
+    assert_eq!(first.len(), 100);
+    assert_eq!(first[0].row, 2);
+    assert_eq!(first[99].row, 101);
+    let deep = j
+        .items_page(run, &ItemFilter::all(), Some(99_950), 100)
+        .unwrap();
+    let rows: Vec<u32> = deep.iter().map(|i| i.row).collect();
+    assert_eq!(rows, (99_951..=100_001).collect::<Vec<_>>());
+
+    // One state, rare, paged across the whole run.
+    let f = ItemFilter::state(ItemState::Failed);
+    assert_eq!(all_pages(&j, run, &f, 3), expect(&failed));
+    assert_eq!(j.items_count(run, &f).unwrap(), 20);
+    // Several states, merged in row order across pages.
+    let f = ItemFilter {
+        states: vec![ItemState::Rejected, ItemState::Failed],
+        text: None,
+    };
+    assert_eq!(
+        all_pages(&j, run, &f, 7),
+        expect(&|i| failed(i) || rejected(i))
+    );
+    assert_eq!(j.items_count(run, &f).unwrap(), 120);
+    // The common state, in big pages.
+    let f = ItemFilter::state(ItemState::Pending);
+    let pending = all_pages(&j, run, &f, 5000);
+    assert_eq!(pending, expect(&|i| !sent(i)));
+
+    // Text: a ConnectPayId, a server message (and with a state), a key, a row number.
+    let text = |t: &str| ItemFilter {
+        states: Vec::new(),
+        text: Some(t.into()),
+    };
+    let hit = j.items_page(run, &text("CP99100"), None, 10).unwrap();
+    assert_eq!(hit.len(), 1);
+    assert_eq!(
+        (hit[0].row, hit[0].connectpay_id.as_deref()),
+        (99_102, Some("CP99100"))
+    );
+    assert_eq!(
+        all_pages(&j, run, &text("BAD AMOUNT"), 30),
+        expect(&rejected)
+    );
+    let f = ItemFilter {
+        states: vec![ItemState::Created],
+        text: Some("bad amount".into()),
+    };
+    assert!(j.items_page(run, &f, None, 10).unwrap().is_empty());
+    assert_eq!(j.items_count(run, &f).unwrap(), 0);
+    let hit = j.items_page(run, &text("Q-012345"), None, 10).unwrap();
+    assert_eq!(hit.iter().map(|i| i.row).collect::<Vec<_>>(), [12_347]);
+    let by_row = j.items_page(run, &text("1734"), None, 1000).unwrap();
+    assert!(
+        by_row.iter().any(|i| i.row == 1734),
+        "the row number matches"
+    );
+    assert!(
+        by_row
+            .iter()
+            .all(|i| i.row == 1734 || i.key.contains("1734") || format!("{i:?}").contains("1734"))
+    );
+    // Pattern characters are taken literally.
+    assert!(j.items_page(run, &text("%"), None, 10).unwrap().is_empty());
+    assert!(
+        j.items_page(run, &text("Q_0"), None, 10)
+            .unwrap()
+            .is_empty()
+    );
+
+    // Counts by state and sends, in SQL.
+    let totals = j.run_totals(run).unwrap();
+    assert_eq!(totals.counts.total(), 100_000);
+    assert_eq!(totals.counts.failed, 20);
+    assert_eq!(totals.counts.rejected, 100);
+    assert_eq!(totals.counts.created, 2000 - 120);
+    assert_eq!(totals.counts.pending, 98_000);
+    assert_eq!(totals.sent, 2000);
+    assert_eq!(j.items_count(run, &ItemFilter::all()).unwrap(), 100_000);
+}
+
+#[test]
+fn an_items_history_a_key_in_a_run_and_a_key_across_runs() {
+    let (_dir, _path, j, run, ids) = journal_with_run(3);
+    let lock = j.lock_run(run).unwrap();
+    let b1 = j.begin_batch(run, "cmo", &ids).unwrap();
+    let mut failed = record("HTTP 500");
+    failed.http_status = Some(500);
+    failed.response_body = Some("Internal Server Error".into());
+    j.finish_batch(
+        b1,
+        &failed,
+        &ids.iter()
+            .map(|id| {
+                (
+                    *id,
+                    ItemOutcome::Retry {
+                        last_error: "HTTP 500".into(),
+                    },
+                )
+            })
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let b2 = j.begin_batch(run, "cmo", &ids[1..2]).unwrap();
+    j.finish_batch(b2, &record("ok"), &[(ids[1], created("00440000000001"))])
+        .unwrap();
+    lock.release().unwrap();
+
+    let history = j.item_history(ids[1]).unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].attempt.batch, b1);
+    assert_eq!(history[0].attempt.http_status, Some(500));
+    assert_eq!(history[0].attempt.result.as_deref(), Some("retry"));
+    assert_eq!(
+        history[0].response_body.as_deref(),
+        Some("Internal Server Error")
+    );
+    assert_eq!(
+        (history[1].attempt.position, history[1].attempt.batch_size),
+        (0, 1)
+    );
+    assert_eq!(history[1].attempt.result.as_deref(), Some("created"));
+    assert_eq!(
+        history[1].response_body.as_deref(),
+        Some("[{\"Status\":\"00\"}]")
+    );
+    assert!(j.item_history(ItemId(999)).unwrap().is_empty());
+
+    // A second run of another merchant repeats a key.
+    let run2 = j.create_run(&new_run("M2")).unwrap();
+    j.add_items(run2, &[pending(7, "A-1"), pending(8, "A-1")])
+        .unwrap();
+    let in_run = j.items_by_key(run2, " A-1 ").unwrap();
+    assert_eq!(in_run.iter().map(|i| i.row).collect::<Vec<_>>(), [7, 8]);
+    assert!(j.items_by_key(run, "nope").unwrap().is_empty());
+    let hits = j.find_key("A-1").unwrap();
+    let found: Vec<(RunId, u32, ItemState)> = hits
+        .iter()
+        .map(|h| (h.run.id, h.item.row, h.item.state))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (run, 3, ItemState::Created),
+            (run2, 7, ItemState::Pending),
+            (run2, 8, ItemState::Pending)
+        ]
+    );
+    assert_eq!(hits[1].run.merchant_id, "M2");
+    assert!(j.find_key("A-404").unwrap().is_empty());
+}
+
+#[test]
+fn writes_that_arrive_together_share_one_commit_and_a_refused_one_writes_nothing() {
+    let (_dir, _path, j, run, ids) = journal_with_run(6);
+    let _lock = j.lock_run(run).unwrap();
+    let b1 = j.begin_batch(run, "cmo", &ids[..2]).unwrap();
+    let results = j.write_group(&[
+        // The answer to the first request...
+        GroupOp::Finish {
+            batch: b1,
+            record: record("ok"),
+            outcomes: vec![(ids[0], created("1")), (ids[1], created("2"))],
+        },
+        // ...the next request's write-ahead record...
+        GroupOp::Begin {
+            run,
+            endpoint: "cmo".into(),
+            items: ids[2..4].to_vec(),
+        },
+        // ...a request naming an item already in flight (refused)...
+        GroupOp::Begin {
+            run,
+            endpoint: "cmo".into(),
+            items: vec![ids[4], ids[2]],
+        },
+        // ...and another.
+        GroupOp::Begin {
+            run,
+            endpoint: "cmo".into(),
+            items: vec![ids[5]],
+        },
+    ]);
+    assert!(
+        matches!(&results[0], GroupResult::Finished(Ok(a)) if a.len() == 2 && a[0].state == ItemState::Created)
+    );
+    assert!(matches!(results[1], GroupResult::Begun(Ok(_))));
+    assert!(
+        matches!(
+            &results[2],
+            GroupResult::Begun(Err(JournalError::InvalidTransition {
+                from: ItemState::InFlight,
+                ..
+            }))
+        ),
+        "{:?}",
+        results[2]
+    );
+    assert!(matches!(results[3], GroupResult::Begun(Ok(_))));
+    let state = |i: usize| j.item(ids[i]).unwrap().unwrap().state;
+    assert_eq!(
+        (0..6).map(state).collect::<Vec<_>>(),
+        [
+            ItemState::Created,
+            ItemState::Created,
+            ItemState::InFlight,
+            ItemState::InFlight,
+            ItemState::Pending,
+            ItemState::InFlight
+        ]
+    );
+    // The refused request left no trace: no attempt for its first item.
+    assert!(j.item_attempts(ids[4]).unwrap().is_empty());
+    assert_eq!(j.item(ids[4]).unwrap().unwrap().attempts, 0);
+}
+
+#[test]
+fn the_writer_thread_answers_in_queue_order() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_dir, path, j, run, ids) = journal_with_run(3);
+    rt.block_on(async {
+        let own = Journal::open(&path).unwrap();
+        let writer = JournalWriter::start(own).unwrap();
+        let lock = writer
+            .call(move |j| j.lock_run(run))
+            .await
+            .unwrap()
+            .unwrap();
+        let (a, b) = tokio::join!(
+            writer.begin_batch(run, "cmo", ids[..2].to_vec()),
+            writer.begin_batch(run, "cmo", ids[2..].to_vec())
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let applied = writer
+            .finish_batch(
+                a,
+                record("ok"),
+                vec![(ids[0], created("1")), (ids[1], exists())],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            applied.iter().map(|x| x.state).collect::<Vec<_>>(),
+            [ItemState::Created, ItemState::ExistsBeforeRun]
+        );
+        assert_eq!(
+            applied[1].message.as_deref(),
+            Some("Order number already exists")
+        );
+        // A call queued after the writes sees them.
+        let counts = writer.call(move |j| j.counts(run)).await.unwrap().unwrap();
+        assert_eq!((counts.created, counts.in_flight), (1, 1));
+        writer
+            .finish_batch(b, record("ok"), vec![(ids[2], ItemOutcome::Unsent)])
+            .await
+            .unwrap();
+        writer.call(move |_| lock.release()).await.unwrap().unwrap();
+        assert!(writer.busy() > Duration::ZERO);
+    });
+    // Another connection reads what the writer wrote.
+    assert_eq!(j.counts(run).unwrap().pending, 1);
+    assert!(j.run(run).unwrap().unwrap().lock.is_none());
 }

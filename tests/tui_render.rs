@@ -12,7 +12,7 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use paypro_console::domain::{Issue, Kind, Money, Order};
-use paypro_console::engine::Event;
+use paypro_console::engine::{Event, ItemRef, ItemUpdate};
 use paypro_console::journal::{
     BatchId, ItemId, ItemState, LockHolder, Run, RunId, RunState, RunSummary, StateCounts,
 };
@@ -410,37 +410,73 @@ fn confirm_says_exactly_what_y_will_do() {
     });
 }
 
-/// A run 40% through: 800 of 2,000 decided, 2 requests on the wire, one retry.
+fn refs(batch: u32) -> Vec<ItemRef> {
+    (0..50)
+        .map(|i| {
+            let n = (batch - 1) * 50 + i + 1;
+            ItemRef {
+                id: ItemId(i64::from(n)),
+                row: n + 1,
+                key: format!("INV-{n:05}"),
+            }
+        })
+        .collect()
+}
+
+fn updates(batch: u32, state: ItemState, message: Option<&str>) -> Vec<ItemUpdate> {
+    refs(batch)
+        .into_iter()
+        .map(|r| ItemUpdate {
+            id: r.id,
+            row: r.row,
+            key: r.key,
+            state,
+            message: message.map(str::to_string),
+            connectpay_id: (state == ItemState::Created).then(|| format!("1002{:05}", r.row)),
+        })
+        .collect()
+}
+
+/// A run 37.5% through: 750 of 2,000 created, 2 requests on the wire, one retry.
 fn mid_run(t0: Instant) -> LiveRun {
     let mut live = LiveRun::new(t0);
     live.apply(
         &Event::RunStarted {
             run: RunId(4),
+            kind: Kind::Orders,
             total: 2000,
             to_send: 2000,
             settled: 0,
+            batch_size: 50,
+            concurrency: 4,
         },
         t0,
     );
-    for b in 1..=18 {
-        let at = t0 + Duration::from_millis(500 * b);
+    for b in 1..=18u32 {
+        let at = t0 + Duration::from_millis(500 * u64::from(b));
         live.apply(
             &Event::BatchSent {
-                batch: BatchId(i64::try_from(b).unwrap()),
-                items: 50,
+                batch: BatchId(i64::from(b)),
+                items: refs(b),
             },
             at,
         );
         if b <= 16 {
             let retry = b == 3;
+            let (state, message, outcome) = if retry {
+                (
+                    ItemState::Pending,
+                    Some("cmo: HTTP 500: Internal Server Error"),
+                    "HTTP 500",
+                )
+            } else {
+                (ItemState::Created, None, "ok")
+            };
             live.apply(
                 &Event::BatchDone {
-                    batch: BatchId(i64::try_from(b).unwrap()),
-                    created: if retry { 0 } else { 50 },
-                    exists: 0,
-                    rejected: 0,
-                    retrying: if retry { 50 } else { 0 },
-                    failed: 0,
+                    batch: BatchId(i64::from(b)),
+                    items: updates(b, state, message),
+                    outcome: outcome.into(),
                     elapsed: Duration::from_millis(180),
                 },
                 at,
@@ -466,7 +502,22 @@ fn progress_app(paused: bool) -> App {
     let t0 = Instant::now();
     let mut app = home_app(mono());
     let mut live = mid_run(t0);
-    live.paused = paused;
+    if paused {
+        let at = t0 + Duration::from_secs(9);
+        live.apply(&Event::Pausing { on_the_wire: 2 }, at);
+        for b in 17..=18u32 {
+            live.apply(
+                &Event::BatchDone {
+                    batch: BatchId(i64::from(b)),
+                    items: updates(b, ItemState::Created, None),
+                    outcome: "ok".into(),
+                    elapsed: Duration::from_millis(180),
+                },
+                at,
+            );
+        }
+        live.apply(&Event::Paused, at);
+    }
     app.live = Some(live);
     app.now = t0 + Duration::from_secs(10);
     app.push(Screen::Progress(progress::Progress));

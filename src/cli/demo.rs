@@ -4,15 +4,14 @@
 //! starts the simulator in-process on a free loopback port, with some latency and a few
 //! injected faults (deterministic under [`DEMO_SEED`], chosen so that the very first
 //! request meets one and a retry always shows), journals into a fresh temporary
-//! directory (kept, and printed) unless `--journal` is given, submits
-//! `samples/orders.xlsx` with the live progress display and prints the summary.
+//! directory (kept, and printed) unless `--journal` is given, has the engine plan and
+//! drive `samples/orders.xlsx` with the live progress display, and prints the summary.
 
 use super::session::{self, Failure};
 use crate::Secret;
 use crate::domain::Kind;
-use crate::engine::{self, EngineSettings, RunSource};
+use crate::engine::{self, EngineSettings, PlanRequest, Start, Target};
 use crate::journal::Journal;
-use crate::sheet;
 use crate::sim::{self, DEMO_MERCHANT_ID, DEMO_MERCHANT_PASSWORD, FaultConfig, SimConfig};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -122,12 +121,6 @@ fn run_inner(args: &DemoArgs, journal_path: Option<&Path>) -> Result<ExitCode, F
         }
     };
     let journal = Journal::open(&journal_file).map_err(|e| Failure::not_started(e.to_string()))?;
-    let imported = sheet::read(&file, Some(Kind::Orders), None)
-        .map_err(|e| Failure::not_started(e.to_string()))?;
-    let source = RunSource {
-        sha256: engine::sha256_file(&file).map_err(|e| Failure::not_started(e.to_string()))?,
-        file: file.clone(),
-    };
     let rt = session::runtime()?;
     rt.block_on(async {
         let sim = sim::start(
@@ -140,57 +133,74 @@ fn run_inner(args: &DemoArgs, journal_path: Option<&Path>) -> Result<ExitCode, F
         )
         .await
         .map_err(|e| Failure::not_started(format!("cannot start the simulator: {e}")))?;
-        session::say(
-            args.json,
-            &format!(
-                "demo: simulator at {} (in this process, with latency and injected faults; nothing leaves the machine)\n\
-                 demo: sending {} ({} rows) as merchant {DEMO_MERCHANT_ID}\n\
-                 demo: journal {}\n",
-                sim.base_url,
-                file.display(),
-                imported.rows.len(),
-                journal_file.display()
-            ),
-        );
-        // The simulator is new every time, so orders an earlier demo run journaled are
-        // not on it: the cross-run guard does not apply.
-        let prepared = engine::prepare_run(
-            &journal,
-            &imported,
-            &source,
-            DEMO_MERCHANT_ID,
-            &sim.base_url,
-            true,
-        )
-        .map_err(|e| Failure::not_started(e.to_string()))?;
-        let client = session::client(
-            &journal,
-            &sim.base_url,
-            DEMO_MERCHANT_ID,
-            Secret::new(DEMO_MERCHANT_PASSWORD),
-        )?;
-        let settings = EngineSettings {
-            concurrency: usize::from(args.concurrency),
-            seed: Some(DEMO_SEED),
-            ..EngineSettings::default()
-        };
-        let driven =
-            session::drive_with_progress(&journal, client, prepared.run, &settings).await;
-        let retries = driven.result.as_ref().map(|r| r.retries).unwrap_or(0);
-        let code = session::finish(&journal, driven, args.json);
+        let code = demo_run(args, &journal, &file, &sim.base_url).await;
         sim.shutdown().await;
-        let prefix = session::command_prefix(journal.path());
-        session::say(
-            args.json,
-            &format!(
-                "demo: {retries} item sends were retried after injected faults\n\
-                 demo: the journal is {} (kept); look inside with:\n  {prefix} runs\n  {prefix} show {}\n",
-                journal.path().display(),
-                prepared.run
-            ),
-        );
         code
     })
+}
+
+/// Plans the sample sheet against the simulator at `base_url`, drives it, and says
+/// where to look afterwards.
+async fn demo_run(
+    args: &DemoArgs,
+    journal: &Journal,
+    file: &Path,
+    base_url: &str,
+) -> Result<ExitCode, Failure> {
+    // The simulator is new every time, so orders an earlier demo run journaled are not
+    // on it: the cross-run guard does not apply.
+    let plan = engine::plan(
+        journal,
+        PlanRequest {
+            file: file.to_path_buf(),
+            kind: Some(Kind::Orders),
+            sheet: None,
+            target: Target {
+                base_url: base_url.to_string(),
+                merchant_id: DEMO_MERCHANT_ID.to_string(),
+            },
+            allow_resend: true,
+        },
+    )
+    .map_err(|e| Failure::not_started(e.to_string()))?;
+    session::say(
+        args.json,
+        &format!(
+            "demo: simulator at {base_url} (in this process, with latency and injected faults; nothing leaves the machine)\n\
+             demo: sending {} ({} rows) as merchant {DEMO_MERCHANT_ID}\n\
+             demo: journal {}\n",
+            file.display(),
+            plan.preview.rows,
+            journal.path().display()
+        ),
+    );
+    let connection = session::connection(
+        base_url,
+        DEMO_MERCHANT_ID,
+        Secret::new(DEMO_MERCHANT_PASSWORD),
+    );
+    let settings = EngineSettings {
+        concurrency: usize::from(args.concurrency),
+        seed: Some(DEMO_SEED),
+        ..EngineSettings::default()
+    };
+    let handle = engine::start(journal, Start::plan(plan), Some(connection), &settings)
+        .await
+        .map_err(session::start_failure)?;
+    let run = handle.run;
+    let driven = session::watch(journal, handle).await;
+    let retries = driven.result.as_ref().map(|r| r.retries).unwrap_or(0);
+    let code = session::finish(journal, driven, args.json);
+    let prefix = session::command_prefix(journal.path());
+    session::say(
+        args.json,
+        &format!(
+            "demo: {retries} item sends were retried after injected faults\n\
+             demo: the journal is {} (kept); look inside with:\n  {prefix} runs\n  {prefix} show {run}\n",
+            journal.path().display(),
+        ),
+    );
+    code
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! were rejected, failed, invalid or left unsent, 2 when the run could not start, 130
 //! (SIGINT) or 143 (SIGTERM) when the clerk stopped it.
 
-use crate::journal::{Item, ItemState, Journal, JournalError, RunId, RunState, StateCounts};
+use crate::engine::RunReport;
+use crate::journal::{RunId, RunState, RunTotals};
 use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
@@ -47,37 +48,28 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Reads the run's counts from the journal; `retries` comes from the engine.
-    pub fn load(
-        journal: &Journal,
-        run: RunId,
-        state: RunState,
-        retries: u64,
-    ) -> Result<Summary, JournalError> {
-        let items = journal.items(run, None)?;
-        let counts = journal.counts(run)?;
-        Ok(Summary::from_items(
-            run,
-            &items,
-            &counts,
-            state,
-            retries,
-            journal.path(),
-        ))
+    /// The summary of a drive, from its report (counts are the journal's, read in SQL
+    /// when the drive ended).
+    pub fn of(report: &RunReport, journal: &Path) -> Summary {
+        let totals = RunTotals {
+            counts: report.counts,
+            sent: report.sent,
+        };
+        Summary::new(report.run, &totals, report.state, report.retries, journal)
     }
 
-    pub fn from_items(
+    pub fn new(
         run: RunId,
-        items: &[Item],
-        counts: &StateCounts,
+        totals: &RunTotals,
         state: RunState,
         retries: u64,
         journal: &Path,
     ) -> Summary {
+        let counts = &totals.counts;
         Summary {
             run,
             rows: counts.total(),
-            sent: items.iter().filter(|i| i.attempts > 0).count() as u64,
+            sent: totals.sent,
             created: counts.created,
             exists_before_run: counts.exists_before_run,
             exists_id_unknown: counts.exists_id_unknown,
@@ -155,17 +147,6 @@ impl Summary {
     }
 }
 
-/// Whether a row in this state counts as done for the exit code.
-pub fn is_done(state: ItemState) -> bool {
-    matches!(
-        state,
-        ItemState::Created
-            | ItemState::ExistsBeforeRun
-            | ItemState::ExistsIdUnknown
-            | ItemState::Skipped
-    )
-}
-
 /// `ExitCode` from one of the codes above.
 pub fn exit(code: u8) -> ExitCode {
     ExitCode::from(code)
@@ -188,11 +169,12 @@ pub fn shell_quote(text: &str) -> String {
 mod tests {
     use super::*;
 
+    use crate::journal::StateCounts;
+
     fn summary(counts: StateCounts, state: RunState) -> Summary {
-        Summary::from_items(
+        Summary::new(
             RunId(3),
-            &[],
-            &counts,
+            &RunTotals { counts, sent: 0 },
             state,
             2,
             Path::new("/tmp/j.sqlite3"),

@@ -1,16 +1,24 @@
-//! `paypro-console runs` (every run with its per-state counts) and `paypro-console show
-//! RUN` (a run's rows: state, ConnectPayId, fee, PayPro's answer), as text or JSON.
-//! Read-only: they never take a run's lock.
+//! `paypro-console runs` (every run with its per-state counts), `paypro-console show
+//! RUN` (a run's rows: state, ConnectPayId, fee, PayPro's answer; or one row, `--row` /
+//! `--key`, with every request it was in and what the server answered) and
+//! `paypro-console find KEY` (one order number or consumer id across every run), as
+//! text or JSON. Read-only: they never take a run's lock, and read a run a page at a
+//! time.
 
-use super::outcome::{EXIT_NOT_STARTED, exit};
+use super::outcome::{EXIT_NOT_STARTED, EXIT_PROBLEMS, exit};
 use super::session::{self, Failure};
 use crate::domain::Issue;
-use crate::journal::{Item, ItemState, Journal, RunId, RunSummary};
+use crate::journal::{
+    AttemptDetail, Item, ItemFilter, ItemState, Journal, KeyHit, Run, RunId, RunSummary,
+};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+
+/// Rows read from the journal at a time by `show`.
+const PAGE: usize = 1000;
 
 #[derive(Debug, clap::Args)]
 pub struct RunsArgs {
@@ -27,7 +35,24 @@ pub struct ShowArgs {
     /// exists_id_unknown, rejected, failed or skipped.
     #[arg(long, value_name = "STATE", value_parser = parse_state)]
     pub state: Option<ItemState>,
-    /// Print a JSON array of rows instead of a table.
+    /// Only this row (as Excel numbers it), with every request it was in and what
+    /// PayPro answered.
+    #[arg(long, value_name = "N", conflicts_with_all = ["state", "key"])]
+    pub row: Option<u32>,
+    /// Only the row(s) with this order number or consumer id, in detail as `--row`.
+    #[arg(long, value_name = "KEY", conflicts_with = "state")]
+    pub key: Option<String>,
+    /// Print JSON instead of text: an array of rows; with `--row`, one object; with
+    /// `--key`, an array of them.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FindArgs {
+    /// The order number or consumer id.
+    pub key: String,
+    /// Print a JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
 }
@@ -204,42 +229,133 @@ pub fn render_runs(list: &[RunSummary], journal: &Path) -> String {
 
 pub fn show(args: &ShowArgs, journal_path: Option<&Path>) -> ExitCode {
     match show_inner(args, journal_path) {
-        Ok(text) => {
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
-            exit(0)
-        }
+        Ok(code) => code,
         Err(f) => f.report("show"),
     }
 }
 
-fn show_inner(args: &ShowArgs, journal_path: Option<&Path>) -> Result<String, Failure> {
-    let journal = session::open_journal(journal_path)?;
-    let run = RunId(args.run);
-    let rows = item_rows(&journal, run, args.state)?;
-    if args.json {
-        return serde_json::to_string_pretty(&rows)
-            .map(|j| j + "\n")
-            .map_err(|e| Failure::not_started(e.to_string()));
-    }
-    Ok(render_items(&rows))
+fn write_out(text: &str) -> Result<(), Failure> {
+    // A closed pipe (`| head`) ends the listing, not with an error.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(())
 }
 
-/// A run's rows as `show` prints them.
-pub fn item_rows(
-    journal: &Journal,
-    run: RunId,
-    state: Option<ItemState>,
-) -> Result<Vec<ItemRow>, Failure> {
-    let record = journal
+fn journal_failure(e: impl std::fmt::Display) -> Failure {
+    Failure::not_started(e.to_string())
+}
+
+fn show_inner(args: &ShowArgs, journal_path: Option<&Path>) -> Result<ExitCode, Failure> {
+    let journal = session::open_journal(journal_path)?;
+    let run = find_run(&journal, RunId(args.run))?;
+    if let Some(row) = args.row {
+        let Some(item) = journal.item_by_row(run.id, row).map_err(journal_failure)? else {
+            eprintln!(
+                "run {}: no row {row} (the sheet's rows are numbered as Excel shows them)",
+                run.id
+            );
+            return Ok(exit(EXIT_PROBLEMS));
+        };
+        let detail = ItemDetail::load(&journal, &run, &item)?;
+        let text = if args.json {
+            serde_json::to_string_pretty(&detail).map_err(journal_failure)? + "\n"
+        } else {
+            detail.render()
+        };
+        write_out(&text)?;
+        return Ok(exit(0));
+    }
+    if let Some(key) = &args.key {
+        let items = journal.items_by_key(run.id, key).map_err(journal_failure)?;
+        if items.is_empty() {
+            eprintln!("run {}: no row with {} {key}", run.id, key_noun(&run.kind));
+            return Ok(exit(EXIT_PROBLEMS));
+        }
+        let details = items
+            .iter()
+            .map(|item| ItemDetail::load(&journal, &run, item))
+            .collect::<Result<Vec<_>, _>>()?;
+        let text = if args.json {
+            serde_json::to_string_pretty(&details).map_err(journal_failure)? + "\n"
+        } else {
+            details
+                .iter()
+                .map(ItemDetail::render)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        write_out(&text)?;
+        return Ok(exit(0));
+    }
+    show_rows(&journal, &run, args.state, args.json)?;
+    Ok(exit(0))
+}
+
+fn find_run(journal: &Journal, run: RunId) -> Result<Run, Failure> {
+    journal
         .run(run)
-        .map_err(|e| Failure::not_started(e.to_string()))?
+        .map_err(journal_failure)?
         .ok_or_else(|| Failure {
             code: EXIT_NOT_STARTED,
             message: format!("run {run} is not in the journal; paypro-console runs lists them"),
-        })?;
-    let items = journal
-        .items(run, state)
-        .map_err(|e| Failure::not_started(e.to_string()))?;
+        })
+}
+
+fn key_noun(kind: &str) -> &'static str {
+    match kind {
+        "orders" => "order number",
+        _ => "consumer id",
+    }
+}
+
+/// Prints a run's rows page by page (a 100,000-row run never sits in memory).
+fn show_rows(
+    journal: &Journal,
+    run: &Run,
+    state: Option<ItemState>,
+    json: bool,
+) -> Result<(), Failure> {
+    let filter = ItemFilter {
+        states: state.into_iter().collect(),
+        text: None,
+    };
+    let mut after = None;
+    let mut first = true;
+    loop {
+        let page = journal
+            .items_page(run.id, &filter, after, PAGE)
+            .map_err(journal_failure)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.row);
+        let rows = item_rows(journal, run, &page)?;
+        let text = if json {
+            let mut out = String::new();
+            for row in &rows {
+                out.push_str(if first { "[\n  " } else { ",\n  " });
+                first = false;
+                out.push_str(&serde_json::to_string(row).map_err(journal_failure)?);
+            }
+            out
+        } else {
+            let text = render_items(&rows, first);
+            first = false;
+            text
+        };
+        write_out(&text)?;
+        if page.len() < PAGE {
+            break;
+        }
+    }
+    let end = match (json, first) {
+        (true, true) => "[]\n",
+        (true, false) => "\n]\n",
+        (false, true) => "no rows\n",
+        (false, false) => "",
+    };
+    write_out(end)
+}
+
+/// A page of a run's rows as `show` prints them.
+pub fn item_rows(journal: &Journal, run: &Run, items: &[Item]) -> Result<Vec<ItemRow>, Failure> {
     // Skipped rows say which earlier run created them.
     let skipped: Vec<&str> = items
         .iter()
@@ -250,8 +366,8 @@ pub fn item_rows(
         HashMap::new()
     } else {
         journal
-            .created_elsewhere_many(&record.kind, &record.merchant_id, skipped, Some(run))
-            .map_err(|e| Failure::not_started(e.to_string()))?
+            .created_elsewhere_many(&run.kind, &run.merchant_id, skipped, Some(run.id))
+            .map_err(journal_failure)?
             .into_iter()
             .map(|(k, p)| (k, p.to_string()))
             .collect()
@@ -267,15 +383,284 @@ pub fn item_rows(
         .collect())
 }
 
-/// The rows table.
-pub fn render_items(rows: &[ItemRow]) -> String {
-    if rows.is_empty() {
-        return "no rows\n".to_string();
+/// One row in detail: `show --row` / `--key`.
+#[derive(Debug, Serialize)]
+pub struct ItemDetail {
+    pub run: RunId,
+    pub file: String,
+    #[serde(flatten)]
+    pub item: ItemRow,
+    pub issues: Vec<Issue>,
+    /// Every request the row was in, oldest first.
+    pub requests: Vec<RequestRow>,
+}
+
+/// One request a row was in, and what the server answered.
+#[derive(Debug, Serialize)]
+pub struct RequestRow {
+    pub batch: i64,
+    pub endpoint: String,
+    /// 0-based place of the row in the request.
+    pub position: u32,
+    pub batch_size: u32,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub http_status: Option<u16>,
+    /// The request's outcome (`ok`, `status 04: ...`, `transport: ...`).
+    pub outcome: Option<String>,
+    /// What it did to this row: a state, `retry`, `unsent` or `interrupted`.
+    pub result: Option<String>,
+    pub status_code: Option<String>,
+    pub description: Option<String>,
+    pub error: Option<String>,
+    /// The whole answer, credentials redacted.
+    pub response_body: Option<String>,
+}
+
+impl RequestRow {
+    fn of(d: &AttemptDetail) -> RequestRow {
+        let a = &d.attempt;
+        RequestRow {
+            batch: a.batch.0,
+            endpoint: a.endpoint.clone(),
+            position: a.position,
+            batch_size: a.batch_size,
+            started_at: a.started_at.to_rfc3339(),
+            finished_at: a.finished_at.map(|t| t.to_rfc3339()),
+            duration_ms: a.duration_ms,
+            http_status: a.http_status,
+            outcome: a.batch_outcome.clone(),
+            result: a.result.clone(),
+            status_code: a.status_code.clone(),
+            description: a.description.clone(),
+            error: a.error.clone(),
+            response_body: d.response_body.clone(),
+        }
     }
+}
+
+impl ItemDetail {
+    fn load(journal: &Journal, run: &Run, item: &Item) -> Result<ItemDetail, Failure> {
+        let rows = item_rows(journal, run, std::slice::from_ref(item))?;
+        let row = rows.into_iter().next().ok_or_else(|| {
+            Failure::not_started(format!(
+                "run {}: row {} could not be read",
+                run.id, item.row
+            ))
+        })?;
+        let history = journal.item_history(item.id).map_err(journal_failure)?;
+        Ok(ItemDetail {
+            run: run.id,
+            file: run.source_file.clone(),
+            item: row,
+            issues: serde_json::from_value(item.issues.clone()).unwrap_or_default(),
+            requests: history.iter().map(RequestRow::of).collect(),
+        })
+    }
+
+    /// The text form: the row, its issues, then each request and the server's answer
+    /// for this row.
+    pub fn render(&self) -> String {
+        let r = &self.item;
+        let mut out = format!(
+            "run {}, row {} ({}), from {}: {}\n",
+            self.run,
+            r.row,
+            r.key,
+            session::file_name(&self.file),
+            r.state.as_str()
+        );
+        let mut facts = Vec::new();
+        if let Some(id) = &r.connectpay_id {
+            facts.push(format!("ConnectPayId {id}"));
+        }
+        if let Some(fee) = &r.fee {
+            facts.push(format!("fee {fee}"));
+        }
+        if let Some(code) = &r.status_code {
+            facts.push(format!("status {code}"));
+        }
+        facts.push(format!("{} sends", r.attempts));
+        out.push_str(&format!("  {}\n", facts.join(", ")));
+        if let Some(message) = &r.message {
+            out.push_str(&format!("  {message}\n"));
+        }
+        for issue in &self.issues {
+            out.push_str(&format!("  {issue}\n"));
+        }
+        if self.requests.is_empty() {
+            out.push_str("  never sent\n");
+        }
+        for (n, q) in self.requests.iter().enumerate() {
+            out.push_str(&format!(
+                "  request {} (batch {}, {} of {} items, {}): sent {}",
+                n + 1,
+                q.batch,
+                q.position + 1,
+                q.batch_size,
+                q.endpoint,
+                q.started_at
+            ));
+            if let Some(status) = q.http_status {
+                out.push_str(&format!(", HTTP {status}"));
+            }
+            if let Some(ms) = q.duration_ms {
+                out.push_str(&format!(" in {ms} ms"));
+            }
+            out.push_str(&format!(
+                ": {}\n",
+                q.result.as_deref().unwrap_or("no answer recorded")
+            ));
+            let said = q
+                .description
+                .as_deref()
+                .or(q.error.as_deref())
+                .or(q.outcome.as_deref());
+            if let Some(said) = said {
+                out.push_str(&format!("    {said}\n"));
+            }
+            if let Some(answer) = q
+                .response_body
+                .as_deref()
+                .and_then(|b| answer_for(b, &r.key))
+            {
+                out.push_str(&format!("    answer: {answer}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// The part of a batch answer about `key`: the result object naming it, else the
+/// start of the body.
+fn answer_for(body: &str, key: &str) -> Option<String> {
+    const MAX: usize = 300;
+    if let Ok(serde_json::Value::Array(items)) = serde_json::from_str(body)
+        && let Some(item) = items.iter().find(|v| {
+            v.as_object()
+                .is_some_and(|o| o.values().any(|x| x.as_str() == Some(key)))
+        })
+    {
+        return Some(item.to_string());
+    }
+    let body = body.trim();
+    if body.is_empty() {
+        return None;
+    }
+    let mut end = body.len().min(MAX);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(if end < body.len() {
+        format!("{}…", &body[..end])
+    } else {
+        body.to_string()
+    })
+}
+
+pub fn find(args: &FindArgs, journal_path: Option<&Path>) -> ExitCode {
+    match find_inner(args, journal_path) {
+        Ok(code) => code,
+        Err(f) => f.report("find"),
+    }
+}
+
+/// One hit of `find --json`.
+#[derive(Debug, Serialize)]
+pub struct FoundRow {
+    pub run: RunId,
+    pub run_state: String,
+    pub kind: String,
+    pub merchant_id: String,
+    pub file: String,
+    pub created_at: String,
+    #[serde(flatten)]
+    pub item: ItemRow,
+}
+
+fn find_inner(args: &FindArgs, journal_path: Option<&Path>) -> Result<ExitCode, Failure> {
+    let journal = session::open_journal(journal_path)?;
+    let hits: Vec<KeyHit> = journal.find_key(&args.key).map_err(journal_failure)?;
+    if hits.is_empty() && !args.json {
+        eprintln!(
+            "{} is in no run of {}",
+            args.key.trim(),
+            journal.path().display()
+        );
+        return Ok(exit(EXIT_PROBLEMS));
+    }
+    let mut rows = Vec::with_capacity(hits.len());
+    for hit in &hits {
+        let item = item_rows(&journal, &hit.run, std::slice::from_ref(&hit.item))?;
+        for item in item {
+            rows.push(FoundRow {
+                run: hit.run.id,
+                run_state: hit.run.state.to_string(),
+                kind: hit.run.kind.clone(),
+                merchant_id: hit.run.merchant_id.clone(),
+                file: hit.run.source_file.clone(),
+                created_at: hit.run.created_at.to_rfc3339(),
+                item,
+            });
+        }
+    }
+    let text = if args.json {
+        serde_json::to_string_pretty(&rows).map_err(journal_failure)? + "\n"
+    } else {
+        render_found(&rows)
+    };
+    write_out(&text)?;
+    Ok(exit(if rows.is_empty() { EXIT_PROBLEMS } else { 0 }))
+}
+
+fn render_found(rows: &[FoundRow]) -> String {
     let mut out = format!(
-        "{:>6}  {:<20} {:<17} {:<16} {:>8} {:>4} {:>8}  {}\n",
-        "ROW", "KEY", "STATE", "CONNECTPAY ID", "FEE", "CODE", "ATTEMPTS", "MESSAGE"
+        "{:>5}  {:<12} {:<16} {:<12} {:<17} {:>6}  {:<17} {:<16} {:>8}  {}\n",
+        "RUN",
+        "RUN STATE",
+        "KIND",
+        "MERCHANT",
+        "STARTED (UTC)",
+        "ROW",
+        "STATE",
+        "CONNECTPAY ID",
+        "ATTEMPTS",
+        "MESSAGE / FILE"
     );
+    for r in rows {
+        let started = chrono::DateTime::parse_from_rfc3339(&r.created_at)
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|_| r.created_at.clone());
+        out.push_str(&format!(
+            "{:>5}  {:<12} {:<16} {:<12} {:<17} {:>6}  {:<17} {:<16} {:>8}  {}\n",
+            r.run.0,
+            r.run_state,
+            r.kind,
+            r.merchant_id,
+            started,
+            r.item.row,
+            r.item.state.as_str(),
+            r.item.connectpay_id.as_deref().unwrap_or("-"),
+            r.item.attempts,
+            r.item
+                .message
+                .clone()
+                .unwrap_or_else(|| session::file_name(&r.file))
+        ));
+    }
+    out
+}
+
+/// The rows table (`header`: the column names first).
+pub fn render_items(rows: &[ItemRow], header: bool) -> String {
+    let mut out = String::new();
+    if header {
+        out.push_str(&format!(
+            "{:>6}  {:<20} {:<17} {:<16} {:>8} {:>4} {:>8}  {}\n",
+            "ROW", "KEY", "STATE", "CONNECTPAY ID", "FEE", "CODE", "ATTEMPTS", "MESSAGE"
+        ));
+    }
     for r in rows {
         out.push_str(&format!(
             "{:>6}  {:<20} {:<17} {:<16} {:>8} {:>4} {:>8}  {}\n",
@@ -295,6 +680,24 @@ pub fn render_items(rows: &[ItemRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_answer_shown_is_the_one_about_the_row() {
+        let body = r#"[{"Status":"00"},{"Status":"00","OrderNumber":"A-1","ConnectPayId":"1"},{"Status":"01","OrderNumber":"A-2"}]"#;
+        let answer = answer_for(body, "A-2").unwrap();
+        assert!(
+            answer.contains("\"A-2\"") && answer.contains("\"01\""),
+            "{answer}"
+        );
+        assert!(!answer.contains("A-1"), "{answer}");
+        assert_eq!(
+            answer_for("Internal Server Error", "A-2").as_deref(),
+            Some("Internal Server Error")
+        );
+        let long = "x".repeat(400);
+        assert!(answer_for(&long, "A").unwrap().ends_with('…'));
+        assert_eq!(answer_for("  ", "A"), None);
+    }
 
     #[test]
     fn state_names_parse_like_the_state_machine() {

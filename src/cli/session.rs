@@ -1,21 +1,20 @@
-//! What `submit`, `resume`, `retry` and `demo` share: opening the journal, making the
-//! client, driving a run while rendering its events and listening for Ctrl-C, and
-//! ending it (summary, the exit code, and what the clerk should do next).
+//! What `submit`, `resume`, `retry` and `demo` share: opening the journal, the
+//! connection settings, watching a run the engine drives (rendering its events,
+//! turning Ctrl-C into a cancel), and ending it (summary, the exit code, and what the
+//! clerk should do next).
 
 use super::outcome::{
     self, EXIT_INTERRUPTED, EXIT_NOT_STARTED, EXIT_PROBLEMS, EXIT_TERMINATED, Summary,
 };
 use super::progress::Renderer;
 use crate::Secret;
-use crate::api::{Client, ClientConfig};
-use crate::engine::{self, EngineError, EngineSettings, RunReport};
+use crate::api::ClientConfig;
+use crate::engine::{EngineError, EngineSettings, RunHandle, RunReport};
 use crate::journal::{self, Journal, RunId, RunState};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio_util::sync::CancellationToken;
 
 /// Options of the commands that drive a run (`submit`, `resume`, `retry`).
 #[derive(Debug, Clone, clap::Args)]
@@ -127,17 +126,17 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::not_started(format!("cannot start the async runtime: {e}")))
 }
 
-/// A client for `merchant_id` at `base_url`; the journal is told to redact the password
-/// from everything it stores.
-pub fn client(
-    journal: &Journal,
-    base_url: &str,
-    merchant_id: &str,
-    password: Secret,
-) -> Result<Client, Failure> {
-    journal.set_redactions(vec![password.clone()]);
-    Client::new(ClientConfig::new(base_url, merchant_id, password))
-        .map_err(|e| Failure::not_started(format!("{e}; check --base-url or PAYPRO_BASE_URL")))
+/// Where and as whom to send.
+pub fn connection(base_url: &str, merchant_id: &str, password: Secret) -> ClientConfig {
+    ClientConfig::new(base_url, merchant_id, password)
+}
+
+/// The message for a run the engine could not start.
+pub fn start_failure(e: EngineError) -> Failure {
+    match e {
+        EngineError::Locked(holder) => Failure::not_started(holder.to_string()),
+        other => Failure::not_started(other.to_string()),
+    }
 }
 
 /// Asks `question [y/N]` on stderr and reads the answer from stdin. Without a terminal
@@ -197,35 +196,31 @@ async fn next_signal(sig: &mut Option<Signal>) {
     }
 }
 
-/// Drives `run` to its end with a progress display on stderr. The first Ctrl-C (or
-/// SIGTERM) stops sending new batches and lets the requests in flight finish and be
-/// recorded; a second one quits at once (the journal stays consistent: what was in
-/// flight is re-checked on resume).
-pub async fn drive_with_progress(
-    journal: &Journal,
-    client: Client,
-    run: RunId,
-    settings: &EngineSettings,
-) -> Driven {
-    let settled_before = journal.counts(run).map(|c| c.settled()).unwrap_or(0);
-    let shared = Arc::new(Mutex::new(journal.clone()));
-    let cancel = CancellationToken::new();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+/// Watches a run to its end with a progress display on stderr. The first Ctrl-C (or
+/// SIGTERM) cancels it: no new batches are sent and the requests in flight finish and
+/// are recorded; a second one quits at once (the journal stays consistent: what was
+/// in flight is re-checked on resume).
+pub async fn watch(journal: &Journal, handle: RunHandle) -> Driven {
+    let RunHandle {
+        run,
+        mut events,
+        control,
+        mut report,
+        ..
+    } = handle;
     let mut renderer = Renderer::new();
     let mut sigint = signal(SignalKind::interrupt()).ok();
     let mut sigterm = signal(SignalKind::terminate()).ok();
     let resume = resume_command(journal.path(), run);
-    let drive = engine::drive(shared, client, run, settings, cancel.clone(), tx);
-    tokio::pin!(drive);
     let mut interrupted: Option<Interruption> = None;
     let result = loop {
         let got = tokio::select! {
             biased;
-            Some(event) = rx.recv() => {
+            Some(event) = events.recv() => {
                 renderer.event(&event);
                 None
             }
-            result = &mut drive => break result,
+            result = &mut report => break result,
             _ = next_signal(&mut sigint) => Some(Interruption::Interrupt),
             _ = next_signal(&mut sigterm) => Some(Interruption::Terminate),
         };
@@ -242,10 +237,10 @@ pub async fn drive_with_progress(
                 "stopping: no new batches are sent; waiting for the requests in flight \
                  to be answered and recorded (press Ctrl-C again to quit at once)",
             );
-            cancel.cancel();
+            control.cancel();
         }
     };
-    while let Ok(event) = rx.try_recv() {
+    while let Ok(event) = events.try_recv() {
         renderer.event(&event);
     }
     if result.is_err() {
@@ -255,7 +250,7 @@ pub async fn drive_with_progress(
         run,
         result,
         interrupted,
-        settled_before,
+        settled_before: renderer.progress().settled_before,
     }
 }
 
@@ -275,8 +270,7 @@ pub fn finish(journal: &Journal, driven: Driven, json: bool) -> Result<ExitCode,
             )));
         }
     };
-    let summary = Summary::load(journal, run, report.state, report.retries)
-        .map_err(|e| Failure::not_started(format!("cannot read run {run} back: {e}")))?;
+    let summary = Summary::of(&report, journal.path());
     print_summary(&summary, json);
     if let Some(which) = driven.interrupted
         && report.state != RunState::Completed
@@ -284,7 +278,7 @@ pub fn finish(journal: &Journal, driven: Driven, json: bool) -> Result<ExitCode,
         eprintln!("interrupted: resume with {resume}");
         return Ok(outcome::exit(which.exit_code()));
     }
-    if let Some(reason) = &report.stop_reason {
+    if let Some(reason) = report.credentials_refused() {
         eprintln!(
             "PayPro refused the merchant id or password ({reason}); nothing more was sent. \
              Check the password (PAYPRO_PASSWORD or the prompt) and the merchant id, then: {resume}"

@@ -1,167 +1,116 @@
-//! [`drive`]: the loop that sends a run's pending items, `concurrency` requests at a
-//! time, and journals every answer.
+//! The drive: sends a run's pending items, `concurrency` requests at a time, and
+//! journals every answer.
 //!
-//! One coordinator owns the plan (which items go together in the next request, which
-//! wait for a backoff); each request runs as its own task: journal the batch in flight,
-//! wait for one of `concurrency` permits, send, decide every item
-//! ([`super::classify`]), journal the answer, report back. The coordinator alone
-//! decides what is planned next; a stop (04, cancellation) closes the requests that
-//! have not left yet as unsent, and requests already out are always waited for and
-//! recorded.
+//! One coordinator ([`Driver`]) decides what is sent next: it reads pending items
+//! from the journal a few batches at a time (in row order, each item read once),
+//! groups them into requests, keeps the requests waiting for a backoff, and takes the
+//! faces' commands. Each request runs as a task of its own: its write-ahead record
+//! (the items in flight), a turn on the wire, the request, the decision for every item
+//! ([`super::classify`]), the answer's record. Up to `concurrency` requests are on the
+//! wire and as many more are journaled in flight ready to leave, so a free turn is
+//! taken at once and a write-ahead record shares its commit with the answers being
+//! recorded at the same time.
+//!
+//! The run has one control state, [`Control`]: running, paused, or stopping (with its
+//! [`StopReason`]). The coordinator and every task read the same value; a task that
+//! meets a 04 sets it before it gives back its turn on the wire, so no request waiting
+//! for that turn leaves after the 04. When the run pauses or stops, the requests that
+//! have not left are closed unsent (their items back to pending, their sends not
+//! counted) and those on the wire are always waited for and recorded.
 
 use super::backoff::Backoff;
 use super::classify::{Classified, Entry, Next, Payload, Response, classify};
-use super::{EngineError, EngineSettings, Event, RunKind, RunReport, SharedJournal};
+use super::events::{Event, ItemRef, ItemUpdate, StopReason};
+use super::{EngineError, EngineSettings, RunKind, RunReport};
 use crate::api::{ApiError, Client, Exchange, Exchanged, RequestProblem};
 use crate::domain::{Consumer, ConsumerUpdate, Order};
-use crate::journal::{AttemptRecord, BatchId, Item, ItemOutcome, Journal, RunId, RunState};
+use crate::journal::{
+    Applied, AttemptRecord, BatchId, ItemOutcome, JournalWriter, PendingItem, RunId, RunLock,
+    RunState, RunTotals,
+};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
+
+/// A face's command to a running drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Let the requests on the wire finish and be journaled; send nothing new.
+    Pause,
+    /// Continue after a pause.
+    Resume,
+    /// Stop: as a pause, then end the drive (the run is left `interrupted`).
+    Cancel,
+}
+
+/// What the run is doing: the one state the coordinator and every request read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Control {
+    Running,
+    Paused,
+    Stopping(StopReason),
+}
+
+impl Control {
+    fn may_send(&self) -> bool {
+        *self == Control::Running
+    }
+}
+
+/// Enters the stop state with `reason` unless the run is already stopping (the first
+/// reason is the one reported). Returns whether it did.
+fn stop(control: &watch::Sender<Control>, reason: StopReason) -> bool {
+    control.send_if_modified(|c| {
+        if matches!(c, Control::Stopping(_)) {
+            false
+        } else {
+            *c = Control::Stopping(reason);
+            true
+        }
+    })
+}
 
 /// What the request tasks share.
 struct Ctx {
-    journal: Arc<JournalAccess>,
-    client: Client,
+    writer: JournalWriter,
+    client: Option<Client>,
     run: RunId,
     kind: RunKind,
     max_attempts: u32,
     events: UnboundedSender<Event>,
-    /// `concurrency` permits: a request holds one while it is on the wire.
+    /// `concurrency` turns on the wire.
     wire: Arc<Semaphore>,
-    /// Cancelled when nothing more may be sent (04, cancellation, a journal failure).
-    /// The task that meets a 04 cancels it *before* giving back its permit, so no
-    /// request waiting for that permit can leave after the 04.
-    hold: CancellationToken,
-}
-
-/// Which journal calls go first when several wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Priority {
-    /// A write-ahead record: a request waits for it before it can leave.
-    Send,
-    /// An answer's record: nothing waits for it but the next decisions.
-    Record,
-}
-
-/// The engine's way into the journal: the shared mutex, a gate that lets write-ahead
-/// records overtake answers' records (so a free request slot is not left waiting
-/// behind bookkeeping), and the time spent inside journal calls.
-struct JournalAccess {
-    journal: SharedJournal,
-    /// Write-ahead records waiting for the journal.
-    senders_waiting: Mutex<usize>,
-    turn: Condvar,
-    busy_ns: AtomicU64,
-}
-
-impl JournalAccess {
-    fn new(journal: SharedJournal) -> JournalAccess {
-        JournalAccess {
-            journal,
-            senders_waiting: Mutex::new(0),
-            turn: Condvar::new(),
-            busy_ns: AtomicU64::new(0),
-        }
-    }
-
-    fn waiting(&self) -> MutexGuard<'_, usize> {
-        self.senders_waiting
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Runs `f` on the journal (blocking), after any write-ahead record waiting.
-    fn call<T>(
-        &self,
-        priority: Priority,
-        f: impl FnOnce(&Journal) -> Result<T, EngineError>,
-    ) -> Result<T, EngineError> {
-        match priority {
-            Priority::Send => *self.waiting() += 1,
-            Priority::Record => {
-                let mut waiting = self.waiting();
-                while *waiting > 0 {
-                    waiting = self
-                        .turn
-                        .wait(waiting)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
-                }
-            }
-        }
-        // A panic while the journal was held leaves no half transaction (rusqlite rolls
-        // back on drop), so a poisoned mutex is safe to go on with.
-        let guard = self
-            .journal
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if priority == Priority::Send {
-            let mut waiting = self.waiting();
-            *waiting = waiting.saturating_sub(1);
-            if *waiting == 0 {
-                self.turn.notify_all();
-            }
-        }
-        let started = Instant::now();
-        let result = f(&guard);
-        drop(guard);
-        let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.busy_ns.fetch_add(ns, Ordering::Relaxed);
-        result
-    }
-
-    fn busy(&self) -> Duration {
-        Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed))
-    }
-}
-
-/// Runs `f` on the journal from the blocking pool, holding the shared mutex only for
-/// the call itself (never across an await).
-async fn journal_call<T, F>(
-    access: &Arc<JournalAccess>,
-    priority: Priority,
-    f: F,
-) -> Result<T, EngineError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Journal) -> Result<T, EngineError> + Send + 'static,
-{
-    let access = access.clone();
-    tokio::task::spawn_blocking(move || access.call(priority, f))
-        .await
-        .map_err(|e| EngineError::Task(e.to_string()))?
+    control: watch::Sender<Control>,
+    /// Requests that left.
+    requests: AtomicU64,
 }
 
 fn emit(events: &UnboundedSender<Event>, event: Event) {
-    // A UI that went away is not a reason to stop sending money requests half-way.
+    // A face that went away is not a reason to stop sending money requests half-way.
     let _ = events.send(event);
 }
 
-/// Reads a journaled item back as what its run sends.
-fn entry_of(run: RunId, kind: RunKind, item: Item) -> Result<Entry, EngineError> {
-    let bad = |e: serde_json::Error, item: &Item| EngineError::Payload {
+/// Reads a pending item back as what its run sends.
+fn entry_of(run: RunId, kind: RunKind, item: PendingItem) -> Result<Entry, EngineError> {
+    let parsed = match kind {
+        RunKind::Orders => serde_json::from_str::<Order>(&item.payload).map(Payload::Order),
+        RunKind::Consumers => {
+            serde_json::from_str::<Consumer>(&item.payload).map(Payload::Consumer)
+        }
+        RunKind::ConsumerUpdates => {
+            serde_json::from_str::<ConsumerUpdate>(&item.payload).map(Payload::Update)
+        }
+    };
+    let payload = parsed.map_err(|e| EngineError::Payload {
         run,
         row: item.row,
         key: item.key.clone(),
         reason: e.to_string(),
-    };
-    let payload = match kind {
-        RunKind::Orders => Payload::Order(
-            serde_json::from_value::<Order>(item.payload.clone()).map_err(|e| bad(e, &item))?,
-        ),
-        RunKind::Consumers => Payload::Consumer(
-            serde_json::from_value::<Consumer>(item.payload.clone()).map_err(|e| bad(e, &item))?,
-        ),
-        RunKind::ConsumerUpdates => Payload::Update(
-            serde_json::from_value::<ConsumerUpdate>(item.payload.clone())
-                .map_err(|e| bad(e, &item))?,
-        ),
-    };
+    })?;
     Ok(Entry {
         id: item.id,
         row: item.row,
@@ -176,172 +125,181 @@ struct Finished {
     batch: BatchId,
     entries: Vec<Entry>,
     classified: Classified,
+    /// What each item became, as journaled.
+    applied: Vec<Applied>,
     elapsed: Duration,
-    /// False for a request closed unsent because the run stopped first.
+    /// False for a request closed unsent because the run paused or stopped first.
     sent: bool,
 }
 
-fn wrong_kind(ctx: &Ctx) -> ApiError {
-    ApiError::Request {
-        endpoint: ctx.kind.endpoint(),
-        problem: RequestProblem::Build(
-            "an item of another kind was planned into this run's batch".to_string(),
-        ),
-    }
+/// The payloads of a batch of one kind; `None` if an item of another kind got in.
+fn payloads<T: Clone>(entries: &[Entry], pick: impl Fn(&Payload) -> Option<&T>) -> Option<Vec<T>> {
+    entries.iter().map(|e| pick(&e.payload).cloned()).collect()
 }
 
 /// Sends the items in one request and pairs the answer with them; also hands back the
 /// exchange (HTTP status, redacted body) when a response arrived, for the journal.
-async fn send(ctx: &Ctx, entries: &[Entry]) -> (Result<Response, ApiError>, Option<Exchange>) {
-    match send_kind(ctx, entries).await {
-        Ok(Exchanged { result, exchange }) => (result, exchange),
-        Err(e) => (Err(e), None),
+async fn send(
+    client: &Client,
+    kind: RunKind,
+    entries: &[Entry],
+) -> (Result<Response, ApiError>, Option<Exchange>) {
+    let wrong_kind = || ApiError::Request {
+        endpoint: kind.endpoint(),
+        problem: RequestProblem::Build(
+            "an item of another kind was planned into this run's batch".to_string(),
+        ),
+    };
+    let got: Option<Exchanged<Response>> = match kind {
+        RunKind::Orders => match payloads(entries, |p| match p {
+            Payload::Order(o) => Some(o),
+            _ => None,
+        }) {
+            Some(orders) => {
+                let got = client.create_orders_with_exchange(&orders).await;
+                Some(Exchanged {
+                    result: got.result.map(|r| Response::from_orders(&r, &orders)),
+                    exchange: got.exchange,
+                })
+            }
+            None => None,
+        },
+        RunKind::Consumers => match payloads(entries, |p| match p {
+            Payload::Consumer(c) => Some(c),
+            _ => None,
+        }) {
+            Some(consumers) => {
+                let got = client.create_consumers_with_exchange(&consumers).await;
+                let keys: Vec<&str> = consumers.iter().map(|c| c.consumer_id.as_str()).collect();
+                Some(Exchanged {
+                    result: got
+                        .result
+                        .map(|r| Response::from_consumers(&r, &keys, false)),
+                    exchange: got.exchange,
+                })
+            }
+            None => None,
+        },
+        RunKind::ConsumerUpdates => match payloads(entries, |p| match p {
+            Payload::Update(u) => Some(u),
+            _ => None,
+        }) {
+            Some(updates) => {
+                let got = client.update_consumers_with_exchange(&updates).await;
+                let keys: Vec<&str> = updates.iter().map(|u| u.consumer_id.as_str()).collect();
+                Some(Exchanged {
+                    result: got
+                        .result
+                        .map(|r| Response::from_consumers(&r, &keys, true)),
+                    exchange: got.exchange,
+                })
+            }
+            None => None,
+        },
+    };
+    match got {
+        Some(Exchanged { result, exchange }) => (result, exchange),
+        None => (Err(wrong_kind()), None),
     }
 }
 
-/// The request of the run's kind. `Err` only when the batch could not be built.
-async fn send_kind(ctx: &Ctx, entries: &[Entry]) -> Result<Exchanged<Response>, ApiError> {
-    match ctx.kind {
-        RunKind::Orders => {
-            let orders: Option<Vec<Order>> = entries
-                .iter()
-                .map(|e| match &e.payload {
-                    Payload::Order(o) => Some(o.clone()),
-                    _ => None,
-                })
-                .collect();
-            let orders = orders.ok_or_else(|| wrong_kind(ctx))?;
-            let got = ctx.client.create_orders_with_exchange(&orders).await;
-            Ok(Exchanged {
-                result: got.result.map(|r| Response::from_orders(&r, &orders)),
-                exchange: got.exchange,
-            })
-        }
-        RunKind::Consumers => {
-            let consumers: Option<Vec<Consumer>> = entries
-                .iter()
-                .map(|e| match &e.payload {
-                    Payload::Consumer(c) => Some(c.clone()),
-                    _ => None,
-                })
-                .collect();
-            let consumers = consumers.ok_or_else(|| wrong_kind(ctx))?;
-            let got = ctx.client.create_consumers_with_exchange(&consumers).await;
-            let keys: Vec<&str> = consumers.iter().map(|c| c.consumer_id.as_str()).collect();
-            Ok(Exchanged {
-                result: got
-                    .result
-                    .map(|r| Response::from_consumers(&r, &keys, false)),
-                exchange: got.exchange,
-            })
-        }
-        RunKind::ConsumerUpdates => {
-            let updates: Option<Vec<ConsumerUpdate>> = entries
-                .iter()
-                .map(|e| match &e.payload {
-                    Payload::Update(u) => Some(u.clone()),
-                    _ => None,
-                })
-                .collect();
-            let updates = updates.ok_or_else(|| wrong_kind(ctx))?;
-            let got = ctx.client.update_consumers_with_exchange(&updates).await;
-            let keys: Vec<&str> = updates.iter().map(|u| u.consumer_id.as_str()).collect();
-            Ok(Exchanged {
-                result: got
-                    .result
-                    .map(|r| Response::from_consumers(&r, &keys, true)),
-                exchange: got.exchange,
-            })
-        }
-    }
-}
-
-/// A place among the requests the coordinator keeps going (prepared or on the wire).
-/// Freed as soon as the answer is decided, before it is journaled, so the answer's
-/// record overlaps with other requests instead of holding the place; freed on drop at
-/// the latest (an error or a panic cannot leak it). The message says whether the
-/// answer was a 04, so the coordinator plans nothing more even before it is journaled.
+/// A place among the requests the coordinator keeps going (journaled in flight, or on
+/// the wire). Freed as soon as the answer is decided, before it is journaled, so the
+/// next request's write-ahead record can share the answer's commit; freed on drop at
+/// the latest (an error or a panic cannot leak it).
 struct Slot {
-    tx: UnboundedSender<bool>,
+    tx: UnboundedSender<()>,
     freed: bool,
 }
 
 impl Slot {
-    fn free(&mut self, halt: bool) {
+    fn free(&mut self) {
         if !self.freed {
             self.freed = true;
-            let _ = self.tx.send(halt);
+            let _ = self.tx.send(());
         }
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.free(false);
+        self.free();
     }
+}
+
+/// Waits for a turn on the wire; `None` if the run pauses or stops first. Checked
+/// again once the turn is taken: a task that met a 04 set the stop state before
+/// giving its turn back.
+async fn turn_on_the_wire(ctx: &Ctx) -> Option<OwnedSemaphorePermit> {
+    let mut control = ctx.control.subscribe();
+    let permit = tokio::select! {
+        biased;
+        _ = control.wait_for(|c| !c.may_send()) => None,
+        permit = ctx.wire.clone().acquire_owned() => permit.ok(),
+    }?;
+    ctx.control.borrow().may_send().then_some(permit)
 }
 
 /// One request from start to end: in flight in the journal, then its turn on the wire,
 /// sent, decided, journaled.
 ///
-/// The write-ahead record is made *before* the request waits for a free permit, so
-/// that when one frees the request leaves at once instead of waiting for the journal
-/// (an fsync); up to `concurrency` requests are prepared that way. If the run stops
-/// while one waits, it is closed unsent and its items are pending again. A crash in
-/// that window leaves them in flight, which resume treats as "maybe sent": the
-/// conservative side (a later 01 reads as exists_id_unknown, never a second order).
+/// The write-ahead record is made *before* the request waits for its turn, so that
+/// when one frees the request leaves at once instead of waiting for a commit. If the
+/// run pauses or stops while it waits, it is closed unsent and its items are pending
+/// again. A crash in that window leaves them in flight, which resume treats as "maybe
+/// sent": the conservative side (a later 01 reads as exists_id_unknown, never a second
+/// order).
 async fn run_batch(
     ctx: Arc<Ctx>,
     mut entries: Vec<Entry>,
     mut slot: Slot,
 ) -> Result<Finished, EngineError> {
     let started = Instant::now();
-    let ids: Vec<_> = entries.iter().map(|e| e.id).collect();
-    let (run, endpoint) = (ctx.run, ctx.kind.endpoint().path());
+    let Some(client) = ctx.client.as_ref() else {
+        return Err(EngineError::NoCredentials);
+    };
+    let ids = entries.iter().map(|e| e.id).collect();
     // The write-ahead record: after this, a crash leaves the items in flight and the
     // next drive treats a `01` for them as our own earlier creation.
-    let batch = journal_call(&ctx.journal, Priority::Send, move |j| {
-        j.begin_batch(run, endpoint, &ids)
-            .map_err(EngineError::from_journal)
-    })
-    .await?;
-    let permit = tokio::select! {
-        biased;
-        _ = ctx.hold.cancelled() => None,
-        permit = ctx.wire.clone().acquire_owned() => permit.ok(),
-    };
-    let permit = match permit {
-        Some(p) if !ctx.hold.is_cancelled() => p,
-        _ => {
-            slot.free(false);
-            let classified = Classified::not_sent(&entries, "the run stopped before it left");
-            return record(&ctx, batch, entries, classified, 0, started, false).await;
-        }
+    let batch = ctx
+        .writer
+        .begin_batch(ctx.run, ctx.kind.endpoint().path(), ids)
+        .await
+        .map_err(EngineError::from_journal)?;
+    let Some(permit) = turn_on_the_wire(&ctx).await else {
+        slot.free();
+        let classified = Classified::not_sent(&entries, "the run paused or stopped before it left");
+        return record(&ctx, batch, entries, classified, 0, started, false).await;
     };
     for e in &mut entries {
         e.sends += 1;
     }
-    emit(
-        &ctx.events,
-        Event::BatchSent {
-            batch,
-            items: entries.len(),
-        },
-    );
+    ctx.requests.fetch_add(1, Ordering::Relaxed);
+    let items = entries
+        .iter()
+        .map(|e| ItemRef {
+            id: e.id,
+            row: e.row,
+            key: e.key.clone(),
+        })
+        .collect();
+    emit(&ctx.events, Event::BatchSent { batch, items });
     let sent_at = Instant::now();
-    let (result, exchange) = send(&ctx, &entries).await;
+    let (result, exchange) = send(client, ctx.kind, &entries).await;
     let duration_ms = u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut classified = classify(ctx.kind, &entries, &result, ctx.max_attempts);
     classified.attach_evidence(&result, exchange);
-    if classified.auth.is_some() {
-        ctx.hold.cancel();
+    if let Some(reason) = &classified.auth {
+        // Before the turn is given back: nothing waiting for it may leave after a 04.
+        stop(&ctx.control, StopReason::CredentialsRefused(reason.clone()));
     }
     drop(permit);
-    slot.free(classified.auth.is_some());
+    slot.free();
     record(&ctx, batch, entries, classified, duration_ms, started, true).await
 }
 
-/// Journals a request's outcome (one transaction) and hands it to the coordinator.
+/// Journals a request's outcome (it shares a commit with what else arrives) and hands
+/// it to the coordinator.
 async fn record(
     ctx: &Ctx,
     batch: BatchId,
@@ -357,11 +315,10 @@ async fn record(
         outcome: classified.summary.clone(),
         response_body: classified.response_body.clone(),
     };
-    let outcomes = classified.outcomes.clone();
-    journal_call(&ctx.journal, Priority::Record, move |j| {
-        Ok(j.finish_batch(batch, &record, &outcomes)?)
-    })
-    .await?;
+    let applied = ctx
+        .writer
+        .finish_batch(batch, record, classified.outcomes.clone())
+        .await?;
     tracing::debug!(
         run = ctx.run.0,
         batch = batch.0,
@@ -374,27 +331,49 @@ async fn record(
         batch,
         entries,
         classified,
+        applied,
         elapsed: started.elapsed(),
         sent,
     })
 }
 
-/// Why the coordinator stopped sending.
-enum Stop {
-    Cancelled,
-    Auth(String),
-    Fatal(EngineError),
-}
-
-/// The coordinator's plan: requests to send now, and requests waiting for a backoff.
-struct Plan {
+/// What the coordinator plans from: requests to send now, requests waiting for a
+/// backoff, and pending items read from the journal but not yet in a request.
+struct Queue {
+    /// Whole requests to send next, in order (split halves, items an all-or-nothing
+    /// refusal left out, requests closed unsent by a pause, retries whose backoff
+    /// ended).
     ready: VecDeque<Vec<Entry>>,
     waiting: Vec<(Instant, Vec<Entry>)>,
+    fresh: VecDeque<Entry>,
+    /// The last row read from the journal; the next page starts after it.
+    after: Option<u32>,
+    /// Every pending item of the run has been read.
+    exhausted: bool,
+    batch_size: usize,
+    /// Items read from the journal at a time.
+    page: usize,
     backoff: Backoff,
     retries: u64,
+    paused_at: Option<Instant>,
 }
 
-impl Plan {
+impl Queue {
+    fn new(settings: &EngineSettings) -> Queue {
+        Queue {
+            ready: VecDeque::new(),
+            waiting: Vec::new(),
+            fresh: VecDeque::new(),
+            after: None,
+            exhausted: false,
+            batch_size: settings.batch_size,
+            page: settings.batch_size * settings.concurrency * 4,
+            backoff: Backoff::new(settings.backoff_base, settings.backoff_max, settings.seed),
+            retries: 0,
+            paused_at: None,
+        }
+    }
+
     fn promote_due(&mut self, now: Instant) {
         let mut i = 0;
         while i < self.waiting.len() {
@@ -411,64 +390,277 @@ impl Plan {
         self.waiting.iter().map(|(at, _)| *at).min()
     }
 
-    fn is_empty(&self) -> bool {
-        self.ready.is_empty() && self.waiting.is_empty()
+    /// A request can only be filled from what is read: read more first.
+    fn needs_page(&self) -> bool {
+        self.ready.is_empty() && !self.exhausted && self.fresh.len() < self.batch_size
     }
 
-    /// Takes a finished request's decisions into the plan and reports them.
-    fn absorb(&mut self, f: Finished, events: &UnboundedSender<Event>, stop: &mut Option<Stop>) {
+    fn add_page(&mut self, entries: Vec<Entry>, asked: usize) {
+        if entries.len() < asked {
+            self.exhausted = true;
+        }
+        if let Some(last) = entries.last() {
+            self.after = Some(last.row);
+        }
+        self.fresh.extend(entries);
+    }
+
+    /// The next request's items: a ready request, else the next `batch_size` fresh
+    /// items. Each item is moved once, so planning a run is linear in its size.
+    fn next_batch(&mut self) -> Option<Vec<Entry>> {
+        if let Some(batch) = self.ready.pop_front() {
+            return Some(batch);
+        }
+        let n = self.fresh.len().min(self.batch_size);
+        (n > 0).then(|| self.fresh.drain(..n).collect())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.exhausted && self.ready.is_empty() && self.waiting.is_empty() && self.fresh.is_empty()
+    }
+
+    fn pause(&mut self, now: Instant) {
+        self.paused_at.get_or_insert(now);
+    }
+
+    /// Backoffs do not run down while paused: each waits, after the pause, what it had
+    /// left when the pause began.
+    fn resume(&mut self, now: Instant) {
+        if let Some(at) = self.paused_at.take() {
+            let paused = now.saturating_duration_since(at);
+            for (due, _) in &mut self.waiting {
+                *due += paused;
+            }
+        }
+    }
+}
+
+/// The coordinator of one drive.
+struct Driver {
+    ctx: Arc<Ctx>,
+    queue: Queue,
+    tasks: JoinSet<Result<Finished, EngineError>>,
+    slot_tx: UnboundedSender<()>,
+    slot_rx: UnboundedReceiver<()>,
+    /// Requests holding a slot; at most `slots`.
+    active: usize,
+    slots: usize,
+    concurrency: usize,
+    commands: UnboundedReceiver<Command>,
+    commands_open: bool,
+    control: watch::Receiver<Control>,
+    /// `Paused` was announced for the current pause.
+    paused_announced: bool,
+    /// `Stopping` was announced.
+    stop_announced: bool,
+    /// The first failure that stopped the run, returned once the run is closed.
+    fatal: Option<EngineError>,
+}
+
+impl Driver {
+    fn control_now(&self) -> Control {
+        self.control.borrow().clone()
+    }
+
+    fn emit(&self, event: Event) {
+        emit(&self.ctx.events, event);
+    }
+
+    /// Reads the next page of pending items.
+    async fn load_page(&mut self) -> Result<(), EngineError> {
+        let (run, kind, after, asked) = (
+            self.ctx.run,
+            self.ctx.kind,
+            self.queue.after,
+            self.queue.page,
+        );
+        let page = self
+            .ctx
+            .writer
+            .call(move |j| j.pending_page(run, after, asked))
+            .await??;
+        let entries = page
+            .into_iter()
+            .map(|item| entry_of(run, kind, item))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.queue.add_page(entries, asked);
+        Ok(())
+    }
+
+    /// Starts requests while the run may send and slots are free.
+    async fn fill(&mut self) -> Result<(), EngineError> {
+        self.queue.promote_due(Instant::now());
+        while self.active < self.slots && self.control_now().may_send() {
+            if self.queue.needs_page() {
+                self.load_page().await?;
+                continue;
+            }
+            let Some(batch) = self.queue.next_batch() else {
+                break;
+            };
+            self.active += 1;
+            let slot = Slot {
+                tx: self.slot_tx.clone(),
+                freed: false,
+            };
+            self.tasks.spawn(run_batch(self.ctx.clone(), batch, slot));
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, e: EngineError) {
+        tracing::error!(run = self.ctx.run.0, error = %e, "journal failure; stopping the run");
+        stop(&self.ctx.control, StopReason::JournalFailed(e.to_string()));
+        self.fatal.get_or_insert(e);
+    }
+
+    fn command(&mut self, command: Option<Command>) {
+        let now = Instant::now();
+        match command {
+            // Every handle is gone: the faces went away, the run goes on.
+            None => self.commands_open = false,
+            Some(Command::Pause) => {
+                let paused = self.ctx.control.send_if_modified(|c| {
+                    let running = c.may_send();
+                    if running {
+                        *c = Control::Paused;
+                    }
+                    running
+                });
+                if paused {
+                    self.queue.pause(now);
+                    self.paused_announced = false;
+                    let on_the_wire = self
+                        .concurrency
+                        .saturating_sub(self.ctx.wire.available_permits());
+                    tracing::info!(run = self.ctx.run.0, on_the_wire, "pausing");
+                    self.emit(Event::Pausing { on_the_wire });
+                }
+            }
+            Some(Command::Resume) => {
+                let resumed = self.ctx.control.send_if_modified(|c| {
+                    let paused = *c == Control::Paused;
+                    if paused {
+                        *c = Control::Running;
+                    }
+                    paused
+                });
+                if resumed {
+                    self.queue.resume(now);
+                    tracing::info!(run = self.ctx.run.0, "resumed");
+                    self.emit(Event::Resumed);
+                }
+            }
+            Some(Command::Cancel) => {
+                tracing::info!(
+                    run = self.ctx.run.0,
+                    on_the_wire = self.tasks.len(),
+                    "cancelled; waiting for the requests on the wire"
+                );
+                stop(&self.ctx.control, StopReason::Cancelled);
+            }
+        }
+    }
+
+    /// Says once that the run is stopping, whoever stopped it.
+    fn announce(&mut self) {
+        let control = self.control_now();
+        if let Control::Stopping(reason) = control
+            && !self.stop_announced
+        {
+            self.stop_announced = true;
+            if let StopReason::CredentialsRefused(why) = &reason {
+                tracing::warn!(run = self.ctx.run.0, reason = %why, "credentials refused; stopping the run");
+            }
+            self.emit(Event::Stopping { reason });
+        }
+    }
+
+    /// Runs until nothing is left to send or the run stopped, with every request
+    /// answered and journaled. Returns why it stopped, if it did.
+    async fn run(&mut self) -> Option<StopReason> {
+        loop {
+            self.announce();
+            if let Err(e) = self.fill().await {
+                self.fail(e);
+                continue;
+            }
+            if self.tasks.is_empty() {
+                match self.control_now() {
+                    Control::Stopping(reason) => return Some(reason),
+                    _ if self.queue.is_empty() => return None,
+                    Control::Paused if !self.paused_announced => {
+                        self.paused_announced = true;
+                        tracing::info!(run = self.ctx.run.0, "paused");
+                        self.emit(Event::Paused);
+                    }
+                    _ => {}
+                }
+            }
+            let wake = match self.control_now() {
+                Control::Running => self.queue.next_wake(),
+                _ => None,
+            };
+            tokio::select! {
+                joined = self.tasks.join_next(), if !self.tasks.is_empty() => match joined {
+                    Some(Ok(Ok(finished))) => self.absorb(finished),
+                    Some(Ok(Err(e))) => self.fail(e),
+                    Some(Err(e)) => self.fail(EngineError::Task(e.to_string())),
+                    None => {}
+                },
+                Some(()) = self.slot_rx.recv() => self.active = self.active.saturating_sub(1),
+                command = self.commands.recv(), if self.commands_open => self.command(command),
+                _ = self.control.changed() => {}
+                () = sleep_until(wake), if wake.is_some() => {}
+            }
+        }
+    }
+
+    /// Takes a finished request's decisions into the queue and reports them.
+    fn absorb(&mut self, finished: Finished) {
         let Finished {
             batch,
             entries,
             classified,
+            applied,
             elapsed,
             sent,
-        } = f;
-        let (mut created, mut exists, mut rejected, mut retrying, mut failed) = (0, 0, 0, 0, 0);
-        for (_, outcome) in &classified.outcomes {
-            match outcome {
-                ItemOutcome::Created { .. } => created += 1,
-                ItemOutcome::AlreadyExists { .. }
-                | ItemOutcome::ExistsBeforeRun { .. }
-                | ItemOutcome::ExistsIdUnknown { .. } => exists += 1,
-                ItemOutcome::Rejected { .. } => rejected += 1,
-                ItemOutcome::Retry { .. } => {
-                    retrying += 1;
-                    self.retries += 1;
-                }
-                ItemOutcome::Unsent => retrying += 1,
-                ItemOutcome::Failed { .. } => failed += 1,
-            }
-        }
+        } = finished;
         if !sent {
-            // Its items are pending again; no request left, so there is nothing to show.
+            // Nothing left: its items go out first when the run continues, with their
+            // sends in this drive as they were.
+            self.queue.ready.push_front(entries);
             return;
         }
-        emit(
-            events,
-            Event::BatchDone {
-                batch,
-                created,
-                exists,
-                rejected,
-                retrying,
-                failed,
-                elapsed,
-            },
-        );
-        if let Some(reason) = &classified.auth {
-            if stop.is_none() || matches!(stop, Some(Stop::Cancelled)) {
-                tracing::warn!(batch = batch.0, reason = %reason, "credentials refused; stopping the run");
-                emit(
-                    events,
-                    Event::RunStopped {
-                        reason: reason.clone(),
-                    },
-                );
-                *stop = Some(Stop::Auth(reason.clone()));
-            }
-            return;
-        }
+        let items = entries
+            .iter()
+            .zip(&applied)
+            .zip(&classified.outcomes)
+            .map(|((entry, applied), (_, outcome))| ItemUpdate {
+                id: entry.id,
+                row: entry.row,
+                key: entry.key.clone(),
+                state: applied.state,
+                message: applied.message.clone(),
+                connectpay_id: match outcome {
+                    ItemOutcome::Created { connectpay_id, .. } => Some(connectpay_id.clone()),
+                    _ => None,
+                },
+            })
+            .collect();
+        self.emit(Event::BatchDone {
+            batch,
+            items,
+            outcome: classified.summary.clone(),
+            elapsed,
+        });
+        self.requeue(batch, entries, classified);
+    }
+
+    /// Puts the items to send again back into the queue: split halves in front, in
+    /// order (so a bad item is isolated while its neighbours are still near the
+    /// front), retryable failures after a backoff.
+    fn requeue(&mut self, batch: BatchId, entries: Vec<Entry>, classified: Classified) {
         let mut groups: Vec<Vec<Entry>> = vec![Vec::new(); classified.again.len()];
         let mut later = Vec::new();
         for ((mut entry, next), (_, outcome)) in entries
@@ -490,102 +682,84 @@ impl Plan {
                 Next::Later => later.push(entry),
             }
         }
-        // In front, in order: a split batch's halves go out before fresh batches, so a
-        // bad item is isolated while its neighbours are still near the front.
         for group in groups.into_iter().rev().filter(|g| !g.is_empty()) {
-            self.ready.push_front(group);
+            self.queue.ready.push_front(group);
         }
-        if !later.is_empty() {
-            let attempt = later.iter().map(|e| e.sends).max().unwrap_or(1);
-            let delay = self.backoff.delay(attempt);
-            let reason = classified
-                .retry_reason
-                .unwrap_or_else(|| "retryable failure".to_string());
-            tracing::warn!(
-                batch = batch.0,
-                items = later.len(),
-                attempt,
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                reason = %reason,
-                "retry scheduled"
-            );
-            emit(
-                events,
-                Event::RetryScheduled {
-                    items: later.len(),
-                    attempt,
-                    delay,
-                    reason,
-                },
-            );
-            self.waiting.push((Instant::now() + delay, later));
+        if later.is_empty() {
+            return;
         }
+        let attempt = later.iter().map(|e| e.sends).max().unwrap_or(1);
+        let delay = self.queue.backoff.delay(attempt);
+        let reason = classified
+            .retry_reason
+            .unwrap_or_else(|| "retryable failure".to_string());
+        tracing::warn!(
+            batch = batch.0,
+            items = later.len(),
+            attempt,
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            reason = %reason,
+            "retry scheduled"
+        );
+        self.queue.retries += u64::try_from(later.len()).unwrap_or(u64::MAX);
+        self.emit(Event::RetryScheduled {
+            items: later.len(),
+            attempt,
+            delay,
+            reason,
+        });
+        self.queue.waiting.push((Instant::now() + delay, later));
     }
 }
 
-/// Drives a run to the end: takes the run's lock (another live holder, including
-/// another drive in this process, gives [`EngineError::Locked`]), recovers items left
-/// in flight by a crash, sends every pending item in batches of at most
-/// `settings.batch_size` (cmo/cmc/umc by the run's kind) with at most
-/// `settings.concurrency` requests at once, journals each batch in flight *before*
-/// sending it and each answer in one transaction, retries with backoff, stops at once
-/// on 04 (state `stopped_auth`, unsent items stay pending), stops sending on `cancel`
-/// (waits for the requests in flight, records them; state `interrupted`), else state
-/// `completed` (failed items may remain: `retry` puts them back to pending).
-///
-/// Events go to `events`; a dropped receiver is not an error. The future borrows
-/// nothing (the settings are copied), so it can be spawned.
-pub fn drive(
-    journal: SharedJournal,
-    client: Client,
-    run: RunId,
-    settings: &EngineSettings,
-    cancel: CancellationToken,
-    events: UnboundedSender<Event>,
-) -> impl Future<Output = Result<RunReport, EngineError>> + Send + use<> {
-    drive_owned(journal, client, run, settings.normalized(), cancel, events)
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
-async fn drive_owned(
-    journal: SharedJournal,
-    client: Client,
-    run: RunId,
-    settings: EngineSettings,
-    cancel: CancellationToken,
-    events: UnboundedSender<Event>,
-) -> Result<RunReport, EngineError> {
-    let started = Instant::now();
-    let access = Arc::new(JournalAccess::new(journal));
+/// A run set up to be driven: locked, recovered, `running` in the journal.
+pub(crate) struct Drive {
+    pub writer: JournalWriter,
+    pub client: Option<Client>,
+    pub run: RunId,
+    pub kind: RunKind,
+    pub settings: EngineSettings,
+    pub lock: RunLock,
+    pub totals: RunTotals,
+    pub events: UnboundedSender<Event>,
+    pub commands: UnboundedReceiver<Command>,
+    pub started: Instant,
+}
 
-    let (lock, kind, entries, counts) = journal_call(&access, Priority::Record, move |j| {
-        let record = j.run(run)?.ok_or(EngineError::NotFound(run))?;
-        let kind = RunKind::parse(run, &record.kind)?;
-        let lock = j.lock_run(run).map_err(EngineError::from_journal)?;
-        let recovery = j.recover(run)?;
-        if recovery.items_reset > 0 {
-            tracing::warn!(
-                run = run.0,
-                items = recovery.items_reset,
-                "items were in flight when the run was interrupted; they are sent again, \
-                 and a 01 for them is recorded as exists_id_unknown"
-            );
-        }
-        let entries = j
-            .sendable_items(run)?
-            .into_iter()
-            .map(|item| entry_of(run, kind, item))
-            .collect::<Result<Vec<_>, _>>()?;
-        j.set_run_state(run, RunState::Running)?;
-        let counts = j.counts(run)?;
-        Ok((lock, kind, entries, counts))
-    })
-    .await?;
-
+/// Drives a set-up run to its end: sends every pending item in requests of at most
+/// `settings.batch_size` with at most `settings.concurrency` on the wire, journals
+/// each request in flight *before* it leaves and each answer after, retries with
+/// backoff, pauses and resumes on command, stops at once on 04 (state `stopped_auth`,
+/// unsent items stay pending) or on cancel (waits for the requests on the wire,
+/// records them; state `interrupted`), else ends `completed` (failed items may remain:
+/// `retry` puts them back to pending). Releases the run's lock at the end.
+pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
+    let Drive {
+        writer,
+        client,
+        run,
+        kind,
+        settings,
+        lock,
+        totals,
+        events,
+        commands,
+        started,
+    } = d;
+    let busy_at_start = writer.busy();
+    let to_send = totals.counts.pending;
     tracing::info!(
         run = run.0,
         kind = ?kind,
-        to_send = entries.len(),
-        total = counts.total(),
+        to_send,
+        total = totals.counts.total(),
         concurrency = settings.concurrency,
         batch_size = settings.batch_size,
         "run started"
@@ -594,138 +768,73 @@ async fn drive_owned(
         &events,
         Event::RunStarted {
             run,
-            total: counts.total(),
-            to_send: u64::try_from(entries.len()).unwrap_or(u64::MAX),
-            settled: counts.settled(),
+            kind: kind.kind(),
+            total: totals.counts.total(),
+            to_send,
+            settled: totals.counts.settled(),
+            batch_size: settings.batch_size,
+            concurrency: settings.concurrency,
         },
     );
-
+    let (control_tx, control) = watch::channel(Control::Running);
     let ctx = Arc::new(Ctx {
-        journal: access.clone(),
+        writer: writer.clone(),
         client,
         run,
         kind,
         max_attempts: settings.max_attempts,
         events: events.clone(),
         wire: Arc::new(Semaphore::new(settings.concurrency)),
-        hold: CancellationToken::new(),
+        control: control_tx,
+        requests: AtomicU64::new(0),
     });
-    let mut plan = Plan {
-        ready: VecDeque::new(),
-        waiting: Vec::new(),
-        backoff: Backoff::new(settings.backoff_base, settings.backoff_max, settings.seed),
-        retries: 0,
+    let (slot_tx, slot_rx) = unbounded_channel();
+    let mut driver = Driver {
+        ctx: ctx.clone(),
+        queue: Queue::new(&settings),
+        tasks: JoinSet::new(),
+        slot_tx,
+        slot_rx,
+        active: 0,
+        slots: settings.concurrency * 2,
+        concurrency: settings.concurrency,
+        commands,
+        commands_open: true,
+        control,
+        paused_announced: false,
+        stop_announced: false,
+        fatal: None,
     };
-    let mut rest = entries;
-    while !rest.is_empty() {
-        let tail = rest.split_off(rest.len().min(settings.batch_size));
-        plan.ready.push_back(std::mem::replace(&mut rest, tail));
-    }
+    let stop = driver.run().await;
+    let fatal = driver.fatal.take();
+    let retries = driver.queue.retries;
+    let requests = ctx.requests.load(Ordering::Relaxed);
 
-    let mut tasks: JoinSet<Result<Finished, EngineError>> = JoinSet::new();
-    let (slot_tx, mut slot_rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
-    // Requests holding a slot: prepared (journaled in flight, waiting for a permit) or
-    // on the wire. `concurrency` on the wire plus as many prepared.
-    let mut active = 0usize;
-    let slots = settings.concurrency * 2;
-    // A 04 was seen and is being journaled: send nothing more.
-    let mut halted = false;
-    let mut stop: Option<Stop> = None;
-    let mut requests = 0u64;
-    loop {
-        while let Ok(halt) = slot_rx.try_recv() {
-            active = active.saturating_sub(1);
-            halted |= halt;
-        }
-        plan.promote_due(Instant::now());
-        if stop.is_none() && cancel.is_cancelled() {
-            stop = Some(Stop::Cancelled);
-        }
-        if stop.is_none() && !halted {
-            while active < slots {
-                let Some(batch) = plan.ready.pop_front() else {
-                    break;
-                };
-                requests += 1;
-                active += 1;
-                let slot = Slot {
-                    tx: slot_tx.clone(),
-                    freed: false,
-                };
-                tasks.spawn(run_batch(ctx.clone(), batch, slot));
-            }
-        }
-        if stop.is_some() || halted {
-            // Requests prepared but not yet on the wire are closed unsent.
-            ctx.hold.cancel();
-        }
-        if tasks.is_empty() && (stop.is_some() || halted || plan.is_empty()) {
-            break;
-        }
-        let wake = plan.next_wake();
-        let far = Instant::now() + Duration::from_secs(3600);
-        tokio::select! {
-            joined = tasks.join_next(), if !tasks.is_empty() => match joined {
-                Some(Ok(Ok(finished))) => plan.absorb(finished, &events, &mut stop),
-                Some(Ok(Err(e))) => {
-                    tracing::error!(run = run.0, error = %e, "journal failure; stopping the run");
-                    if !matches!(stop, Some(Stop::Fatal(_))) {
-                        stop = Some(Stop::Fatal(e));
-                    }
-                }
-                Some(Err(e)) => {
-                    tracing::error!(run = run.0, error = %e, "engine task failed; stopping the run");
-                    if !matches!(stop, Some(Stop::Fatal(_))) {
-                        stop = Some(Stop::Fatal(EngineError::Task(e.to_string())));
-                    }
-                }
-                None => {}
-            },
-            Some(halt) = slot_rx.recv() => {
-                active = active.saturating_sub(1);
-                halted |= halt;
-            }
-            _ = cancel.cancelled(), if stop.is_none() => {
-                tracing::info!(run = run.0, in_flight = tasks.len(), "cancelled; waiting for the requests in flight");
-                stop = Some(Stop::Cancelled);
-            }
-            _ = tokio::time::sleep_until(wake.unwrap_or(far).into()), if wake.is_some() && stop.is_none() => {}
-        }
+    let ends_as = stop.as_ref().and_then(StopReason::run_state);
+    let closed = writer
+        .call(move |j| -> Result<(RunState, RunTotals), EngineError> {
+            let totals = j.run_totals(run)?;
+            let state = ends_as.unwrap_or(
+                if totals.counts.pending == 0 && totals.counts.in_flight == 0 {
+                    RunState::Completed
+                } else {
+                    RunState::Interrupted
+                },
+            );
+            let set = j.set_run_state(run, state);
+            let released = lock.release();
+            set?;
+            released?;
+            Ok((state, totals))
+        })
+        .await;
+    if let Some(e) = fatal {
+        return Err(e);
     }
-
-    let stop_reason = match &stop {
-        Some(Stop::Auth(reason)) => Some(reason.clone()),
-        _ => None,
-    };
-    let fatal = match stop {
-        Some(Stop::Fatal(e)) => Some(e),
-        _ => None,
-    };
-    let auth = stop_reason.is_some();
-    let finish = journal_call(&access, Priority::Record, move |j| {
-        let counts = j.counts(run)?;
-        let state = if fatal.is_some() {
-            RunState::Interrupted
-        } else if auth {
-            RunState::StoppedAuth
-        } else if counts.pending == 0 && counts.in_flight == 0 {
-            RunState::Completed
-        } else {
-            RunState::Interrupted
-        };
-        let set = j.set_run_state(run, state);
-        let released = lock.release();
-        if let Some(e) = fatal {
-            return Err(e);
-        }
-        set?;
-        released?;
-        Ok((state, counts))
-    })
-    .await;
-    let (state, counts) = finish?;
+    let (state, totals) = closed??;
     let elapsed = started.elapsed();
-    let journal_time = access.busy();
+    let journal_time = writer.busy().saturating_sub(busy_at_start);
+    let counts = totals.counts;
     tracing::info!(
         run = run.0,
         state = %state,
@@ -735,7 +844,7 @@ async fn drive_owned(
         failed = counts.failed,
         pending = counts.pending,
         requests,
-        retries = plan.retries,
+        retries,
         elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "run finished"
     );
@@ -752,10 +861,91 @@ async fn drive_owned(
         run,
         state,
         counts,
+        sent: totals.sent,
         elapsed,
-        retries: plan.retries,
-        stop_reason,
+        retries,
+        stop,
         requests,
         journal_time,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::ItemId;
+
+    fn entry(row: u32) -> Entry {
+        Entry {
+            id: ItemId(i64::from(row)),
+            row,
+            key: format!("K{row}"),
+            payload: Payload::Consumer(Consumer {
+                consumer_id: format!("K{row}"),
+                name: "N".into(),
+                mobile: String::new(),
+                email: String::new(),
+                address: String::new(),
+            }),
+            sends: 0,
+        }
+    }
+
+    fn settings() -> EngineSettings {
+        EngineSettings {
+            batch_size: 3,
+            concurrency: 1,
+            seed: Some(1),
+            ..EngineSettings::default()
+        }
+    }
+
+    #[test]
+    fn batches_are_cut_from_pages_in_row_order_and_ready_requests_go_first() {
+        let mut q = Queue::new(&settings());
+        assert_eq!(q.page, 12);
+        assert!(q.needs_page());
+        q.add_page((2..9).map(entry).collect(), 12);
+        assert!(q.exhausted, "a short page is the last");
+        assert_eq!(q.after, Some(8));
+        assert!(!q.needs_page());
+        let rows = |b: Option<Vec<Entry>>| b.unwrap().iter().map(|e| e.row).collect::<Vec<_>>();
+        assert_eq!(rows(q.next_batch()), [2, 3, 4]);
+        q.ready.push_back(vec![entry(100)]);
+        assert_eq!(rows(q.next_batch()), [100]);
+        assert_eq!(rows(q.next_batch()), [5, 6, 7]);
+        assert_eq!(rows(q.next_batch()), [8]);
+        assert!(q.next_batch().is_none());
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_pause_keeps_what_is_left_of_every_backoff() {
+        let mut q = Queue::new(&settings());
+        q.exhausted = true;
+        let t0 = Instant::now();
+        q.waiting
+            .push((t0 + Duration::from_secs(3), vec![entry(2)]));
+        q.pause(t0 + Duration::from_secs(1));
+        q.resume(t0 + Duration::from_secs(11));
+        // 2 s were left when the pause began: due 2 s after it ended.
+        assert_eq!(q.next_wake(), Some(t0 + Duration::from_secs(13)));
+        q.promote_due(t0 + Duration::from_secs(12));
+        assert!(q.ready.is_empty());
+        q.promote_due(t0 + Duration::from_secs(13));
+        assert_eq!(q.ready.len(), 1);
+        assert!(!q.is_empty());
+    }
+
+    #[test]
+    fn the_first_stop_reason_is_kept() {
+        let (tx, rx) = watch::channel(Control::Running);
+        assert!(stop(&tx, StopReason::CredentialsRefused("04".into())));
+        assert!(!stop(&tx, StopReason::Cancelled));
+        assert_eq!(
+            *rx.borrow(),
+            Control::Stopping(StopReason::CredentialsRefused("04".into()))
+        );
+        assert!(!rx.borrow().may_send());
+    }
 }

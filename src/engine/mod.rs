@@ -1,35 +1,53 @@
-//! The batch engine: turns a journaled run into Connect Pay requests and their answers
-//! back into journal states. It owns batching (at most 50 items per request),
-//! bounded concurrency, retry with exponential backoff and jitter, the split of refused
-//! batches, cancellation, crash recovery, the cross-run guard applied when a run is
-//! prepared, and the [`Event`] stream any UI renders. It renders nothing itself.
+//! The batch engine, and the run API every face (the console, the headless commands,
+//! a test) uses:
+//!
+//! - [`plan`]: import and validate a spreadsheet, apply the cross-run guard, and
+//!   compute the [`Preview`] a clerk confirms (rows to send, skipped and why, invalid,
+//!   total amount, target URL and merchant). Nothing is written.
+//! - [`start`]: a [`Plan`] (journaled as a new run), or `resume` / `retry` of a
+//!   journaled run, driven on its own task; the [`RunHandle`] carries the [`Event`]s,
+//!   the commands ([`RunControl`]: pause, resume, cancel) and the final [`RunReport`].
+//!   A face that goes away (its handle dropped) never stops the run.
+//! - Queries for faces are the journal's (`Journal::runs`, `run_totals`,
+//!   `items_page`, `item_history`, `find_key`), on the face's own connection.
+//!
+//! The engine owns batching (at most 50 items per request), bounded concurrency,
+//! retry with exponential backoff and jitter, the split of refused batches, pause,
+//! cancellation and crash recovery. It renders nothing.
 //!
 //! The journal is the single source of truth: every batch is written `in_flight`
-//! *before* its request leaves, and every answer is written (one transaction per
-//! batch) before anything else hears of it. The engine's own memory only decides what
-//! to send next; after a crash, [`drive`] rebuilds everything from the journal.
+//! *before* its request leaves, and every answer is written before anything else hears
+//! of it, all through one writer thread ([`crate::journal::JournalWriter`]) that
+//! commits what arrives together in one transaction. The engine's own memory only
+//! decides what to send next (it reads pending items a few batches at a time); after a
+//! crash, a resume rebuilds everything from the journal.
 
 mod backoff;
 mod classify;
 mod drive;
+mod events;
+mod plan;
 mod prepare;
 mod progress;
+mod run;
 
-pub use drive::drive;
-pub use prepare::{PreparedRun, RunSource, prepare_run, prior_creations, sha256_file};
+pub use events::{Event, ItemRef, ItemUpdate, StopReason};
+pub use plan::{Plan, PlanRequest, Preview, Target, plan, plan_imported};
+pub use prepare::{
+    PreparedRun, RunSource, journal_plan, prepare_run, prior_creations, sha256_file,
+};
 pub use progress::Progress;
+pub use run::{
+    Command, ResumeChoice, RunConnection, RunControl, RunEnd, RunHandle, Start, connection_for_run,
+    resume_choice, start,
+};
 
 use crate::domain::Kind;
 use crate::domain::rules::BATCH_MAX;
-use crate::journal::{BatchId, JournalError, RunId, RunState, StateCounts};
+use crate::journal::{JournalError, RunId, RunState, StateCounts};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// The journal as the engine shares it between its tasks. The mutex also serialises
-/// the engine's own journal calls, which is what lets it measure the journal's share
-/// of a run's time ([`RunReport::journal_time`]).
-pub type SharedJournal = std::sync::Arc<std::sync::Mutex<crate::journal::Journal>>;
 
 /// Most requests the engine keeps in flight at once.
 pub const MAX_CONCURRENCY: usize = 16;
@@ -80,67 +98,35 @@ impl EngineSettings {
     }
 }
 
-/// What the engine tells a UI while it drives a run. Counts in `BatchDone` are of the
-/// items of that one request; `RunStarted` and `RunFinished` give the run's totals, so
-/// rows per second and an ETA follow (see [`Progress`]).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// `total` items in the run, `to_send` of them pending now, `settled` already done.
-    RunStarted {
-        run: RunId,
-        total: u64,
-        to_send: u64,
-        settled: u64,
-    },
-    /// A request is about to leave (its items are journaled in flight).
-    BatchSent { batch: BatchId, items: usize },
-    /// A request's answer is journaled. `retrying` counts the items back to pending to
-    /// be sent again (after a retryable failure, left out of an all-or-nothing refusal,
-    /// split off a refused batch, or kept pending by a 04); `exists` the `01`s.
-    BatchDone {
-        batch: BatchId,
-        created: usize,
-        exists: usize,
-        rejected: usize,
-        retrying: usize,
-        failed: usize,
-        elapsed: Duration,
-    },
-    /// `items` will be sent again after `delay`; `attempt` is the highest number of
-    /// sends (in this drive) among them so far.
-    RetryScheduled {
-        items: usize,
-        attempt: u32,
-        delay: Duration,
-        reason: String,
-    },
-    /// The server refused the credentials (04): nothing more is sent.
-    RunStopped { reason: String },
-    RunFinished {
-        run: RunId,
-        state: RunState,
-        counts: StateCounts,
-        elapsed: Duration,
-    },
-}
-
-/// How a [`drive`] ended.
+/// How a drive ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunReport {
     pub run: RunId,
-    /// `completed`, `interrupted` (cancelled) or `stopped_auth`.
+    /// `completed`, `interrupted` (cancelled, or a journal failure) or `stopped_auth`.
     pub state: RunState,
     pub counts: StateCounts,
+    /// Items of the run sent at least once, in any drive.
+    pub sent: u64,
     pub elapsed: Duration,
     /// Item sends that ended in a retryable failure and were scheduled again.
     pub retries: u64,
-    /// Why the run stopped early (the server's 04), if it did.
-    pub stop_reason: Option<String>,
+    /// Why the run stopped early, if it did.
+    pub stop: Option<StopReason>,
     /// Requests sent in this drive.
     pub requests: u64,
-    /// Time spent inside journal calls (they are serialised), for the benchmark's
-    /// "journal share of wall time".
+    /// Time the journal's writer spent on this drive's reads and writes (after the run
+    /// was set up), for the benchmark's "journal per batch".
     pub journal_time: Duration,
+}
+
+impl RunReport {
+    /// PayPro's words when it refused the credentials, if that stopped the run.
+    pub fn credentials_refused(&self) -> Option<&str> {
+        match &self.stop {
+            Some(StopReason::CredentialsRefused(reason)) => Some(reason),
+            _ => None,
+        }
+    }
 }
 
 /// The process holding a run, as [`EngineError::Locked`] reports it.
@@ -169,12 +155,40 @@ pub enum EngineError {
     #[error(transparent)]
     Journal(#[from] JournalError),
 
+    /// The spreadsheet could not be read at all.
+    #[error(transparent)]
+    Sheet(#[from] crate::sheet::SheetError),
+
+    /// The connection settings cannot make a client (a bad base URL).
+    #[error("{0}; check --base-url or PAYPRO_BASE_URL")]
+    Connection(String),
+
+    /// Something is to be sent and no credentials were given.
+    #[error("there are rows to send and no credentials were given")]
+    NoCredentials,
+
+    /// A plan is started with the connection of the merchant it was planned for.
+    #[error("the sheet was planned for merchant {planned}; it cannot be sent as merchant {given}")]
+    PlannedForAnother { planned: String, given: String },
+
+    /// A run belongs to the merchant it was planned for.
+    #[error(
+        "run {run} belongs to merchant {run_merchant}, not {given}; unset PAYPRO_MERCHANT_ID or drop --merchant"
+    )]
+    WrongMerchant {
+        run: RunId,
+        run_merchant: String,
+        given: String,
+    },
+
     /// Another live process (or another drive in this one) holds the run's lock.
     #[error("{0}")]
     Locked(LockedBy),
 
     /// The engine submits orders, consumers and consumer updates only.
-    #[error("{0} lists are not submitted by the batch engine")]
+    #[error(
+        "{0} lists cannot be submitted yet (submit sends orders, consumers and consumer updates)"
+    )]
     UnsupportedKind(Kind),
 
     /// The run's kind in the journal is not one this program writes.
@@ -256,6 +270,14 @@ impl RunKind {
                 run,
                 kind: text.to_string(),
             }),
+        }
+    }
+
+    pub(crate) fn kind(self) -> Kind {
+        match self {
+            RunKind::Orders => Kind::Orders,
+            RunKind::Consumers => Kind::Consumers,
+            RunKind::ConsumerUpdates => Kind::ConsumerUpdates,
         }
     }
 

@@ -1,7 +1,9 @@
-//! Turning an imported sheet into a journaled run: valid rows pending, invalid rows
-//! invalid (with their issues), and rows whose key an earlier run of the same merchant
-//! already created skipped by the cross-run guard unless re-sending is allowed.
+//! Turning a [`Plan`] into a journaled run: valid rows pending, invalid rows invalid
+//! (with their issues), and rows whose key an earlier run of the same merchant already
+//! created skipped by the cross-run guard unless re-sending is allowed. Also the
+//! guard's query and the source file's fingerprint.
 
+use super::plan::{Plan, Target, plan_imported};
 use super::{EngineError, RunKind};
 use crate::domain::Money;
 use crate::journal::{ItemState, Journal, NewItem, NewRun, PriorCreation, RunId};
@@ -18,7 +20,19 @@ pub struct RunSource {
     pub sha256: String,
 }
 
-/// What [`prepare_run`] journaled.
+impl RunSource {
+    /// The file as an absolute path (as the clerk will find it later) and its
+    /// fingerprint.
+    pub fn of(file: &Path) -> Result<RunSource, EngineError> {
+        let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+        Ok(RunSource {
+            sha256: sha256_file(&file)?,
+            file,
+        })
+    }
+}
+
+/// What [`journal_plan`] journaled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedRun {
     pub run: RunId,
@@ -26,8 +40,7 @@ pub struct PreparedRun {
     pub invalid: usize,
     /// Rows skipped by the cross-run guard: (row, key, the earlier creation).
     pub skipped: Vec<(u32, String, PriorCreation)>,
-    /// Sum of OrderAmount of the pending rows (orders only; `None` for other kinds or
-    /// if the sum leaves Money's range).
+    /// Sum of OrderAmount of the pending rows (orders with rows to send only).
     pub total_amount: Option<Money>,
 }
 
@@ -81,31 +94,17 @@ pub fn prior_creations(
     Ok(out)
 }
 
-/// Journals an imported sheet as a new run (state `open`): valid rows `pending`,
-/// invalid rows `invalid` with their issues (and their cells, for the error report),
-/// rows whose key was already created or found existing by an earlier run of the same
-/// merchant and kind `skipped` unless `allow_resend`. Mark and refund lists are refused
-/// with [`EngineError::UnsupportedKind`].
+/// Journals a plan as a new run (state `open`): valid rows `pending`, invalid rows
+/// `invalid` with their issues (and their cells, for the error report), rows the
+/// plan's guard found created by an earlier run `skipped` (unless it allows
+/// re-sending). Exactly what the plan's preview showed.
 ///
-/// The run and its items are written in one transaction: a failure leaves no run.
-pub fn prepare_run(
-    journal: &Journal,
-    imported: &Imported,
-    source: &RunSource,
-    merchant_id: &str,
-    base_url: &str,
-    allow_resend: bool,
-) -> Result<PreparedRun, EngineError> {
-    let kind = RunKind::of(imported.kind)?;
-    let guard = prior_creations(journal, imported, merchant_id)?;
-    let guarded: std::collections::HashMap<u32, &PriorCreation> =
-        guard.iter().map(|(row, _, p)| (*row, p)).collect();
-
-    let mut items = Vec::with_capacity(imported.rows.len());
-    let mut pending = 0usize;
-    let mut invalid = 0usize;
-    let mut total = Some(rust_decimal::Decimal::ZERO);
-    for row in &imported.rows {
+/// The run and its items are written in one transaction, one row at a time (never a
+/// second copy of the sheet): a failure leaves no run.
+pub fn journal_plan(journal: &Journal, plan: &Plan) -> Result<PreparedRun, EngineError> {
+    let kind = RunKind::of(plan.imported.kind)?;
+    let skipped_rows = plan.skipped_rows();
+    let items = plan.imported.rows.iter().map(|row| {
         let issues = serde_json::to_value(&row.issues).map_err(|e| EngineError::Serialize {
             row: row.row,
             reason: e.to_string(),
@@ -116,60 +115,77 @@ pub fn prepare_run(
                     row: row.row,
                     reason,
                 })?;
-                let state = if !allow_resend && guarded.contains_key(&row.row) {
+                let state = if skipped_rows.contains(&row.row) {
                     ItemState::Skipped
                 } else {
-                    pending += 1;
-                    if let Item::Order(o) = item {
-                        total = total.and_then(|t| t.checked_add(o.amount.value()));
-                    }
                     ItemState::Pending
                 };
                 (payload, state)
             }
-            None => {
-                invalid += 1;
-                (serde_json::json!({ "raw": row.raw }), ItemState::Invalid)
-            }
+            None => (serde_json::json!({ "raw": row.raw }), ItemState::Invalid),
         };
-        items.push(NewItem {
+        Ok::<_, EngineError>(NewItem {
             row: row.row,
             key: row.key.clone(),
             payload,
             issues,
             state,
-        });
-    }
-
-    let (run, _) = journal.create_run_with_items(
+        })
+    });
+    let (run, _) = journal.create_run_from(
         &NewRun {
-            kind: imported.kind.as_str().to_string(),
-            source_file: source.file.display().to_string(),
-            source_sha256: source.sha256.clone(),
-            sheet: Some(imported.sheet.clone()),
-            merchant_id: merchant_id.to_string(),
-            base_url: base_url.to_string(),
+            kind: plan.imported.kind.as_str().to_string(),
+            source_file: plan.source.file.display().to_string(),
+            source_sha256: plan.source.sha256.clone(),
+            sheet: Some(plan.imported.sheet.clone()),
+            merchant_id: plan.target.merchant_id.clone(),
+            base_url: plan.target.base_url.clone(),
         },
-        &items,
+        items,
     )?;
+    let preview = &plan.preview;
     tracing::info!(
         run = run.0,
-        kind = imported.kind.as_str(),
-        pending,
-        invalid,
-        skipped = if allow_resend { 0 } else { guard.len() },
+        kind = plan.imported.kind.as_str(),
+        pending = preview.to_send,
+        invalid = preview.invalid,
+        skipped = preview.skipped,
         "run prepared"
     );
     Ok(PreparedRun {
         run,
-        pending,
-        invalid,
-        skipped: if allow_resend { Vec::new() } else { guard },
-        total_amount: match kind {
-            RunKind::Orders => total.and_then(|t| Money::new(t).ok()),
-            _ => None,
+        pending: preview.to_send,
+        invalid: preview.invalid,
+        skipped: if plan.allow_resend {
+            Vec::new()
+        } else {
+            plan.earlier.clone()
         },
+        total_amount: preview.total,
     })
+}
+
+/// Plans an imported sheet and journals it as a new run without driving it (tests,
+/// benchmarks, and faces that drive later with `Start::Resume`).
+pub fn prepare_run(
+    journal: &Journal,
+    imported: &Imported,
+    source: &RunSource,
+    merchant_id: &str,
+    base_url: &str,
+    allow_resend: bool,
+) -> Result<PreparedRun, EngineError> {
+    let plan = plan_imported(
+        journal,
+        imported.clone(),
+        source.clone(),
+        Target {
+            base_url: base_url.to_string(),
+            merchant_id: merchant_id.to_string(),
+        },
+        allow_resend,
+    )?;
+    journal_plan(journal, &plan)
 }
 
 /// The item as journaled: the serialized domain value the engine reads back to send.

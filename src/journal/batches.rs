@@ -7,8 +7,8 @@ use super::model::{
     AttemptInfo, AttemptRecord, BatchId, ItemId, ItemOutcome, ItemState, Recovery, RunId, RunState,
 };
 use super::{Journal, now_text, parse_time, to_u32};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use std::collections::HashSet;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::collections::{HashMap, HashSet};
 
 /// Recorded on requests whose answer never reached the journal.
 pub const INTERRUPTED_OUTCOME: &str =
@@ -28,243 +28,203 @@ impl Journal {
         endpoint: &str,
         item_ids: &[ItemId],
     ) -> Result<BatchId, JournalError> {
+        let endpoint = self.redact(endpoint);
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("recording a batch")?;
+        let batch = self.begin_batch_in(&tx, run, &endpoint, item_ids, &now_text())?;
+        tx.commit().ctx("recording a batch")?;
+        Ok(batch)
+    }
+
+    /// [`Journal::begin_batch`]'s writes inside the caller's transaction (`endpoint`
+    /// already redacted). On an error some of them may have been made: the caller rolls
+    /// the transaction (or its savepoint) back.
+    fn begin_batch_in(
+        &self,
+        tx: &Connection,
+        run: RunId,
+        endpoint: &str,
+        item_ids: &[ItemId],
+        now: &str,
+    ) -> Result<BatchId, JournalError> {
         if item_ids.is_empty() {
             return Err(JournalError::NotFound {
                 what: "an item to send (the batch is empty)".to_string(),
             });
         }
-        let endpoint = self.redact(endpoint);
-        let now = now_text();
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        self.require_lock(tx, run)?;
+        // The whole batch in a few statements (the ids travel as one JSON array): a
+        // write-ahead record costs little more than its commit. Every item must be of
+        // this run, pending, and named once, or nothing is written.
+        let ids = ids_json(item_ids);
+        let distinct = item_ids.iter().collect::<HashSet<_>>().len() == item_ids.len();
+        // `+`: look each item up by its id; an index on (run, state) would walk every
+        // pending item of the run for each batch.
+        let sendable: i64 = tx
+            .prepare_cached(
+                "SELECT COUNT(*) FROM items
+                 WHERE id IN (SELECT value FROM json_each(?1))
+                   AND +run_id = ?2 AND +state = 'pending'",
+            )
+            .and_then(|mut s| s.query_row(params![ids, run.0], |r| r.get(0)))
             .ctx("recording a batch")?;
-        self.require_lock(&tx, run)?;
-        tx.execute(
+        if !distinct || usize::try_from(sendable).ok() != Some(item_ids.len()) {
+            return Err(why_not_sendable(tx, run, item_ids)?);
+        }
+        tx.prepare_cached(
             "INSERT INTO batches (run_id, endpoint, item_count, started_at)
              VALUES (?1, ?2, ?3, ?4)",
-            params![run.0, endpoint, item_ids.len() as i64, now],
         )
+        .and_then(|mut s| s.execute(params![run.0, endpoint, item_ids.len() as i64, now]))
         .ctx("recording a batch")?;
         let batch = BatchId(tx.last_insert_rowid());
-        {
-            let mut read = tx
-                .prepare_cached("SELECT run_id, row, state FROM items WHERE id = ?1")
-                .ctx("recording a batch")?;
-            let mut member = tx
-                .prepare_cached(
-                    "INSERT INTO attempts (batch_id, item_id, position) VALUES (?1, ?2, ?3)",
-                )
-                .ctx("recording a batch")?;
-            let mut mark = tx
-                .prepare_cached(
-                    "UPDATE items SET state = 'in_flight', attempts = attempts + 1,
-                                      updated_at = ?2
-                     WHERE id = ?1",
-                )
-                .ctx("recording a batch")?;
-            for (position, &item) in item_ids.iter().enumerate() {
-                let found: Option<(i64, i64, ItemState)> = read
-                    .query_row([item.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .optional()
-                    .ctx("recording a batch")?;
-                let Some((_, row, state)) = found.filter(|(item_run, ..)| *item_run == run.0)
-                else {
-                    return Err(JournalError::NotFound {
-                        what: format!("item {item} in run {run}"),
-                    });
-                };
-                if !state.can_become(ItemState::InFlight) {
-                    return Err(JournalError::InvalidTransition {
-                        item,
-                        row: to_u32(row).unwrap_or(0),
-                        from: state,
-                        to: ItemState::InFlight,
-                    });
-                }
-                member
-                    .execute(params![batch.0, item.0, position as i64])
-                    .ctx("recording a batch")?;
-                mark.execute(params![item.0, now])
-                    .ctx("recording a batch")?;
-            }
-        }
-        tx.commit().ctx("recording a batch")?;
+        tx.prepare_cached(
+            "INSERT INTO attempts (batch_id, item_id, position)
+             SELECT ?1, value, key FROM json_each(?2)",
+        )
+        .and_then(|mut s| s.execute(params![batch.0, ids]))
+        .ctx("recording a batch")?;
+        tx.prepare_cached(
+            "UPDATE items SET state = 'in_flight', attempts = attempts + 1, updated_at = ?2
+             WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+        .and_then(|mut s| s.execute(params![ids, now]))
+        .ctx("recording a batch")?;
         Ok(batch)
     }
 
     /// Records the answer to a batch: the request's record, and one outcome for each of
     /// its items (every item, each once). In one transaction; any mismatch or illegal
     /// transition writes nothing. Does not need the lock: an answer that arrived is
-    /// recorded even if the lock was broken meanwhile.
+    /// recorded even if the lock was broken meanwhile. Returns what each item became,
+    /// in the order of `outcomes`.
     pub fn finish_batch(
         &self,
         batch: BatchId,
         record: &AttemptRecord,
         outcomes: &[(ItemId, ItemOutcome)],
-    ) -> Result<(), JournalError> {
-        let outcome_text = self.redact(&record.outcome);
-        let body = record.response_body.as_deref().map(|b| self.redact_body(b));
+    ) -> Result<Vec<Applied>, JournalError> {
         // Redact everything before taking the connection, to keep the lock short.
-        let prepared: Vec<(ItemId, &ItemOutcome, Texts)> = outcomes
-            .iter()
-            .map(|(id, o)| (*id, o, self.texts_of(o)))
-            .collect();
-        let now = now_text();
+        let answer = self.prepare_answer(record, outcomes);
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx("recording a batch's answer")?;
-        let finished: Option<Option<String>> = tx
-            .query_row(
-                "SELECT finished_at FROM batches WHERE id = ?1",
-                [batch.0],
-                |r| r.get(0),
-            )
-            .optional()
-            .ctx("recording a batch's answer")?;
-        match finished {
-            None => {
-                return Err(JournalError::NotFound {
-                    what: format!("batch {batch}"),
-                });
-            }
-            Some(Some(_)) => return Err(JournalError::BatchFinished { batch }),
-            Some(None) => {}
-        }
-        let members: HashSet<i64> = {
-            let mut stmt = tx
-                .prepare_cached("SELECT item_id FROM attempts WHERE batch_id = ?1")
-                .ctx("recording a batch's answer")?;
-            stmt.query_map([batch.0], |r| r.get(0))
-                .ctx("recording a batch's answer")?
-                .collect::<rusqlite::Result<_>>()
-                .ctx("recording a batch's answer")?
-        };
-        let mut seen: HashSet<i64> = HashSet::with_capacity(outcomes.len());
-        {
-            let mut read = tx
-                .prepare_cached("SELECT row, state, attempts FROM items WHERE id = ?1")
-                .ctx("recording a batch's answer")?;
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE items SET state = ?2, attempts = ?3,
-                        connectpay_id = coalesce(?4, connectpay_id),
-                        fee = coalesce(?5, fee),
-                        status_code = coalesce(?6, status_code),
-                        description = coalesce(?7, description),
-                        last_error = CASE WHEN ?8 THEN ?9 ELSE last_error END,
-                        updated_at = ?10
-                     WHERE id = ?1",
-                )
-                .ctx("recording a batch's answer")?;
-            let mut attempt = tx
-                .prepare_cached(
-                    "UPDATE attempts SET result = ?3, status_code = ?4, description = ?5,
-                                         error = ?6
-                     WHERE batch_id = ?1 AND item_id = ?2",
-                )
-                .ctx("recording a batch's answer")?;
-            for (item, outcome, texts) in &prepared {
-                if !members.contains(&item.0) {
-                    return Err(JournalError::BatchMismatch {
-                        batch,
-                        problem: format!("item {item} was not sent in it"),
-                    });
-                }
-                if !seen.insert(item.0) {
-                    return Err(JournalError::BatchMismatch {
-                        batch,
-                        problem: format!("item {item} was given two outcomes"),
-                    });
-                }
-                let (row, state, attempts): (i64, ItemState, i64) = read
-                    .query_row([item.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .ctx("recording a batch's answer")?;
-                let attempts = to_u32(attempts).ctx("recording a batch's answer")?;
-                // begin_batch counted this send; the ones before it are the earlier sends.
-                let earlier = attempts.saturating_sub(1);
-                let to = outcome.target_state(earlier);
-                if state != ItemState::InFlight || !state.can_become(to) {
-                    return Err(JournalError::InvalidTransition {
-                        item: *item,
-                        row: to_u32(row).unwrap_or(0),
-                        from: state,
-                        to,
-                    });
-                }
-                let new_attempts = match outcome {
-                    ItemOutcome::Unsent => earlier,
-                    _ => attempts,
-                };
-                let fee = match outcome {
-                    ItemOutcome::Created { fee, .. } => fee.map(|f| f.to_string()),
-                    _ => None,
-                };
-                let connectpay_id = match outcome {
-                    ItemOutcome::Created { connectpay_id, .. } => Some(connectpay_id.as_str()),
-                    _ => None,
-                };
-                // Settled answers clear the error of earlier tries; retry and failure
-                // set it; `Unsent` leaves it as it was.
-                let (touch_error, error) = match outcome {
-                    ItemOutcome::Retry { .. } | ItemOutcome::Failed { .. } => {
-                        (true, texts.error.as_deref())
-                    }
-                    ItemOutcome::Unsent => (false, None),
-                    _ => (true, None),
-                };
-                update
-                    .execute(params![
-                        item.0,
-                        to,
-                        new_attempts,
-                        connectpay_id,
-                        fee,
-                        texts.status_code,
-                        texts.description,
-                        touch_error,
-                        error,
-                        now
-                    ])
-                    .ctx("recording a batch's answer")?;
-                attempt
-                    .execute(params![
-                        batch.0,
-                        item.0,
-                        outcome.attempt_result(earlier),
-                        texts.status_code,
-                        texts.description,
-                        texts.error
-                    ])
-                    .ctx("recording a batch's answer")?;
-            }
-        }
-        if seen.len() != members.len() {
-            let mut missing: Vec<i64> = members.difference(&seen).copied().collect();
-            missing.sort_unstable();
-            let list: Vec<String> = missing.iter().map(i64::to_string).collect();
-            return Err(JournalError::BatchMismatch {
-                batch,
-                problem: format!("no outcome given for item(s) {}", list.join(", ")),
-            });
-        }
-        tx.execute(
-            "UPDATE batches SET finished_at = ?2, duration_ms = ?3, http_status = ?4,
-                                outcome = ?5, response_body = ?6
-             WHERE id = ?1",
-            params![
-                batch.0,
-                now,
-                i64::try_from(record.duration_ms).unwrap_or(i64::MAX),
-                record.http_status,
-                outcome_text,
-                body
-            ],
-        )
-        .ctx("recording a batch's answer")?;
+        let applied = finish_batch_in(&tx, batch, &answer, &now_text())?;
         tx.commit().ctx("recording a batch's answer")?;
-        Ok(())
+        Ok(applied)
+    }
+
+    /// An answer's free texts, redacted.
+    fn prepare_answer<'a>(
+        &self,
+        record: &AttemptRecord,
+        outcomes: &'a [(ItemId, ItemOutcome)],
+    ) -> PreparedAnswer<'a> {
+        PreparedAnswer {
+            outcome: self.redact(&record.outcome),
+            body: record.response_body.as_deref().map(|b| self.redact_body(b)),
+            http_status: record.http_status,
+            duration_ms: i64::try_from(record.duration_ms).unwrap_or(i64::MAX),
+            items: outcomes
+                .iter()
+                .map(|(id, o)| (*id, o, self.texts_of(o)))
+                .collect(),
+        }
+    }
+
+    /// Begins and finishes batches together: every operation in one transaction (one
+    /// commit, one fsync, for answers and write-ahead records that arrive together).
+    /// Results come back in the order of `ops`. If one operation is refused, nothing
+    /// of the group is written and each operation is then written on its own, so the
+    /// refused one writes nothing and the others are whole; if the commit itself fails,
+    /// every operation gets the error (nothing of the group was written).
+    pub fn write_group(&self, ops: &[GroupOp]) -> Vec<GroupResult> {
+        let prepared: Vec<Prepared<'_>> = ops.iter().map(|op| self.prepare_op(op)).collect();
+        let now = now_text();
+        match self.write_prepared(&prepared, &now) {
+            Ok(results) => results,
+            Err(Refused::Commit(context, e)) => group_failed(ops, context, &e),
+            Err(Refused::Op(index, error)) if ops.len() == 1 => vec![failed(&ops[index], error)],
+            // Failures are rare (a bug, a damaged file): the common case pays for no
+            // savepoints, and the rare one for a transaction per operation.
+            Err(Refused::Op(..)) => prepared
+                .iter()
+                .zip(ops)
+                .map(
+                    |(one, op)| match self.write_prepared(std::slice::from_ref(one), &now) {
+                        Ok(mut results) => results.pop().unwrap_or_else(|| {
+                            failed(
+                                op,
+                                JournalError::Corrupt {
+                                    detail: "a journal write gave no result".to_string(),
+                                },
+                            )
+                        }),
+                        Err(Refused::Op(_, e)) => failed(op, e),
+                        Err(Refused::Commit(context, e)) => {
+                            group_failed(std::slice::from_ref(op), context, &e)
+                                .pop()
+                                .unwrap_or_else(|| failed(op, JournalError::WriterGone))
+                        }
+                    },
+                )
+                .collect(),
+        }
+    }
+
+    /// The operation with its free texts redacted, ready to be written.
+    fn prepare_op<'a>(&self, op: &'a GroupOp) -> Prepared<'a> {
+        match op {
+            GroupOp::Begin {
+                run,
+                endpoint,
+                items,
+            } => Prepared::Begin {
+                run: *run,
+                endpoint: self.redact(endpoint),
+                items,
+            },
+            GroupOp::Finish {
+                batch,
+                record,
+                outcomes,
+            } => Prepared::Finish {
+                batch: *batch,
+                answer: self.prepare_answer(record, outcomes),
+            },
+        }
+    }
+
+    /// Writes `ops` in one transaction: all of them, or none if one is refused (its
+    /// index and error) or the commit fails.
+    fn write_prepared(&self, ops: &[Prepared<'_>], now: &str) -> Result<Vec<GroupResult>, Refused> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| Refused::Commit("starting a journal transaction", e))?;
+        let mut results = Vec::with_capacity(ops.len());
+        for (index, op) in ops.iter().enumerate() {
+            let result = match op {
+                Prepared::Begin {
+                    run,
+                    endpoint,
+                    items,
+                } => self
+                    .begin_batch_in(&tx, *run, endpoint, items, now)
+                    .map(|b| GroupResult::Begun(Ok(b))),
+                Prepared::Finish { batch, answer } => {
+                    finish_batch_in(&tx, *batch, answer, now).map(|a| GroupResult::Finished(Ok(a)))
+                }
+            };
+            // Dropping the transaction on the way out rolls everything back.
+            results.push(result.map_err(|e| Refused::Op(index, e))?);
+        }
+        tx.commit()
+            .map_err(|e| Refused::Commit("committing a journal transaction", e))?;
+        Ok(results)
     }
 
     /// Makes an interrupted run resumable: its in-flight items go back to pending with
@@ -433,6 +393,341 @@ impl Journal {
             ItemOutcome::Unsent => Texts::default(),
         }
     }
+}
+
+/// What an item became when a batch's answer was recorded, as written (redacted): for
+/// the faces, which hear of an outcome only once the journal has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub state: ItemState,
+    /// PayPro's description, or the error of a failed send; `None` for an item put back
+    /// unsent.
+    pub message: Option<String>,
+}
+
+/// One write of [`Journal::write_group`].
+#[derive(Debug, Clone)]
+pub enum GroupOp {
+    Begin {
+        run: RunId,
+        endpoint: String,
+        items: Vec<ItemId>,
+    },
+    Finish {
+        batch: BatchId,
+        record: AttemptRecord,
+        outcomes: Vec<(ItemId, ItemOutcome)>,
+    },
+}
+
+/// The result of one [`GroupOp`].
+#[derive(Debug)]
+pub enum GroupResult {
+    Begun(Result<BatchId, JournalError>),
+    Finished(Result<Vec<Applied>, JournalError>),
+}
+
+/// An operation ready to be written.
+enum Prepared<'a> {
+    Begin {
+        run: RunId,
+        endpoint: String,
+        items: &'a [ItemId],
+    },
+    Finish {
+        batch: BatchId,
+        answer: PreparedAnswer<'a>,
+    },
+}
+
+/// Why a group was not written.
+enum Refused {
+    /// The operation at this index was refused.
+    Op(usize, JournalError),
+    Commit(&'static str, rusqlite::Error),
+}
+
+fn failed(op: &GroupOp, error: JournalError) -> GroupResult {
+    match op {
+        GroupOp::Begin { .. } => GroupResult::Begun(Err(error)),
+        GroupOp::Finish { .. } => GroupResult::Finished(Err(error)),
+    }
+}
+
+/// Every operation of a group that could not be committed gets the same failure.
+fn group_failed(ops: &[GroupOp], context: &'static str, e: &rusqlite::Error) -> Vec<GroupResult> {
+    let failed = || JournalError::GroupFailed {
+        context,
+        detail: e.to_string(),
+    };
+    ops.iter()
+        .map(|op| match op {
+            GroupOp::Begin { .. } => GroupResult::Begun(Err(failed())),
+            GroupOp::Finish { .. } => GroupResult::Finished(Err(failed())),
+        })
+        .collect()
+}
+
+/// One item's part of an answer, checked and ready to be written.
+struct AnswerRow<'a> {
+    id: i64,
+    state: &'static str,
+    attempts: u32,
+    connectpay_id: Option<&'a str>,
+    fee: Option<String>,
+    status_code: Option<&'a str>,
+    description: Option<&'a str>,
+    touch_error: bool,
+    error: Option<&'a str>,
+    attempt_error: Option<&'a str>,
+    result: &'static str,
+}
+
+/// An answer ready to be written: every free text already redacted.
+struct PreparedAnswer<'a> {
+    outcome: String,
+    body: Option<String>,
+    http_status: Option<u16>,
+    duration_ms: i64,
+    items: Vec<(ItemId, &'a ItemOutcome, Texts)>,
+}
+
+/// `[1,2,3]`: item ids as one SQL parameter, read back with `json_each`.
+fn ids_json(ids: &[ItemId]) -> String {
+    let mut out = String::with_capacity(ids.len() * 8 + 2);
+    out.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&id.0.to_string());
+    }
+    out.push(']');
+    out
+}
+
+/// Why a batch's items could not all be marked in flight: the first item that is
+/// repeated, of another run, missing, or not pending.
+fn why_not_sendable(
+    tx: &Connection,
+    run: RunId,
+    item_ids: &[ItemId],
+) -> Result<JournalError, JournalError> {
+    let mut read = tx
+        .prepare_cached("SELECT run_id, row, state FROM items WHERE id = ?1")
+        .ctx("recording a batch")?;
+    let mut seen = HashSet::with_capacity(item_ids.len());
+    for &item in item_ids {
+        let found: Option<(i64, i64, ItemState)> = read
+            .query_row([item.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
+            .ctx("recording a batch")?;
+        let Some((_, row, state)) = found.filter(|(item_run, ..)| *item_run == run.0) else {
+            return Ok(JournalError::NotFound {
+                what: format!("item {item} in run {run}"),
+            });
+        };
+        let row = to_u32(row).unwrap_or(0);
+        // A repeated item would be in flight by the time its second place came.
+        let from = if seen.insert(item) {
+            state
+        } else {
+            ItemState::InFlight
+        };
+        if from != ItemState::InFlight && from.can_become(ItemState::InFlight) {
+            continue;
+        }
+        return Ok(JournalError::InvalidTransition {
+            item,
+            row,
+            from,
+            to: ItemState::InFlight,
+        });
+    }
+    Err(JournalError::Corrupt {
+        detail: "a batch's items could not all be marked in flight, yet each one can be"
+            .to_string(),
+    })
+}
+
+/// [`Journal::finish_batch`]'s writes inside the caller's transaction. On an error some
+/// of them may have been made: the caller rolls back.
+fn finish_batch_in(
+    tx: &Connection,
+    batch: BatchId,
+    answer: &PreparedAnswer<'_>,
+    now: &str,
+) -> Result<Vec<Applied>, JournalError> {
+    const CTX: &str = "recording a batch's answer";
+    let finished: Option<Option<String>> = tx
+        .prepare_cached("SELECT finished_at FROM batches WHERE id = ?1")
+        .and_then(|mut s| s.query_row([batch.0], |r| r.get(0)).optional())
+        .ctx(CTX)?;
+    match finished {
+        None => {
+            return Err(JournalError::NotFound {
+                what: format!("batch {batch}"),
+            });
+        }
+        Some(Some(_)) => return Err(JournalError::BatchFinished { batch }),
+        Some(None) => {}
+    }
+    // Every member with where its item stands, in one query.
+    let members: HashMap<i64, (i64, ItemState, i64)> = {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT a.item_id, i.row, i.state, i.attempts
+                 FROM attempts a JOIN items i ON i.id = a.item_id
+                 WHERE a.batch_id = ?1",
+            )
+            .ctx(CTX)?;
+        stmt.query_map([batch.0], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+        })
+        .ctx(CTX)?
+        .collect::<rusqlite::Result<_>>()
+        .ctx(CTX)?
+    };
+    let mut seen: HashSet<i64> = HashSet::with_capacity(answer.items.len());
+    let mut applied = Vec::with_capacity(answer.items.len());
+    let mut rows = Vec::with_capacity(answer.items.len());
+    for (item, outcome, texts) in &answer.items {
+        let Some(&(row, state, attempts)) = members.get(&item.0) else {
+            return Err(JournalError::BatchMismatch {
+                batch,
+                problem: format!("item {item} was not sent in it"),
+            });
+        };
+        if !seen.insert(item.0) {
+            return Err(JournalError::BatchMismatch {
+                batch,
+                problem: format!("item {item} was given two outcomes"),
+            });
+        }
+        let attempts = to_u32(attempts).ctx(CTX)?;
+        // begin_batch counted this send; the ones before it are the earlier sends.
+        let earlier = attempts.saturating_sub(1);
+        let to = outcome.target_state(earlier);
+        if state != ItemState::InFlight || !state.can_become(to) {
+            return Err(JournalError::InvalidTransition {
+                item: *item,
+                row: to_u32(row).unwrap_or(0),
+                from: state,
+                to,
+            });
+        }
+        let (connectpay_id, fee) = match outcome {
+            ItemOutcome::Created {
+                connectpay_id, fee, ..
+            } => (Some(connectpay_id.as_str()), fee.map(|f| f.to_string())),
+            _ => (None, None),
+        };
+        // Settled answers clear the error of earlier tries; retry and failure set it;
+        // `Unsent` leaves it as it was.
+        let (touch_error, error) = match outcome {
+            ItemOutcome::Retry { .. } | ItemOutcome::Failed { .. } => {
+                (true, texts.error.as_deref())
+            }
+            ItemOutcome::Unsent => (false, None),
+            _ => (true, None),
+        };
+        rows.push(AnswerRow {
+            id: item.0,
+            state: to.as_str(),
+            attempts: match outcome {
+                ItemOutcome::Unsent => earlier,
+                _ => attempts,
+            },
+            connectpay_id,
+            fee,
+            status_code: texts.status_code.as_deref(),
+            description: texts.description.as_deref(),
+            touch_error,
+            error,
+            attempt_error: texts.error.as_deref(),
+            result: outcome.attempt_result(earlier),
+        });
+        applied.push(Applied {
+            state: to,
+            message: texts.description.clone().or_else(|| texts.error.clone()),
+        });
+    }
+    if seen.len() != members.len() {
+        let mut missing: Vec<i64> = members
+            .keys()
+            .filter(|id| !seen.contains(id))
+            .copied()
+            .collect();
+        missing.sort_unstable();
+        let list: Vec<String> = missing.iter().map(i64::to_string).collect();
+        return Err(JournalError::BatchMismatch {
+            batch,
+            problem: format!("no outcome given for item(s) {}", list.join(", ")),
+        });
+    }
+    // One statement per item and per attempt (prepared once): cheaper here than one
+    // statement reading all of them from a JSON array.
+    let mut update = tx
+        .prepare_cached(
+            "UPDATE items SET state = ?2, attempts = ?3,
+                connectpay_id = coalesce(?4, connectpay_id),
+                fee = coalesce(?5, fee),
+                status_code = coalesce(?6, status_code),
+                description = coalesce(?7, description),
+                last_error = CASE WHEN ?8 THEN ?9 ELSE last_error END,
+                updated_at = ?10
+             WHERE id = ?1",
+        )
+        .ctx(CTX)?;
+    let mut attempt = tx
+        .prepare_cached(
+            "UPDATE attempts SET result = ?3, status_code = ?4, description = ?5, error = ?6
+             WHERE batch_id = ?1 AND item_id = ?2",
+        )
+        .ctx(CTX)?;
+    for r in &rows {
+        update
+            .execute(params![
+                r.id,
+                r.state,
+                r.attempts,
+                r.connectpay_id,
+                r.fee,
+                r.status_code,
+                r.description,
+                r.touch_error,
+                r.error,
+                now
+            ])
+            .ctx(CTX)?;
+        attempt
+            .execute(params![
+                batch.0,
+                r.id,
+                r.result,
+                r.status_code,
+                r.description,
+                r.attempt_error
+            ])
+            .ctx(CTX)?;
+    }
+    tx.prepare_cached(
+        "UPDATE batches SET finished_at = ?2, duration_ms = ?3, http_status = ?4,
+                            outcome = ?5, response_body = ?6
+         WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            batch.0,
+            now,
+            answer.duration_ms,
+            answer.http_status,
+            answer.outcome,
+            answer.body
+        ])
+    })
+    .ctx(CTX)?;
+    Ok(applied)
 }
 
 #[derive(Default)]

@@ -74,6 +74,18 @@ pub enum JournalError {
     #[error("batch {batch}: {problem}; nothing was recorded")]
     BatchMismatch { batch: BatchId, problem: String },
 
+    /// A group of writes ([`super::Journal::write_group`]) could not be committed:
+    /// none of it was written.
+    #[error("journal: {context}: {detail}; nothing of these writes was recorded")]
+    GroupFailed {
+        context: &'static str,
+        detail: String,
+    },
+
+    /// The journal's writer thread has stopped (it failed or the program is ending).
+    #[error("the journal's writer has stopped; nothing more can be recorded")]
+    WriterGone,
+
     #[error("batch {batch} is already finished; nothing was recorded")]
     BatchFinished { batch: BatchId },
 

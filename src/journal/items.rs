@@ -44,25 +44,33 @@ pub(crate) fn item_from_row(r: &Row<'_>) -> rusqlite::Result<Item> {
 /// The states in which a key counts as created at PayPro by a run of ours.
 const CREATED_STATES: &str = "'created', 'exists_id_unknown', 'exists_before_run'";
 
-/// Refuses items in a state items are not born in.
-pub(crate) fn check_new_items(items: &[NewItem]) -> Result<(), JournalError> {
-    match items.iter().find(|i| !i.state.is_initial()) {
-        Some(bad) => Err(JournalError::InvalidNewItem {
-            row: bad.row,
-            state: bad.state,
-        }),
-        None => Ok(()),
+/// Refuses an item in a state items are not born in.
+pub(crate) fn check_new_item(item: &NewItem) -> Result<(), JournalError> {
+    if item.state.is_initial() {
+        Ok(())
+    } else {
+        Err(JournalError::InvalidNewItem {
+            row: item.row,
+            state: item.state,
+        })
     }
 }
 
-/// Inserts a run's rows inside the caller's transaction; a duplicate row fails it.
-pub(crate) fn insert_items(
+/// Inserts a run's rows inside the caller's transaction, one at a time as `items`
+/// yields them; an item in a state items are not born in, a duplicate row or an item
+/// that fails to come fails it (the caller rolls back).
+pub(crate) fn insert_items<I, E>(
     tx: &Connection,
     run: RunId,
-    items: &[NewItem],
+    items: I,
     now: &str,
-) -> Result<Vec<ItemId>, JournalError> {
-    let mut ids = Vec::with_capacity(items.len());
+) -> Result<Vec<ItemId>, E>
+where
+    I: IntoIterator<Item = Result<NewItem, E>>,
+    E: From<JournalError>,
+{
+    let items = items.into_iter();
+    let mut ids = Vec::with_capacity(items.size_hint().0);
     let mut insert = tx
         .prepare_cached(
             "INSERT INTO items (run_id, row, key, payload, issues, state, attempts,
@@ -71,6 +79,8 @@ pub(crate) fn insert_items(
         )
         .ctx("journaling items")?;
     for item in items {
+        let item = item?;
+        check_new_item(&item)?;
         let issues = if item.issues.is_null() {
             "[]".to_string()
         } else {
@@ -96,7 +106,6 @@ impl Journal {
     /// Journals a run's rows in one transaction (all or none). Each item's state must
     /// be `pending`, `invalid` or `skipped`; rows must be unique within the run.
     pub fn add_items(&self, run: RunId, items: &[NewItem]) -> Result<Vec<ItemId>, JournalError> {
-        check_new_items(items)?;
         let now = now_text();
         let mut conn = self.conn();
         let tx = conn
@@ -112,7 +121,7 @@ impl Journal {
                 what: format!("run {run}"),
             });
         }
-        let ids = insert_items(&tx, run, items, &now)?;
+        let ids = insert_items(&tx, run, items.iter().cloned().map(Ok), &now)?;
         tx.commit().ctx("journaling items")?;
         Ok(ids)
     }

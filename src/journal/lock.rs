@@ -6,7 +6,7 @@
 use super::error::{Context, JournalError};
 use super::model::{LockHolder, RunId};
 use super::{Journal, now_text, parse_time};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// Who this process is, as recorded in a lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,30 +86,29 @@ pub(crate) fn holder_alive(holder: &LockHolder, me: &ProcessIdentity) -> bool {
 }
 
 pub(crate) fn read_holder(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     run: RunId,
 ) -> Result<Option<Option<LockHolder>>, JournalError> {
-    tx.query_row(
-        "SELECT lock_pid, lock_host, lock_start, lock_since FROM runs WHERE id = ?1",
-        [run.0],
-        |r| {
-            let pid: Option<i64> = r.get(0)?;
-            let Some(pid) = pid else { return Ok(None) };
-            let start: Option<i64> = r.get(2)?;
-            let since: Option<String> = r.get(3)?;
-            Ok(Some(LockHolder {
-                pid: u32::try_from(pid).unwrap_or(0),
-                host: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                start_ticks: start.and_then(|s| u64::try_from(s).ok()),
-                since: match since {
-                    Some(s) => parse_time(&s)?,
-                    None => chrono::DateTime::UNIX_EPOCH,
-                },
-            }))
-        },
-    )
-    .optional()
-    .ctx("reading the run's lock")
+    tx.prepare_cached("SELECT lock_pid, lock_host, lock_start, lock_since FROM runs WHERE id = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row([run.0], |r| {
+                let pid: Option<i64> = r.get(0)?;
+                let Some(pid) = pid else { return Ok(None) };
+                let start: Option<i64> = r.get(2)?;
+                let since: Option<String> = r.get(3)?;
+                Ok(Some(LockHolder {
+                    pid: u32::try_from(pid).unwrap_or(0),
+                    host: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    start_ticks: start.and_then(|s| u64::try_from(s).ok()),
+                    since: match since {
+                        Some(s) => parse_time(&s)?,
+                        None => chrono::DateTime::UNIX_EPOCH,
+                    },
+                }))
+            })
+            .optional()
+        })
+        .ctx("reading the run's lock")
 }
 
 fn locked_error(run: RunId, holder: &LockHolder) -> JournalError {
@@ -205,11 +204,7 @@ impl Journal {
 
     /// Fails unless this process holds the run's lock: a live other holder gives
     /// [`JournalError::Locked`], no holder (or a dead one) [`JournalError::NotLocked`].
-    pub(crate) fn require_lock(
-        &self,
-        tx: &Transaction<'_>,
-        run: RunId,
-    ) -> Result<(), JournalError> {
+    pub(crate) fn require_lock(&self, tx: &Connection, run: RunId) -> Result<(), JournalError> {
         let me = &self.inner.me;
         match read_holder(tx, run)? {
             None => Err(JournalError::NotFound {

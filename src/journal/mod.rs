@@ -16,12 +16,14 @@
 //! passed through [`crate::secret::redact_all`] with the secrets given to
 //! [`Journal::set_redactions`].
 //!
-//! How the engine drives it:
-//! - new run: `created_elsewhere_many` (cross-run guard) → `create_run` → `add_items`
-//!   (one transaction) → `lock_run` → `set_run_state(Running)` → send loop → terminal
-//!   `set_run_state` → drop the [`RunLock`].
-//! - send loop: `sendable_items` → chunks of ≤50 → `begin_batch` → HTTP →
-//!   `finish_batch` with one [`ItemOutcome`] per item of the batch.
+//! How the engine drives it (through a [`JournalWriter`], one thread that owns the
+//! run's writes):
+//! - new run: `created_elsewhere_many` (cross-run guard) → `create_run_with_items` (one
+//!   transaction) → `lock_run` → `set_run_state(Running)` → send loop → terminal
+//!   `set_run_state` → release the [`RunLock`].
+//! - send loop: `pending_page` (a few batches at a time, in row order) → batches of
+//!   ≤50 → `begin_batch` → HTTP → `finish_batch` with one [`ItemOutcome`] per item of
+//!   the batch; records that arrive together share one commit ([`Journal::write_group`]).
 //! - resume: `interrupted_runs` → `lock_run` (takes over a dead holder's lock) →
 //!   `recover` → `set_run_state(Running)` → send loop.
 //! - retry: `lock_run` → `retry_failed` → send loop.
@@ -29,26 +31,34 @@
 //! `begin_batch`, `recover` and `retry_failed` require this process to hold the run's
 //! lock; `finish_batch` does not (an answer that arrived is always recorded).
 //!
-//! Threads: a [`Journal`] is a cheap handle (`Clone + Send + Sync`) around one
-//! connection behind a mutex. Calls block on disk (an fsync per commit); async callers
-//! should make them from `spawn_blocking` or a dedicated thread.
+//! Faces read with their own [`Journal`] (a connection of its own: WAL lets it read
+//! while the writer writes): `runs`, `run_totals`, `items_page`, `item_history`,
+//! `find_key` ([`queries`]).
+//!
+//! Threads: a [`Journal`] is a handle around one connection behind a mutex; its
+//! clones share that connection. Calls block on disk (an fsync per commit): async
+//! code writes through a [`JournalWriter`] and reads from `spawn_blocking`.
 
 mod batches;
 mod error;
 mod items;
 mod lock;
 mod model;
+pub mod queries;
 mod runs;
 mod schema;
+mod writer;
 
-pub use batches::INTERRUPTED_OUTCOME;
+pub use batches::{Applied, GroupOp, GroupResult, INTERRUPTED_OUTCOME};
 pub use error::JournalError;
 pub use lock::RunLock;
 pub use model::{
     AttemptInfo, AttemptRecord, BatchId, Item, ItemId, ItemOutcome, ItemState, LockHolder, NewItem,
     NewRun, PriorCreation, Recovery, Run, RunId, RunState, RunSummary, StateCounts,
 };
+pub use queries::{AttemptDetail, ItemFilter, KeyHit, PendingItem, RunTotals};
 pub use schema::SCHEMA_VERSION;
+pub use writer::JournalWriter;
 
 use crate::Secret;
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -2,7 +2,7 @@
 //! a crash or a kill left unfinished.
 
 use super::error::{Context, JournalError};
-use super::items::{check_new_items, insert_items};
+use super::items::insert_items;
 use super::lock::holder_alive;
 use super::model::{ItemId, LockHolder, Run, RunId, RunState, RunSummary, StateCounts};
 use super::{Journal, NewItem, NewRun, now_text, parse_time};
@@ -106,7 +106,17 @@ impl Journal {
         new: &NewRun,
         items: &[NewItem],
     ) -> Result<(RunId, Vec<ItemId>), JournalError> {
-        check_new_items(items)?;
+        self.create_run_from(new, items.iter().cloned().map(Ok))
+    }
+
+    /// [`Journal::create_run_with_items`] from items made one at a time (a 100,000-row
+    /// sheet is journaled without a second copy of it in memory); the first item that
+    /// fails to come fails the whole creation, writing nothing.
+    pub fn create_run_from<I, E>(&self, new: &NewRun, items: I) -> Result<(RunId, Vec<ItemId>), E>
+    where
+        I: IntoIterator<Item = Result<NewItem, E>>,
+        E: From<JournalError>,
+    {
         let base_url = self.redact(&new.base_url);
         let now = now_text();
         let mut conn = self.conn();

@@ -98,9 +98,9 @@ pub enum Effect {
     Plan {
         data: Arc<PreviewDataRef>,
     },
-    /// Start sending the previewed sheet (the clerk said `y`).
+    /// Start sending a plan (the clerk said `y`).
     Start {
-        data: Arc<PreviewDataRef>,
+        plan: Arc<PlanRef>,
     },
     Resume(RunId),
     Retry(RunId),
@@ -124,6 +124,17 @@ pub enum Effect {
 pub struct PreviewDataRef(pub PreviewData);
 
 impl PartialEq for PreviewDataRef {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+/// The engine's plan, shared between Confirm and the start it leads to; compared by
+/// identity.
+#[derive(Debug)]
+pub struct PlanRef(pub crate::engine::Plan);
+
+impl PartialEq for PlanRef {
     fn eq(&self, other: &Self) -> bool {
         std::ptr::eq(self, other)
     }
@@ -156,7 +167,7 @@ pub enum Msg {
         rows: Vec<usize>,
     },
     Runs(Result<Vec<RunSummary>, String>, Vec<RunId>),
-    Planned(Result<ConfirmInfo, String>),
+    Planned(Result<(ConfirmInfo, Arc<PlanRef>), String>),
     /// A drive started in this process.
     Started(Result<RunId, String>),
     Engine(crate::engine::Event),
@@ -431,8 +442,9 @@ impl App {
             }
             Msg::Started(result) => self.on_started(result),
             Msg::RunEnded(result) => {
+                let now = self.now;
                 if let Some(live) = &mut self.live {
-                    live.ended(result);
+                    live.ended(result, now);
                 }
                 self.effects.push(Effect::LoadRuns);
             }
@@ -514,10 +526,9 @@ impl App {
                 if let Some(Screen::Preview(p)) = self.stack.last_mut() {
                     p.planning = false;
                     match result {
-                        Ok(info) => out.go(Nav::Push(Screen::Confirm(confirm::Confirm::new(
-                            info,
-                            p.data_ref(),
-                        )))),
+                        Ok((info, plan)) => out.go(Nav::Push(Screen::Confirm(
+                            confirm::Confirm::new(info, Some(plan)),
+                        ))),
                         Err(e) => out.message("Cannot send this sheet", vec![e]),
                     }
                 }

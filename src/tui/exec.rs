@@ -3,19 +3,19 @@
 //! the engine. Every result comes back to the loop as a [`Msg`]. This is the console's
 //! only door to the file system, the journal and the engine; it decides nothing.
 
-use super::app::{ConfirmInfo, Effect, Entry, Msg, PreviewDataRef, SheetInfo};
+use super::app::{ConfirmInfo, Effect, Entry, Msg, PlanRef, PreviewDataRef, SheetInfo};
 use super::data::preview::PreviewData;
 use super::screens::open_file::is_spreadsheet;
 use super::screens::runs::{ItemLine, ItemsQuery, ItemsReply};
 use crate::Secret;
-use crate::api::{Client, ClientConfig};
-use crate::engine::{self, EngineSettings, RunSource};
-use crate::journal::{Item, Journal, JournalError, RunId};
+use crate::api::ClientConfig;
+use crate::engine::{self, EngineSettings, RunControl, RunSource, Start, Target};
+use crate::journal::{Item, ItemFilter, Journal, JournalError, RunId};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// Where and as whom the console sends.
 #[derive(Debug, Clone)]
@@ -30,7 +30,9 @@ pub struct Exec {
     journal: Journal,
     pub connection: Connection,
     pub settings: EngineSettings,
-    cancel: Option<CancellationToken>,
+    /// Steers the run this process drives.
+    control: Option<RunControl>,
+    pending_control: Option<oneshot::Receiver<RunControl>>,
     /// The drive of this process, if one is going (awaited after a hang-up).
     pub drive: Option<JoinHandle<()>>,
 }
@@ -47,7 +49,8 @@ impl Exec {
             journal,
             connection,
             settings,
-            cancel: None,
+            control: None,
+            pending_control: None,
             drive: None,
         }
     }
@@ -105,16 +108,17 @@ impl Exec {
                 let connection = self.connection.clone();
                 self.blocking(move || Msg::Planned(plan(&journal, &connection, &data.0)))
             }
-            Effect::Start { data } => self.start(data),
+            Effect::Start { plan } => {
+                let what = Start::plan(plan.0.clone());
+                let merchant = plan.0.target.merchant_id.clone();
+                let base_url = plan.0.target.base_url.clone();
+                self.start(what, &base_url, &merchant);
+            }
             Effect::Resume(run) => self.resume(run, false),
             Effect::Retry(run) => self.resume(run, true),
-            // Pausing needs the engine's run API (commands to a running drive).
-            Effect::Pause | Effect::Continue => {}
-            Effect::Cancel => {
-                if let Some(c) = &self.cancel {
-                    c.cancel();
-                }
-            }
+            Effect::Pause => self.command(RunControl::pause),
+            Effect::Continue => self.command(RunControl::resume),
+            Effect::Cancel => self.command(RunControl::cancel),
             Effect::LoadItems(query) => {
                 let journal = self.journal.clone();
                 self.blocking(move || Msg::Items(items_page(&journal, query)))
@@ -124,7 +128,7 @@ impl Exec {
                 self.blocking(move || Msg::Attempts {
                     seq,
                     result: journal
-                        .item_attempts(item)
+                        .item_history(item)
                         .map(|attempts| attempts.iter().map(attempt_line).collect())
                         .map_err(|e| e.to_string()),
                 })
@@ -133,146 +137,104 @@ impl Exec {
         }
     }
 
-    fn client(&self, base_url: &str, merchant: &str) -> Result<Client, String> {
+    fn command(&self, f: fn(&RunControl) -> bool) {
+        if let Some(control) = &self.control {
+            f(control);
+        }
+    }
+
+    fn client_config(&self, base_url: &str, merchant: &str) -> Result<ClientConfig, String> {
         let password = self.connection.password.clone().ok_or_else(|| {
             format!(
-                "no password for merchant {merchant}: set {} or type it at start",
+                "no password for merchant {merchant}: set {} or type it when the console starts",
                 crate::config::ENV_PASSWORD
             )
         })?;
-        self.journal.set_redactions(vec![password.clone()]);
-        Client::new(ClientConfig::new(base_url, merchant, password)).map_err(|e| e.to_string())
-    }
-
-    fn start(&mut self, data: Arc<PreviewDataRef>) {
-        let (Some(base_url), Some(merchant)) = (
-            self.connection.base_url.clone(),
-            self.connection.merchant.clone(),
-        ) else {
-            let _ = self.tx.send(Msg::Started(Err(
-                "no merchant or service URL is configured".into(),
-            )));
-            return;
-        };
-        let client = match self.client(&base_url, &merchant) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = self.tx.send(Msg::Started(Err(e)));
-                return;
-            }
-        };
-        let journal = self.journal.clone();
-        let prepare = move || -> Result<RunId, String> {
-            let imported = &data.0.imported;
-            let file =
-                std::fs::canonicalize(&imported.file).unwrap_or_else(|_| imported.file.clone());
-            let source = RunSource {
-                sha256: engine::sha256_file(&file).map_err(|e| e.to_string())?,
-                file,
-            };
-            engine::prepare_run(&journal, imported, &source, &merchant, &base_url, false)
-                .map(|p| p.run)
-                .map_err(|e| e.to_string())
-        };
-        self.spawn_drive(client, Box::new(prepare));
+        Ok(ClientConfig::new(base_url, merchant, password))
     }
 
     fn resume(&mut self, run: RunId, retry: bool) {
-        let journal = self.journal.clone();
-        let record = match journal.run(run) {
+        let record = match self.journal.run(run) {
             Ok(Some(r)) => r,
-            Ok(None) => {
-                let _ = self.tx.send(Msg::Started(Err(format!(
-                    "run {run} is not in the journal"
-                ))));
-                return;
-            }
-            Err(e) => {
-                let _ = self.tx.send(Msg::Started(Err(e.to_string())));
-                return;
-            }
+            Ok(None) => return self.failed(format!("run {run} is not in the journal")),
+            Err(e) => return self.failed(e.to_string()),
         };
+        // The run keeps its merchant; its recorded URL unless one was given.
         let base_url = self
             .connection
             .base_url
             .clone()
             .unwrap_or_else(|| record.base_url.clone());
-        let client = match self.client(&base_url, &record.merchant_id) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = self.tx.send(Msg::Started(Err(e)));
-                return;
-            }
+        let what = if retry {
+            Start::Retry(run)
+        } else {
+            Start::Resume(run)
         };
-        let prepare = move || -> Result<RunId, String> {
-            if retry {
-                let lock = journal.lock_run(run).map_err(|e| e.to_string())?;
-                let reset = journal.retry_failed(run).map_err(|e| e.to_string());
-                let released = lock.release().map_err(|e| e.to_string());
-                reset?;
-                released?;
-            }
-            Ok(run)
-        };
-        self.spawn_drive(client, Box::new(prepare));
+        self.start(what, &base_url, &record.merchant_id);
     }
 
-    fn spawn_drive(
-        &mut self,
-        client: Client,
-        prepare: Box<dyn FnOnce() -> Result<RunId, String> + Send>,
-    ) {
-        let cancel = CancellationToken::new();
-        self.cancel = Some(cancel.clone());
+    fn failed(&self, message: String) {
+        let _ = self.tx.send(Msg::Started(Err(message)));
+    }
+
+    /// Starts a drive on the engine and forwards its events until it ends.
+    fn start(&mut self, what: Start, base_url: &str, merchant: &str) {
+        let config = match self.client_config(base_url, merchant) {
+            Ok(c) => c,
+            Err(e) => return self.failed(e),
+        };
         let tx = self.tx.clone();
         let journal = self.journal.clone();
         let settings = self.settings.clone();
+        let (control_tx, control_rx) = tokio::sync::oneshot::channel();
         self.drive = Some(tokio::spawn(async move {
-            let prepared = tokio::task::spawn_blocking(prepare)
-                .await
-                .unwrap_or_else(|e| Err(format!("the run could not be set up: {e}")));
-            let run = match prepared {
-                Ok(run) => run,
+            let mut handle = match engine::start(&journal, what, Some(config), &settings).await {
+                Ok(h) => h,
                 Err(e) => {
-                    let _ = tx.send(Msg::Started(Err(e)));
+                    let _ = tx.send(Msg::Started(Err(e.to_string())));
                     return;
                 }
             };
-            let _ = tx.send(Msg::Started(Ok(run)));
-            let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
-            let shared = Arc::new(Mutex::new(journal));
-            let drive = engine::drive(shared, client, run, &settings, cancel, etx);
-            tokio::pin!(drive);
-            let result = loop {
-                tokio::select! {
-                    Some(event) = erx.recv() => { let _ = tx.send(Msg::Engine(event)); }
-                    result = &mut drive => break result,
-                }
-            };
-            while let Ok(event) = erx.try_recv() {
+            let _ = control_tx.send(handle.control.clone());
+            let _ = tx.send(Msg::Started(Ok(handle.run)));
+            while let Some(event) = handle.events.recv().await {
                 let _ = tx.send(Msg::Engine(event));
             }
-            let _ = tx.send(Msg::RunEnded(match result {
+            let _ = tx.send(Msg::RunEnded(match handle.report.await {
                 Ok(report) => Ok(format!(
-                    "run {} {}: {} created, {} rejected, {} failed",
+                    "run {} {}: {} created, {} existed, {} rejected, {} failed",
                     report.run,
                     report.state,
                     report.counts.created + report.counts.exists_id_unknown,
+                    report.counts.exists_before_run,
                     report.counts.rejected,
                     report.counts.failed
                 )),
                 Err(e) => Err(e.to_string()),
             }));
         }));
+        // The control arrives once the engine has set the run up ([`Exec::poll_control`]).
+        self.control = None;
+        self.pending_control = Some(control_rx);
+    }
+
+    /// Takes the run's control once the engine has handed it over.
+    pub fn poll_control(&mut self) {
+        if let Some(rx) = &mut self.pending_control
+            && let Ok(control) = rx.try_recv()
+        {
+            self.control = Some(control);
+            self.pending_control = None;
+        }
     }
 }
 
-/// What Confirm shows for the previewed sheet.
+/// What Confirm shows for the previewed sheet, and the plan `y` starts.
 fn plan(
     journal: &Journal,
     connection: &Connection,
     data: &PreviewData,
-) -> Result<ConfirmInfo, String> {
+) -> Result<(ConfirmInfo, Arc<PlanRef>), String> {
     let imported = &data.imported;
     let merchant = connection
         .merchant
@@ -282,27 +244,38 @@ fn plan(
         .base_url
         .clone()
         .ok_or("no service URL is configured")?;
-    let prior = engine::prior_creations(journal, imported, &merchant).map_err(|e| e.to_string())?;
-    let skipped_rows: std::collections::HashSet<u32> = prior.iter().map(|(r, _, _)| *r).collect();
-    let preview = crate::cli::submit::Preview::of(imported, &skipped_rows);
-    Ok(ConfirmInfo {
-        file: imported.file.clone(),
-        sheet: imported.sheet.clone(),
-        kind: imported.kind,
-        rows: preview.rows,
-        valid: preview.valid,
-        invalid: preview.invalid,
-        to_send: preview.to_send,
-        skipped: prior
-            .into_iter()
-            .map(|(row, key, p)| (row, key, p.to_string()))
+    let file = std::fs::canonicalize(&imported.file).unwrap_or_else(|_| imported.file.clone());
+    let source = RunSource::of(&file).map_err(|e| e.to_string())?;
+    let plan = engine::plan_imported(
+        journal,
+        imported.clone(),
+        source,
+        Target {
+            base_url: base_url.clone(),
+            merchant_id: merchant.clone(),
+        },
+        false,
+    )
+    .map_err(|e| e.to_string())?;
+    let p = &plan.preview;
+    let info = ConfirmInfo {
+        file: p.file.clone(),
+        sheet: p.sheet.clone(),
+        kind: p.kind,
+        rows: p.rows,
+        valid: p.valid,
+        invalid: p.invalid,
+        to_send: p.to_send,
+        skipped: plan
+            .earlier
+            .iter()
+            .map(|(row, key, prior)| (*row, key.clone(), prior.to_string()))
             .collect(),
-        total: preview
-            .total
-            .map(|t| crate::cli::submit::group_thousands(&t)),
-        merchant,
-        base_url,
-    })
+        total: p.total.map(|t| crate::cli::submit::group_thousands(&t)),
+        merchant: p.merchant_id.clone(),
+        base_url: p.base_url.clone(),
+    };
+    Ok((info, Arc::new(PlanRef(plan))))
 }
 
 /// Folders and spreadsheets of `dir`, folders first, by name; dot-files left out.
@@ -369,23 +342,14 @@ pub fn items_page(journal: &Journal, query: ItemsQuery) -> ItemsReply {
 }
 
 fn page(journal: &Journal, q: &ItemsQuery) -> Result<Vec<ItemLine>, JournalError> {
-    let needle = q.text.as_ref().map(|t| t.to_lowercase());
-    let items = journal.items(q.run, q.state)?;
-    Ok(items
+    let filter = ItemFilter {
+        states: q.state.into_iter().collect(),
+        text: q.text.clone(),
+    };
+    Ok(journal
+        .items_page(q.run, &filter, q.after, q.limit)?
         .iter()
-        .filter(|i| q.after.is_none_or(|a| i.row > a))
         .map(item_line)
-        .filter(|l| {
-            needle.as_ref().is_none_or(|n| {
-                l.key.to_lowercase().contains(n)
-                    || l.message.to_lowercase().contains(n)
-                    || l.connectpay_id
-                        .as_ref()
-                        .is_some_and(|c| c.to_lowercase().contains(n))
-                    || l.row.to_string() == *n
-            })
-        })
-        .take(q.limit)
         .collect())
 }
 
@@ -418,7 +382,8 @@ pub fn item_line(i: &Item) -> ItemLine {
     }
 }
 
-fn attempt_line(a: &crate::journal::AttemptInfo) -> String {
+fn attempt_line(detail: &crate::journal::AttemptDetail) -> String {
+    let a = &detail.attempt;
     let mut s = format!(
         "{} {} batch {} ({} of {}): ",
         a.started_at.format("%H:%M:%S"),

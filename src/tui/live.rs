@@ -1,11 +1,11 @@
-//! The run this console drives, as its events describe it: the engine's own
-//! [`Progress`] (counts, rate, ETA), batches done / in flight / queued, a rate history
-//! for the sparkline, pause and cancel as acknowledged by the engine, and a bounded log
-//! of batch outcomes and retries. Folded from events only; nothing here decides.
+//! The run this console drives, as the engine's events describe it: the engine's own
+//! [`Progress`] (counts, batches done / on the wire / queued, rate, ETA, paused,
+//! stopping), a rate history for the sparkline, and a bounded log of batch outcomes and
+//! retries. Folded from events only; nothing here decides.
 
 use crate::cli::progress::short_duration;
 use crate::engine::{Event, Progress};
-use crate::journal::RunId;
+use crate::journal::{ItemState, RunId};
 use crate::tui::widgets::LogLines;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -20,16 +20,7 @@ pub struct LiveRun {
     pub run: Option<RunId>,
     pub progress: Progress,
     pub started: Instant,
-    /// Requests on the wire.
-    pub in_flight: usize,
-    pub batches_done: u64,
-    pub batch_size: usize,
-    /// Item sends scheduled again.
-    pub retries: u64,
-    /// Pause asked and not yet acknowledged.
-    pub pausing: bool,
-    pub paused: bool,
-    /// Cancel asked: in-flight batches finish, nothing new leaves.
+    /// Cancel asked by the clerk; the engine's `Stopping` confirms it.
     pub cancelling: bool,
     pub finished: bool,
     /// When the run ended: rate and elapsed time stop there.
@@ -38,7 +29,6 @@ pub struct LiveRun {
     pub quit_when_done: bool,
     /// How the run ended, in words.
     pub outcome: Option<Result<String, String>>,
-    pub stop_reason: Option<String>,
     pub log: LogLines,
     /// Rows per second, one sample per tick.
     pub rates: VecDeque<u64>,
@@ -51,18 +41,11 @@ impl LiveRun {
             run: None,
             progress: Progress::new(),
             started: now,
-            in_flight: 0,
-            batches_done: 0,
-            batch_size: crate::domain::rules::BATCH_MAX,
-            retries: 0,
-            pausing: false,
-            paused: false,
             cancelling: false,
             finished: false,
             finished_at: None,
             quit_when_done: false,
             outcome: None,
-            stop_reason: None,
             log: LogLines::new(LOG_LINES),
             rates: VecDeque::with_capacity(RATE_SAMPLES),
             last_sample: None,
@@ -83,37 +66,37 @@ impl LiveRun {
                 total,
                 to_send,
                 settled,
+                ..
             } => {
                 self.run = Some(*run);
                 self.log.push(format!(
                     "{t} run {run} started: {total} rows, {to_send} to send, {settled} with nothing to send"
                 ));
             }
-            Event::BatchSent { .. } => self.in_flight += 1,
+            Event::BatchSent { .. } => {}
             Event::BatchDone {
                 batch,
-                created,
-                exists,
-                rejected,
-                retrying,
-                failed,
+                items,
+                outcome,
                 elapsed,
             } => {
-                self.in_flight = self.in_flight.saturating_sub(1);
-                self.batches_done += 1;
-                let mut parts = vec![format!("{created} created")];
-                for (n, w) in [
-                    (*exists, "existed"),
-                    (*rejected, "rejected"),
-                    (*retrying, "to retry"),
-                    (*failed, "failed"),
+                let n = |s: ItemState| Event::count_in(items, s);
+                let mut parts = vec![format!("{} created", n(ItemState::Created))];
+                for (count, word) in [
+                    (
+                        n(ItemState::ExistsBeforeRun) + n(ItemState::ExistsIdUnknown),
+                        "existed",
+                    ),
+                    (n(ItemState::Rejected), "rejected"),
+                    (n(ItemState::Pending), "to send again"),
+                    (n(ItemState::Failed), "failed"),
                 ] {
-                    if n > 0 {
-                        parts.push(format!("{n} {w}"));
+                    if count > 0 {
+                        parts.push(format!("{count} {word}"));
                     }
                 }
                 self.log.push(format!(
-                    "{t} batch {batch}: {} ({})",
+                    "{t} batch {batch}: {} ({outcome}, {})",
                     parts.join(", "),
                     short_duration(*elapsed)
                 ));
@@ -124,20 +107,22 @@ impl LiveRun {
                 delay,
                 reason,
             } => {
-                self.retries += *items as u64;
                 self.log.push(format!(
                     "{t} retry: {items} rows again in {} (send {attempt}): {reason}",
                     short_duration(*delay)
                 ));
             }
-            Event::RunStopped { reason } => {
-                self.stop_reason = Some(reason.clone());
-                self.log.push(format!("{t} stopped: {reason}"));
+            Event::Pausing { on_the_wire } => self.log.push(format!(
+                "{t} pausing: {on_the_wire} requests on the wire finish first"
+            )),
+            Event::Paused => self.log.push(format!("{t} paused: nothing is being sent")),
+            Event::Resumed => self.log.push(format!("{t} sending again")),
+            Event::Stopping { reason } => {
+                self.log.push(format!("{t} stopping: {reason}"));
             }
             Event::RunFinished { run, state, .. } => {
                 self.finished = true;
                 self.finished_at.get_or_insert(now);
-                self.in_flight = 0;
                 self.log.push(format!("{t} run {run} ended: {state}"));
             }
         }
@@ -162,13 +147,11 @@ impl LiveRun {
         self.last_sample = Some((now, done));
     }
 
-    /// The drive ended (its report, or why it failed).
-    pub fn ended(&mut self, result: Result<String, String>) {
+    /// The drive ended (its report in words, or why it failed).
+    pub fn ended(&mut self, result: Result<String, String>, now: Instant) {
         self.finished = true;
-        self.in_flight = 0;
+        self.finished_at.get_or_insert(now);
         self.cancelling = false;
-        self.pausing = false;
-        self.paused = false;
         match &result {
             Ok(text) => self.log.push(text.clone()),
             Err(e) => self.log.push(format!("the run could not go on: {e}")),
@@ -181,10 +164,8 @@ impl LiveRun {
         self.finished_at.map_or(now, |end| end.min(now))
     }
 
-    /// Items of the run decided so far (including those settled before this drive).
     pub fn position(&self) -> u64 {
-        let p = &self.progress;
-        (p.settled_before + p.done).min(p.total)
+        self.progress.position()
     }
 
     pub fn ratio(&self) -> f64 {
@@ -195,26 +176,18 @@ impl LiveRun {
         self.position() as f64 / total as f64
     }
 
-    /// Batches still to send, at the run's batch size.
-    pub fn queued(&self) -> u64 {
-        let unsent = self
-            .progress
-            .remaining()
-            .saturating_sub((self.in_flight * self.batch_size) as u64);
-        unsent.div_ceil(self.batch_size.max(1) as u64)
-    }
-
-    /// `sending`, `pausing…`, `paused`, `cancelling…`, `finished`.
+    /// `starting…`, `sending`, `pausing…`, `paused`, `cancelling…`, `finished`.
     pub fn status_word(&self) -> &'static str {
+        let p = &self.progress;
         if self.finished {
             "finished"
-        } else if self.cancelling {
+        } else if self.cancelling || p.stopping.is_some() {
             "cancelling…"
-        } else if self.paused {
+        } else if p.paused {
             "paused"
-        } else if self.pausing {
+        } else if p.pausing {
             "pausing…"
-        } else if self.run.is_none() {
+        } else if self.run.is_none() || p.run.is_none() {
             "starting…"
         } else {
             "sending"

@@ -45,8 +45,20 @@ pub struct ConsoleArgs {
     /// Colours: auto follows NO_COLOR; never draws with emphasis only.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Requests in flight at once while sending.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: u16,
     #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+impl ConsoleArgs {
+    pub fn settings(&self) -> EngineSettings {
+        EngineSettings {
+            concurrency: usize::from(self.concurrency),
+            ..EngineSettings::default()
+        }
+    }
 }
 
 /// `paypro-console open FILE`.
@@ -327,6 +339,7 @@ async fn console(start: Start) -> Result<Option<String>, String> {
             now = tick.tick() => app.update(Msg::Tick(now.into_std())),
         }
         if let Some(exec) = &mut exec {
+            exec.poll_control();
             for effect in app.drain_effects() {
                 exec.run(effect);
             }

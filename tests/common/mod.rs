@@ -1,8 +1,12 @@
-//! Shared by the headless-command tests: the simulator as a child process (its first
-//! stdout line is its URL), the console binary with a test journal and the demo
-//! merchant's credentials, a generated orders CSV, the samples, and readers for `show
-//! --json`, `runs --json`, `GET /__sim/orders` and `GET /__sim/consumers`.
+//! The one test-support module: it starts simulators and binaries for every test file.
+//! Here: the simulator as a child process (its first stdout line is its URL), the
+//! console binary with a test journal and the demo merchant's credentials, a
+//! generated orders CSV, the samples, and readers for `show --json`, `runs --json`,
+//! `GET /__sim/orders` and `GET /__sim/consumers`; in [`inproc`], the simulator inside
+//! the test process (the engine and client tests, and `tests/support_api`, use it).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod inproc;
 
 use serde_json::Value;
 use std::collections::HashMap;

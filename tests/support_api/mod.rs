@@ -1,7 +1,11 @@
 //! Shared by the client-against-simulator tests (`api_contract`, `api_faults`,
-//! `api_redaction`): an in-process simulator on an OS-chosen loopback port, a client
-//! for it, sample orders and consumers, and readers for the `/__sim/` endpoints.
+//! `api_redaction`): an in-process simulator on an OS-chosen loopback port (started by
+//! the one test-support module, `tests/common/inproc.rs`), a client for it, sample
+//! orders and consumers, and readers for the `/__sim/` endpoints.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../common/inproc.rs"]
+mod inproc;
 
 use chrono::NaiveDate;
 use paypro_console::Secret;
@@ -34,15 +38,13 @@ pub async fn start(
     batch_mode: BatchMode,
     faults: FaultConfig,
 ) -> RunningSim {
-    let config = SimConfig {
+    inproc::start(SimConfig {
         merchants,
         batch_mode,
         faults,
         ..SimConfig::default()
-    };
-    sim::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    })
+    .await
 }
 
 /// The simulator with [`merchant`], no faults, answering batches exactly in the guide's
@@ -152,13 +154,7 @@ fn http() -> reqwest::Client {
 
 /// `GET /__sim/orders` (never faulted).
 pub async fn stored_orders(sim: &RunningSim) -> Vec<Value> {
-    let r = http()
-        .get(format!("{}/__sim/orders", sim.base_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json::<Value>().await.unwrap().as_array().unwrap().clone()
+    inproc::list(&sim.base_url, "orders").await
 }
 
 /// The stored order with this number, if any.
@@ -171,13 +167,7 @@ pub async fn stored_order(sim: &RunningSim, number: &str) -> Option<Value> {
 
 /// `GET /__sim/consumers`.
 pub async fn stored_consumers(sim: &RunningSim) -> Vec<Value> {
-    let r = http()
-        .get(format!("{}/__sim/consumers", sim.base_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json::<Value>().await.unwrap().as_array().unwrap().clone()
+    inproc::list(&sim.base_url, "consumers").await
 }
 
 /// `POST /__sim/pay` for these ConnectPayIds on `date_paid` (yyyy-MM-dd); returns the

@@ -2,7 +2,7 @@
 //! why, the invalid rows, the total amount, the target URL and merchant. Nothing is
 //! sent without `y`; `n` or `Esc` go back to the preview.
 
-use crate::tui::app::{ConfirmInfo, Effect, Nav, Out, PreviewDataRef, Screen, View};
+use crate::tui::app::{ConfirmInfo, Effect, Nav, Out, PlanRef, Screen, View};
 use crate::tui::keymap::Action;
 use crate::tui::screens::progress::Progress;
 use crate::tui::widgets::{self, thousands};
@@ -15,18 +15,19 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct Confirm {
     pub info: ConfirmInfo,
-    pub data: Option<Arc<PreviewDataRef>>,
+    /// What `y` starts (`None` only in tests of the screen).
+    pub plan: Option<Arc<PlanRef>>,
 }
 
 impl Confirm {
-    pub fn new(info: ConfirmInfo, data: Option<Arc<PreviewDataRef>>) -> Confirm {
-        Confirm { info, data }
+    pub fn new(info: ConfirmInfo, plan: Option<Arc<PlanRef>>) -> Confirm {
+        Confirm { info, plan }
     }
 
     pub fn action(&mut self, action: Action, out: &mut Out, _view: &View<'_>) {
         match action {
             Action::Yes => {
-                let Some(data) = self.data.clone() else {
+                let Some(plan) = self.plan.clone() else {
                     return;
                 };
                 if self.info.to_send == 0 {
@@ -36,7 +37,7 @@ impl Confirm {
                     );
                     return;
                 }
-                out.effect(Effect::Start { data });
+                out.effect(Effect::Start { plan });
                 out.go(Nav::Replace(Screen::Progress(Progress)));
             }
             Action::No | Action::Back => out.go(Nav::Pop),

@@ -28,20 +28,20 @@ impl Progress {
         match action {
             Action::Back => out.go(Nav::Home),
             Action::ShowRuns => out.go(Nav::Push(Screen::Runs(Runs::default()))),
-            Action::Pause if !live.finished && !live.cancelling => {
-                if live.paused || live.pausing {
+            Action::Pause if live.run.is_some() && !live.finished && !live.cancelling => {
+                if live.progress.paused || live.progress.pausing {
                     out.effect(Effect::Continue);
                 } else {
                     out.effect(Effect::Pause);
                 }
             }
-            Action::Cancel if !live.finished && !live.cancelling => {
+            Action::Cancel if live.run.is_some() && !live.finished && !live.cancelling => {
                 out.modal = Some(Modal::Ask {
                     question: format!(
                         "Cancel run {}? No new batch is sent; the {} in flight finish and are \
                          journaled. The rows not sent stay pending: R on Home resumes them.",
                         live.run.map_or_else(|| "?".into(), |r| r.to_string()),
-                        live.in_flight
+                        live.progress.batches_on_the_wire()
                     ),
                     then: AskFor::CancelRun,
                 })
@@ -82,8 +82,8 @@ impl Progress {
         ];
         if let Some(Ok(text)) | Some(Err(text)) = &live.outcome {
             s.push(Span::raw(format!(" · {}", widgets::fit(text, 90))));
-        } else if let Some(reason) = &live.stop_reason {
-            s.push(Span::styled(format!(" · stopped: {reason}"), theme.bad));
+        } else if let Some(reason) = &p.stopping {
+            s.push(Span::styled(format!(" · {reason}"), theme.bad));
         }
         frame.render_widget(Paragraph::new(Line::from(s)), status);
 
@@ -102,7 +102,7 @@ impl Progress {
         );
 
         let rate = p.rows_per_sec(live.clock(view.now));
-        let eta = if live.finished || live.paused {
+        let eta = if live.finished || p.paused {
             "—".to_string()
         } else {
             p.eta(view.now).map_or("—".into(), short_duration)
@@ -110,10 +110,10 @@ impl Progress {
         let lines = vec![
             Line::raw(format!(
                 "Batches  {} done · {} in flight · {} queued        Retries {}",
-                thousands(live.batches_done),
-                live.in_flight,
-                thousands(live.queued()),
-                thousands(live.retries)
+                thousands(p.batches_done),
+                p.batches_on_the_wire(),
+                thousands(p.batches_queued()),
+                thousands(p.retries)
             )),
             Line::from(vec![
                 Span::styled(format!("✓ {} created", thousands(p.created)), theme.good),

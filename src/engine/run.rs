@@ -1,0 +1,398 @@
+//! [`start`]: a run from a [`Plan`] (journaled first), or a journaled run resumed or
+//! retried, set up (locked, recovered from a crash, `running`) and then driven on a
+//! task of its own. The [`RunHandle`] carries the events, the commands and the final
+//! report; dropping any of them never stops the run.
+//!
+//! Also what a face needs to choose a run to resume ([`resume_choice`]) and the
+//! connection to drive a journaled run with ([`connection_for_run`]).
+
+use super::drive::{self, Drive};
+use super::plan::Plan;
+use super::prepare::journal_plan;
+use super::{EngineError, EngineSettings, Event, RunKind, RunReport};
+use crate::api::{Client, ClientConfig};
+use crate::config;
+use crate::journal::{Journal, JournalWriter, Run, RunId, RunLock, RunState, RunTotals};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+
+pub use super::drive::Command;
+
+/// What to drive.
+#[derive(Debug)]
+pub enum Start {
+    /// A planned sheet: journaled as a new run, then sent.
+    Plan(Box<Plan>),
+    /// A journaled run that did not finish: what was in flight when it stopped is sent
+    /// again (a `01` for it is recorded as existing, never as a second order), then
+    /// everything still pending.
+    Resume(RunId),
+    /// A journaled run's failed items put back to pending, then as `Resume`.
+    Retry(RunId),
+}
+
+impl Start {
+    pub fn plan(plan: Plan) -> Start {
+        Start::Plan(Box::new(plan))
+    }
+}
+
+/// A face's way to steer a run. Cheap to clone; every clone steers the same run.
+#[derive(Debug, Clone)]
+pub struct RunControl {
+    tx: UnboundedSender<Command>,
+}
+
+impl RunControl {
+    /// Sends a command; `false` when the drive has already ended.
+    pub fn send(&self, command: Command) -> bool {
+        self.tx.send(command).is_ok()
+    }
+
+    /// In-flight requests finish and are journaled; nothing new is sent; every item
+    /// keeps its sends and its backoff. [`Event::Paused`] follows.
+    pub fn pause(&self) -> bool {
+        self.send(Command::Pause)
+    }
+
+    pub fn resume(&self) -> bool {
+        self.send(Command::Resume)
+    }
+
+    /// Stops sending; requests on the wire finish and are journaled; the run ends
+    /// `interrupted` (resumable).
+    pub fn cancel(&self) -> bool {
+        self.send(Command::Cancel)
+    }
+}
+
+/// The end of a drive: a future of its [`RunReport`].
+#[derive(Debug)]
+pub struct RunEnd(JoinHandle<Result<RunReport, EngineError>>);
+
+impl Future for RunEnd {
+    type Output = Result<RunReport, EngineError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
+            Ok(result) => result,
+            Err(e) => Err(EngineError::Task(e.to_string())),
+        })
+    }
+}
+
+/// A run being driven.
+#[derive(Debug)]
+pub struct RunHandle {
+    pub run: RunId,
+    /// Everything the drive reports, in order, ending with [`Event::RunFinished`].
+    pub events: UnboundedReceiver<Event>,
+    pub control: RunControl,
+    pub report: RunEnd,
+    /// Items found in flight (a crash) and put back to be sent again.
+    pub recovered: usize,
+    /// Failed items put back to pending (`Start::Retry`).
+    pub failed_reset: usize,
+}
+
+impl RunHandle {
+    /// Waits for the end of the drive, ignoring its events.
+    pub async fn finish(self) -> Result<RunReport, EngineError> {
+        self.report.await
+    }
+}
+
+/// Sets up a run and starts driving it on a task of its own (call it within a tokio
+/// runtime). The run is journaled (for a plan), locked for this process (another live
+/// holder gives [`EngineError::Locked`]), recovered from a crash and marked `running`
+/// before this returns; the drive's events and report come through the handle.
+///
+/// `connection` says where and as whom to send; it may be `None` only for a plan that
+/// sends nothing. The journal's writer for this run gets the connection's password to
+/// redact from everything it stores.
+pub async fn start(
+    journal: &Journal,
+    what: Start,
+    connection: Option<ClientConfig>,
+    settings: &EngineSettings,
+) -> Result<RunHandle, EngineError> {
+    let started = Instant::now();
+    let settings = settings.normalized();
+    if let (Start::Plan(plan), None) = (&what, &connection)
+        && plan.sends_anything()
+    {
+        return Err(EngineError::NoCredentials);
+    }
+    if let (Start::Resume(_) | Start::Retry(_), None) = (&what, &connection) {
+        return Err(EngineError::NoCredentials);
+    }
+    let client = match &connection {
+        Some(c) => {
+            Some(Client::new(c.clone()).map_err(|e| EngineError::Connection(e.to_string()))?)
+        }
+        None => None,
+    };
+    let merchant = connection.as_ref().map(|c| c.merchant_id.clone());
+    let own = Journal::open(journal.path())?;
+    own.set_redactions(connection.map(|c| vec![c.password]).unwrap_or_default());
+    let writer = JournalWriter::start(own)?;
+    let set_up = writer
+        .call(move |j| set_up(j, what, merchant.as_deref()))
+        .await??;
+    let (events_tx, events) = unbounded_channel();
+    let (commands_tx, commands) = unbounded_channel();
+    let run = set_up.run;
+    let report = tokio::spawn(drive::drive(Drive {
+        writer,
+        client,
+        run,
+        kind: set_up.kind,
+        settings,
+        lock: set_up.lock,
+        totals: set_up.totals,
+        events: events_tx,
+        commands,
+        started,
+    }));
+    Ok(RunHandle {
+        run,
+        events,
+        control: RunControl { tx: commands_tx },
+        report: RunEnd(report),
+        recovered: set_up.recovered,
+        failed_reset: set_up.failed_reset,
+    })
+}
+
+struct SetUp {
+    run: RunId,
+    kind: RunKind,
+    lock: RunLock,
+    totals: RunTotals,
+    recovered: usize,
+    failed_reset: usize,
+}
+
+/// On the writer thread: journal a plan, lock, recover, reset failed items for a
+/// retry, mark `running`. A failure after the lock releases it (dropping the lock).
+fn set_up(j: &Journal, what: Start, merchant: Option<&str>) -> Result<SetUp, EngineError> {
+    let (run, retry) = match what {
+        Start::Plan(plan) => {
+            if let Some(given) = merchant
+                && given != plan.target.merchant_id
+            {
+                return Err(EngineError::PlannedForAnother {
+                    planned: plan.target.merchant_id.clone(),
+                    given: given.to_string(),
+                });
+            }
+            (journal_plan(j, &plan)?.run, false)
+        }
+        Start::Resume(run) => (run, false),
+        Start::Retry(run) => (run, true),
+    };
+    let record = j.run(run)?.ok_or(EngineError::NotFound(run))?;
+    let kind = RunKind::parse(run, &record.kind)?;
+    if let Some(given) = merchant
+        && given != record.merchant_id
+    {
+        return Err(EngineError::WrongMerchant {
+            run,
+            run_merchant: record.merchant_id,
+            given: given.to_string(),
+        });
+    }
+    let lock = j.lock_run(run).map_err(EngineError::from_journal)?;
+    let recovery = j.recover(run)?;
+    if recovery.items_reset > 0 {
+        tracing::warn!(
+            run = run.0,
+            items = recovery.items_reset,
+            "items were in flight when the run was interrupted; they are sent again, \
+             and a 01 for them is recorded as exists_id_unknown"
+        );
+    }
+    let failed_reset = if retry { j.retry_failed(run)? } else { 0 };
+    j.set_run_state(run, RunState::Running)?;
+    let totals = j.run_totals(run)?;
+    Ok(SetUp {
+        run,
+        kind,
+        lock,
+        totals,
+        recovered: recovery.items_reset,
+        failed_reset,
+    })
+}
+
+/// Which run a plain `resume` means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResumeChoice {
+    /// No run is waiting to be resumed.
+    Nothing,
+    One(Box<Run>),
+    /// Several runs could be meant; the clerk has to say which.
+    Several(Vec<Run>),
+}
+
+/// The run to resume: `run` if given (it must exist), else the one unfinished run no
+/// live process holds.
+pub fn resume_choice(journal: &Journal, run: Option<RunId>) -> Result<ResumeChoice, EngineError> {
+    if let Some(id) = run {
+        return journal
+            .run(id)?
+            .map(|r| ResumeChoice::One(Box::new(r)))
+            .ok_or(EngineError::NotFound(id));
+    }
+    let mut candidates = journal.interrupted_runs()?;
+    Ok(match candidates.len() {
+        0 => ResumeChoice::Nothing,
+        1 => ResumeChoice::One(Box::new(candidates.remove(0))),
+        _ => ResumeChoice::Several(candidates),
+    })
+}
+
+/// The service and merchant to drive a journaled run with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunConnection {
+    pub base_url: String,
+    pub merchant_id: String,
+    /// Said to the clerk when the run continues against another URL than it started.
+    pub note: Option<String>,
+}
+
+/// A run belongs to the merchant it was started for (a merchant given explicitly must
+/// be that one); its recorded base URL is used unless one is given explicitly (flag or
+/// environment), e.g. because the server moved.
+pub fn connection_for_run(
+    run: &Run,
+    resolved: &config::Connection,
+) -> Result<RunConnection, EngineError> {
+    if let Some(m) = &resolved.merchant_id
+        && m.is_explicit()
+        && m.value != run.merchant_id
+    {
+        return Err(EngineError::WrongMerchant {
+            run: run.id,
+            run_merchant: run.merchant_id.clone(),
+            given: m.value.clone(),
+        });
+    }
+    let (base_url, note) = match &resolved.base_url {
+        Some(b) if b.is_explicit() => {
+            let note = (b.value != run.base_url).then(|| {
+                format!(
+                    "run {} was started against {}; continuing against {} as asked",
+                    run.id, run.base_url, b.value
+                )
+            });
+            (b.value.clone(), note)
+        }
+        _ => (run.base_url.clone(), None),
+    };
+    Ok(RunConnection {
+        base_url,
+        merchant_id: run.merchant_id.clone(),
+        note,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Connection, Setting, Source};
+
+    fn run() -> Run {
+        Run {
+            id: RunId(4),
+            kind: "orders".into(),
+            source_file: "/x/orders.xlsx".into(),
+            source_sha256: String::new(),
+            sheet: None,
+            merchant_id: "acme".into(),
+            base_url: "http://old".into(),
+            state: RunState::Interrupted,
+            created_at: chrono::Utc::now(),
+            finished_at: None,
+            lock: None,
+        }
+    }
+
+    fn setting(value: &str, source: Source) -> Option<Setting> {
+        Some(Setting {
+            value: value.into(),
+            source,
+        })
+    }
+
+    #[test]
+    fn a_run_keeps_its_merchant_and_url_unless_told_otherwise() {
+        let none = Connection::default();
+        let c = connection_for_run(&run(), &none).unwrap();
+        assert_eq!(
+            (c.base_url.as_str(), c.merchant_id.as_str()),
+            ("http://old", "acme")
+        );
+        assert_eq!(c.note, None);
+        let profile = Connection {
+            base_url: setting("http://profile", Source::Profile),
+            merchant_id: setting("other", Source::Profile),
+        };
+        assert_eq!(
+            connection_for_run(&run(), &profile).unwrap().base_url,
+            "http://old"
+        );
+        let explicit = Connection {
+            base_url: setting("http://new", Source::Env),
+            merchant_id: setting("acme", Source::Flag),
+        };
+        let c = connection_for_run(&run(), &explicit).unwrap();
+        assert_eq!(c.base_url, "http://new");
+        assert!(c.note.unwrap().contains("continuing against http://new"));
+        let wrong = Connection {
+            base_url: None,
+            merchant_id: setting("other", Source::Env),
+        };
+        let err = connection_for_run(&run(), &wrong).unwrap_err().to_string();
+        assert!(err.contains("belongs to merchant acme, not other"), "{err}");
+    }
+
+    #[test]
+    fn resume_choice_names_the_run_or_the_candidates() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
+        assert_eq!(resume_choice(&j, None).unwrap(), ResumeChoice::Nothing);
+        assert!(matches!(
+            resume_choice(&j, Some(RunId(3))),
+            Err(EngineError::NotFound(RunId(3)))
+        ));
+        let new_run = |file: &str| crate::journal::NewRun {
+            kind: "orders".into(),
+            source_file: file.into(),
+            source_sha256: String::new(),
+            sheet: None,
+            merchant_id: "m".into(),
+            base_url: "http://x".into(),
+        };
+        let item = crate::journal::NewItem {
+            row: 2,
+            key: "A".into(),
+            payload: serde_json::json!({}),
+            issues: serde_json::json!([]),
+            state: crate::journal::ItemState::Pending,
+        };
+        let (a, _) = j
+            .create_run_with_items(&new_run("a.csv"), std::slice::from_ref(&item))
+            .unwrap();
+        assert!(matches!(resume_choice(&j, None).unwrap(), ResumeChoice::One(r) if r.id == a));
+        j.create_run_with_items(&new_run("b.csv"), &[item]).unwrap();
+        assert!(
+            matches!(resume_choice(&j, None).unwrap(), ResumeChoice::Several(v) if v.len() == 2)
+        );
+        assert!(matches!(resume_choice(&j, Some(a)).unwrap(), ResumeChoice::One(r) if r.id == a));
+    }
+}

@@ -1,0 +1,194 @@
+//! The journal's one writer for a run: a dedicated thread that owns a [`Journal`] and
+//! does every write the engine asks for, so no journal call (each ends in an fsync)
+//! ever blocks the async executor, and no two callers share a connection behind a
+//! lock of their own.
+//!
+//! Group commit: the thread takes every request waiting in its queue at once. The
+//! batches' write-ahead records and answers among them are written in one transaction
+//! ([`Journal::write_group`]: one commit and one fsync for all of them, each in its
+//! own savepoint). Nobody hears of a write before its transaction is committed: a
+//! request whose batch is being begun leaves only once the batch is durably in flight,
+//! which keeps the write-ahead order, and an answer is reported to a face only once it
+//! is in the file. Other calls ([`JournalWriter::call`]) run alone, in queue order.
+
+use super::batches::{Applied, GroupOp, GroupResult};
+use super::model::{AttemptRecord, BatchId, ItemId, ItemOutcome, RunId};
+use super::{Journal, JournalError};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Most writes committed together; a bound on how long the first of them waits.
+const MAX_GROUP: usize = 64;
+
+type Call = Box<dyn FnOnce(&Journal) + Send>;
+
+enum Request {
+    Write {
+        op: GroupOp,
+        reply: oneshot::Sender<GroupResult>,
+    },
+    Call(Call),
+}
+
+/// A handle on the writer thread. Cheap to clone; the thread ends once every handle is
+/// dropped and its queue is done.
+#[derive(Clone)]
+pub struct JournalWriter {
+    queue: Sender<Request>,
+    busy_ns: Arc<AtomicU64>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for JournalWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JournalWriter")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JournalWriter {
+    /// Starts the writer thread, which owns `journal` from now on.
+    pub fn start(journal: Journal) -> Result<JournalWriter, JournalError> {
+        let (queue, requests) = channel();
+        let busy_ns = Arc::new(AtomicU64::new(0));
+        let path = journal.path().to_path_buf();
+        let busy = busy_ns.clone();
+        std::thread::Builder::new()
+            .name("paypro-journal".to_string())
+            .spawn(move || serve(&journal, &requests, &busy))
+            .map_err(|source| JournalError::Io {
+                path: path.clone(),
+                context: "starting the journal's writer thread",
+                source,
+            })?;
+        Ok(JournalWriter {
+            queue,
+            busy_ns,
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Time the thread has spent writing and reading so far (for the benchmark's
+    /// "journal per batch").
+    pub fn busy(&self) -> Duration {
+        Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed))
+    }
+
+    /// [`Journal::begin_batch`], answered once the batch is durably in flight.
+    pub async fn begin_batch(
+        &self,
+        run: RunId,
+        endpoint: &str,
+        items: Vec<ItemId>,
+    ) -> Result<BatchId, JournalError> {
+        let op = GroupOp::Begin {
+            run,
+            endpoint: endpoint.to_string(),
+            items,
+        };
+        match self.write(op).await? {
+            GroupResult::Begun(result) => result,
+            GroupResult::Finished(_) => Err(mixed_up()),
+        }
+    }
+
+    /// [`Journal::finish_batch`], answered once the answer is in the file.
+    pub async fn finish_batch(
+        &self,
+        batch: BatchId,
+        record: AttemptRecord,
+        outcomes: Vec<(ItemId, ItemOutcome)>,
+    ) -> Result<Vec<Applied>, JournalError> {
+        let op = GroupOp::Finish {
+            batch,
+            record,
+            outcomes,
+        };
+        match self.write(op).await? {
+            GroupResult::Finished(result) => result,
+            GroupResult::Begun(_) => Err(mixed_up()),
+        }
+    }
+
+    async fn write(&self, op: GroupOp) -> Result<GroupResult, JournalError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Request::Write { op, reply })
+            .map_err(|_| JournalError::WriterGone)?;
+        answer.await.map_err(|_| JournalError::WriterGone)
+    }
+
+    /// Runs `f` on the writer thread, after every request queued before it.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, JournalError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Journal) -> T + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let call: Call = Box::new(move |journal| {
+            // The caller may have gone away; the work is done either way.
+            let _ = reply.send(f(journal));
+        });
+        self.queue
+            .send(Request::Call(call))
+            .map_err(|_| JournalError::WriterGone)?;
+        answer.await.map_err(|_| JournalError::WriterGone)
+    }
+}
+
+fn mixed_up() -> JournalError {
+    JournalError::Corrupt {
+        detail: "the journal's writer answered a request with another's result".to_string(),
+    }
+}
+
+/// The thread: takes what is queued, writes it, answers, until every handle is gone.
+fn serve(journal: &Journal, requests: &Receiver<Request>, busy: &AtomicU64) {
+    let mut pending: std::collections::VecDeque<Request> = std::collections::VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match requests.recv() {
+                Ok(request) => pending.push_back(request),
+                Err(_) => return,
+            }
+        }
+        while pending.len() < MAX_GROUP {
+            match requests.try_recv() {
+                Ok(request) => pending.push_back(request),
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        match pending.pop_front() {
+            Some(Request::Call(call)) => call(journal),
+            Some(Request::Write { op, reply }) => {
+                // Writes queued right behind it join it; a call ends the group, so
+                // every request is served in queue order.
+                let mut ops = vec![op];
+                let mut replies = vec![reply];
+                while let Some(Request::Write { .. }) = pending.front() {
+                    if let Some(Request::Write { op, reply }) = pending.pop_front() {
+                        ops.push(op);
+                        replies.push(reply);
+                    }
+                }
+                let results = journal.write_group(&ops);
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            None => {}
+        }
+        let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        busy.fetch_add(ns, Ordering::Relaxed);
+    }
+}
