@@ -337,6 +337,9 @@ async fn console(start: Start) -> Result<Option<String>, String> {
                 }
             }
             now = tick.tick() => app.update(Msg::Tick(now.into_std())),
+            // A frame held back by the rate cap is drawn when the cap allows, whatever
+            // else happens (or does not).
+            _ = tokio::time::sleep_until((last_draw + FRAME).into()), if app.dirty => {}
         }
         if let Some(exec) = &mut exec {
             exec.poll_control();

@@ -283,3 +283,42 @@ pub fn samples() -> std::path::PathBuf {
 fn nz(n: u16) -> std::num::NonZeroU16 {
     std::num::NonZeroU16::new(n.max(1)).unwrap()
 }
+
+/// From Home: opens the file the browser filter `filter` finds first, accepts the
+/// kind, submits, and confirms with `y`. Returns when the Progress screen is up.
+pub fn submit_from_home(pty: &Pty, filter: &str, rows: &str) {
+    pty.wait_text("paypro-console · Home");
+    pty.send("o");
+    pty.wait_text("Filter");
+    pty.send(filter);
+    pty.wait_text(&format!("Filter  {filter}"));
+    pty.enter();
+    pty.wait_text(&format!("{rows} rows:"));
+    pty.wait_text("← from the headers");
+    pty.enter();
+    pty.wait_gone("← from the headers");
+    pty.send("s");
+    pty.wait_text("nothing is sent without y");
+    pty.send("y");
+    pty.wait_text("paypro-console · Progress");
+}
+
+/// A CSV of `n` valid orders in `dir` (so a run has many batches).
+pub fn orders_csv(dir: &Path, name: &str, prefix: &str, n: usize) -> std::path::PathBuf {
+    let today = chrono::Local::now().date_naive();
+    let due = today + chrono::Days::new(30);
+    let mut out = String::from(
+        "OrderNumber,OrderAmount,OrderDueDate,IssueDate,CustomerName,CustomerMobile,CustomerEmail,CustomerAddress\n",
+    );
+    for i in 1..=n {
+        out.push_str(&format!(
+            "{prefix}-{i:05},{}.50,{},{},Customer {i},0300{i:07},c{i}@example.pk,House {i}\n",
+            100 + i,
+            due.format("%d/%m/%Y"),
+            today.format("%d/%m/%Y"),
+        ));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, out).unwrap();
+    path
+}
