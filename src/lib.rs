@@ -12,5 +12,6 @@ pub mod report;
 pub mod secret;
 pub mod sheet;
 pub mod sim;
+pub mod tui;
 
 pub use secret::Secret;

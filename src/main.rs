@@ -1,7 +1,7 @@
 //! The `paypro-console` binary: parses the command line and dispatches. No logic here.
 
 use clap::{Parser, Subcommand};
-use paypro_console::{cli, sim};
+use paypro_console::{cli, sim, tui};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,12 +15,17 @@ struct Cli {
     /// The journal file (default: PAYPRO_JOURNAL, else the user's data directory).
     #[arg(long, global = true, value_name = "PATH")]
     journal: Option<PathBuf>,
+    /// Without a command the console opens (`open`'s options apply).
+    #[command(flatten)]
+    console: tui::ConsoleArgs,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Open the console on a spreadsheet's preview.
+    Open(tui::OpenArgs),
     /// Run the Connect Pay simulator (for tests and the demo).
     Sim(sim::SimArgs),
     /// Check a spreadsheet and report every problem, sending nothing.
@@ -42,8 +47,9 @@ enum Command {
     Report(cli::report::ReportArgs),
     /// A run's results as an xlsx workbook (or CSV files): every row and its outcome.
     Results(cli::results::ResultsArgs),
-    /// Submit the sample orders to a simulator started in this process: no set-up,
-    /// no credentials, nothing leaves the machine.
+    /// Open the console on a simulator started in this process, with a temporary
+    /// journal and the file browser in samples/: no set-up, no credentials, nothing
+    /// leaves the machine. `--headless` submits the sample orders without the console.
     Demo(cli::demo::DemoArgs),
 }
 
@@ -51,11 +57,29 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Held to the end of main: dropping it flushes the last log lines.
     let _log = match &cli.command {
-        Command::Sim(_) => cli::logging::init_stderr(),
+        Some(Command::Sim(_)) => cli::logging::init_stderr(),
         _ => cli::logging::init_file(),
     };
     let journal = cli.journal.as_deref();
-    match &cli.command {
+    let Some(command) = &cli.command else {
+        return tui::run(tui::Start {
+            journal: cli.journal.clone(),
+            open: None,
+            demo: false,
+            color: cli.console.color,
+            connection: cli.console.connection.clone(),
+            settings: cli.console.settings(),
+        });
+    };
+    match command {
+        Command::Open(args) => tui::run(tui::Start {
+            journal: cli.journal.clone(),
+            open: Some(args.file.clone()),
+            demo: false,
+            color: args.console.color,
+            connection: args.console.connection.clone(),
+            settings: args.console.settings(),
+        }),
         Command::Sim(args) => sim::run(args),
         Command::Validate(args) => cli::validate::run(args),
         Command::Submit(args) => cli::submit::run(args, journal),
@@ -64,8 +88,12 @@ fn main() -> ExitCode {
         Command::Find(args) => cli::runs::find(args, journal),
         Command::Resume(args) => cli::resume::resume(args, journal),
         Command::Retry(args) => cli::resume::retry(args, journal),
-        Command::Demo(args) => cli::demo::run(args, journal),
         Command::Report(args) => cli::report::run(args, journal),
         Command::Results(args) => cli::results::run(args, journal),
+        Command::Demo(args) if args.headless => cli::demo::run(args, journal),
+        Command::Demo(args) => match cli::demo::console_start(args, journal) {
+            Ok(start) => tui::run(start),
+            Err(code) => code,
+        },
     }
 }

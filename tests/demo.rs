@@ -17,7 +17,13 @@ fn demo_completes_with_a_retry_and_names_its_journal() {
             "PAYPRO_LOG_DIR",
             std::env::temp_dir().join("paypro-console-test-logs"),
         )
-        .args(["--journal", journal.to_str().unwrap(), "demo", "--json"])
+        .args([
+            "--journal",
+            journal.to_str().unwrap(),
+            "demo",
+            "--headless",
+            "--json",
+        ])
         // The demo needs none of these, and must not write into PAYPRO_JOURNAL.
         .env("PAYPRO_JOURNAL", dir.path().join("not-this.sqlite3"))
         .env_remove("PAYPRO_PASSWORD")
@@ -55,7 +61,13 @@ fn demo_completes_with_a_retry_and_names_its_journal() {
             "PAYPRO_LOG_DIR",
             std::env::temp_dir().join("paypro-console-test-logs"),
         )
-        .args(["--journal", journal.to_str().unwrap(), "demo", "--json"])
+        .args([
+            "--journal",
+            journal.to_str().unwrap(),
+            "demo",
+            "--headless",
+            "--json",
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -70,7 +82,7 @@ fn demo_without_a_journal_keeps_a_temporary_one_and_says_where() {
             "PAYPRO_LOG_DIR",
             std::env::temp_dir().join("paypro-console-test-logs"),
         )
-        .arg("demo")
+        .args(["demo", "--headless"])
         .env_remove("PAYPRO_JOURNAL")
         .stdin(Stdio::null())
         .output()

@@ -1,4 +1,6 @@
-//! `paypro-console demo`: the whole flow on this machine with nothing to set up. It
+//! `paypro-console demo`: the whole flow on this machine with nothing to set up. Without
+//! `--headless` it opens the console (`crate::tui`) on the in-process simulator, a
+//! temporary journal and the file browser in `samples/`. With `--headless` it
 //! starts the simulator in-process on a free loopback port, with some latency and a few
 //! injected faults (deterministic under [`DEMO_SEED`], chosen so that the very first
 //! request meets one and a retry always shows), journals into a fresh temporary
@@ -37,8 +39,43 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub concurrency: u16,
     /// Print one JSON summary object on stdout at the end (progress stays on stderr).
-    #[arg(long)]
+    #[arg(long, requires = "headless")]
     pub json: bool,
+    /// No console: submit samples/orders.xlsx with a plain progress display (for
+    /// scripts).
+    #[arg(long)]
+    pub headless: bool,
+    /// Colours of the console: auto follows NO_COLOR.
+    #[arg(long, value_enum, default_value_t = crate::tui::theme::ColorChoice::Auto)]
+    pub color: crate::tui::theme::ColorChoice,
+}
+
+/// The console's start for `demo` (without `--headless`). The console needs a
+/// terminal: without one, the clerk is pointed at `--headless`.
+pub fn console_start(
+    args: &DemoArgs,
+    journal_path: Option<&Path>,
+) -> Result<crate::tui::Start, ExitCode> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(Failure::not_started(
+            "the demo opens the console, which needs a terminal; for scripts use: \
+             paypro-console demo --headless",
+        )
+        .report("demo"));
+    }
+    Ok(crate::tui::Start {
+        journal: journal_path.map(Path::to_path_buf),
+        open: None,
+        demo: true,
+        color: args.color,
+        connection: crate::config::ConnectionArgs::default(),
+        settings: EngineSettings {
+            concurrency: usize::from(args.concurrency),
+            seed: Some(DEMO_SEED),
+            ..EngineSettings::default()
+        },
+    })
 }
 
 /// `samples/orders.xlsx` next to the sources this binary was built from, else under the

@@ -1,0 +1,3 @@
+//! Data the screens show, prepared off the UI loop.
+
+pub mod preview;
