@@ -1361,6 +1361,22 @@ async fn fault_drop_after_store_is_a_lost_response() {
 }
 
 #[tokio::test]
+async fn an_order_named_simlost_loses_its_first_answer_only() {
+    let sim = demo_sim(FaultConfig::default()).await;
+    assert_transport_error(send_co(&sim, "SIMLOST-1").await);
+    let orders = stored_orders(&sim).await;
+    assert_eq!(orders.len(), 1);
+    assert_eq!(find(&orders, "SIMLOST-1")["CreateRequests"], 1);
+    // Sent again, it exists: the answer comes, and it says so.
+    let again = send_co(&sim, "SIMLOST-1").await.unwrap();
+    assert_eq!(again.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(&again.text().await.unwrap()).unwrap();
+    assert_eq!(body[0]["Status"], "01", "{body}");
+    // Other orders are answered as usual.
+    assert_eq!(send_co(&sim, "PLAIN-1").await.unwrap().status(), 200);
+}
+
+#[tokio::test]
 async fn fault_latency() {
     let sim = demo_sim(FaultConfig {
         latency_ms: 1000,

@@ -9,7 +9,7 @@
 use super::clock::SimClock;
 use super::config::{BatchMode, Merchant, Service};
 use super::faults::{FaultConfig, Faults};
-use super::server::fault_layer;
+use super::server::{ConnKill, drop_connection, fault_layer};
 use super::state::{OrderStatus, Store, StoredConsumer, StoredOrder};
 use super::validate::{
     self, CREATE_PASSWORD_KEYS, CredError, authenticate, consumer_id_of, field, order_number_of,
@@ -42,6 +42,13 @@ pub const SIMFAIL_PREFIX: &str = "SIMFAIL02";
 /// answer carries only `OrderNumber`: no status, id or description, so a client cannot
 /// tell whether the order was created (how a test meets "nothing to go on").
 pub const SIMSILENT_PREFIX: &str = "SIMSILENT";
+
+/// A create request that stores an order whose number starts with this loses its
+/// answer: the order is stored, then the connection is dropped (a lost response, as
+/// `--drop-after-rate` makes at random). Sent again, the order already exists, so the
+/// answer comes. Lets a test lose exactly the answers it means to, whatever the order
+/// in which a client's requests arrive.
+pub const SIMLOST_PREFIX: &str = "SIMLOST";
 
 use super::config::USERNAME_MAX as QUERY_ID_MAX;
 
@@ -502,14 +509,51 @@ fn open_create(
 
 async fn co(State(st): St, RawQuery(q): RawQuery, req: Request) -> Response {
     let query = Query::parse(q.as_deref());
+    let kill = req.extensions().get::<ConnKill>().cloned();
     let text = payload(&query, req).await;
-    create_orders(&st, text, Service::Co)
+    lose_answer_if_asked(&st, &text, kill, Service::Co).await
 }
 
 async fn cmo(State(st): St, RawQuery(q): RawQuery, req: Request) -> Response {
     let query = Query::parse(q.as_deref());
+    let kill = req.extensions().get::<ConnKill>().cloned();
     let text = payload(&query, req).await;
-    create_orders(&st, text, Service::Cmo)
+    lose_answer_if_asked(&st, &text, kill, Service::Cmo).await
+}
+
+/// [`create_orders`], then the connection dropped when the request stored an order
+/// named with [`SIMLOST_PREFIX`].
+async fn lose_answer_if_asked(
+    st: &AppState,
+    text: &Result<String, String>,
+    kill: Option<ConnKill>,
+    service: Service,
+) -> Response {
+    let answer = create_orders(st, text.clone(), service);
+    if stored_lost_order(st, text) {
+        return drop_connection(kill).await;
+    }
+    answer
+}
+
+/// Whether an order named with [`SIMLOST_PREFIX`] in the request is stored now and was
+/// created by it (its only create request so far).
+fn stored_lost_order(st: &AppState, text: &Result<String, String>) -> bool {
+    let Ok(text) = text else { return false };
+    if !text.contains(SIMLOST_PREFIX) {
+        return false;
+    }
+    let Ok(Value::Array(items)) = serde_json::from_str::<Value>(text) else {
+        return false;
+    };
+    let store = st.store();
+    items.iter().skip(1).filter_map(order_number_of).any(|n| {
+        n.starts_with(SIMLOST_PREFIX)
+            && store
+                .orders()
+                .iter()
+                .any(|o| o.order_number == n && o.create_requests == 1)
+    })
 }
 
 /// The keys of the guide's created-order sample (§1-2).

@@ -25,7 +25,9 @@
 //!
 //! An order number (orders only) starting with [`SIMFAIL_PREFIX`] (`SIMFAIL02`) is
 //! answered `02` and not stored; one starting with [`SIMSILENT_PREFIX`] (`SIMSILENT`)
-//! is stored but its answer item carries only `OrderNumber` (nothing to decide by).
+//! is stored but its answer item carries only `OrderNumber` (nothing to decide by);
+//! a create request that first stores one starting with [`SIMLOST_PREFIX`] (`SIMLOST`)
+//! loses its answer (the connection drops after the store).
 //!
 //! Every endpoint answers only the guide's method (405 with `Allow` otherwise).
 
@@ -40,7 +42,7 @@ pub mod validate;
 pub use clock::{Clock, ClockError, SimClock, SystemClock};
 pub use config::{BatchMode, DEMO_MERCHANT_ID, DEMO_MERCHANT_PASSWORD, Merchant, Service};
 pub use faults::FaultConfig;
-pub use handlers::{CSV_ORDERS_MAX, SIMFAIL_PREFIX, SIMSILENT_PREFIX};
+pub use handlers::{CSV_ORDERS_MAX, SIMFAIL_PREFIX, SIMLOST_PREFIX, SIMSILENT_PREFIX};
 
 use handlers::AppState;
 use std::io::Write;

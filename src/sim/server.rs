@@ -176,7 +176,7 @@ pub async fn fault_layer(State(st): State<Arc<AppState>>, req: Request, next: Ne
     }
 }
 
-async fn drop_connection(kill: Option<ConnKill>) -> Response {
+pub(crate) async fn drop_connection(kill: Option<ConnKill>) -> Response {
     match kill {
         Some(k) => {
             k.kill();
