@@ -304,12 +304,12 @@ fn text_is_trimmed_and_limited_and_emails_checked() {
     let m = only_error(&imp, 4, "CustomerEmail");
     assert_eq!(
         m,
-        "\"ali@@x.pk\" is not a valid e-mail address (expected name@domain, at most 32 characters)"
+        "\"ali@@x.pk\" is not a valid e-mail address: it is not of the form name@domain.tld (expected name@domain, at most 32 characters)"
     );
     let issue = imp.all_issues().find(|i| i.row == 4).unwrap();
     assert_eq!(
         issue.to_string(),
-        "row 4, CustomerEmail: \"ali@@x.pk\" is not a valid e-mail address (expected name@domain, at most 32 characters)"
+        "row 4, CustomerEmail: \"ali@@x.pk\" is not a valid e-mail address: it is not of the form name@domain.tld (expected name@domain, at most 32 characters)"
     );
     assert!(only_error(&imp, 5, "CustomerEmail").contains("is 33 characters long"));
     assert_eq!(order(&imp, 6).customer_email, "");
@@ -518,7 +518,7 @@ fn optional_order_columns_are_read() {
         "OrderAmountAfterDueDate",
     ]);
     let mut r = good("Q-1");
-    r.extend([N(86400.0), N(1500.5), S("1,600")]);
+    r.extend([N(86400.0), N(1500.5), S("1,600.00")]);
     let mut bad = good("Q-2");
     bad.extend([N(1.5), Blank, Blank]);
     let path = workbook(dir.path(), "extra.xlsx", &headers, &[r, bad]);
@@ -563,6 +563,7 @@ fn merchant_amount_limits_from_the_profile_are_applied() {
             min: money("100"),
             max: money("500000"),
         }),
+        ..Default::default()
     };
     let imp = sheet::read_with(&path, &options).unwrap();
     assert_eq!(

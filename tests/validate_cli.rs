@@ -134,7 +134,7 @@ fn some_invalid_exits_1_and_lists_each_issue() {
         "{out}"
     );
     assert!(out.contains(
-        "row 3, CustomerEmail: \"ali@@x.pk\" is not a valid e-mail address (expected name@domain, at most 32 characters)"
+        "row 3, CustomerEmail: \"ali@@x.pk\" is not a valid e-mail address: it is not of the form name@domain.tld (expected name@domain, at most 32 characters)"
     ), "{out}");
     assert!(
         out.contains("row 4, OrderNumber: \"INV-1\" repeats the order number of row 2"),
@@ -156,7 +156,7 @@ fn json_has_the_documented_shape() {
     assert_eq!(
         sorted,
         [
-            "file", "invalid", "issues", "kind", "rows", "sheet", "valid", "warnings"
+            "errors", "file", "invalid", "issues", "kind", "rows", "sheet", "valid", "warnings"
         ]
     );
     assert_eq!(v["file"], path.to_str().unwrap());
@@ -174,7 +174,9 @@ fn json_has_the_documented_shape() {
             "row": 3,
             "column": "CustomerEmail",
             "severity": "error",
-            "message": "\"ali@@x.pk\" is not a valid e-mail address (expected name@domain, at most 32 characters)"
+            "message": "\"ali@@x.pk\" is not a valid e-mail address: it is not of the form name@domain.tld (expected name@domain, at most 32 characters)",
+            "column_index": 6,
+            "header": "CustomerEmail"
         })
     );
     assert_eq!(issues[0]["severity"], "warning");
@@ -186,7 +188,7 @@ fn a_png_renamed_xlsx_exits_2() {
     let path = dir.path().join("orders.xlsx");
     std::fs::write(&path, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10").unwrap();
     let o = validate(&[path.to_str().unwrap()]);
-    assert_unusable(&o, "not a readable Excel (.xlsx) spreadsheet");
+    assert_unusable(&o, "not an Excel workbook (.xlsx): it is an image");
 }
 
 #[test]
@@ -211,9 +213,16 @@ fn a_sheet_without_header_exits_2() {
     ws.write_string(1, 0, "INV-2").unwrap();
     wb.save(&path).unwrap();
     let o = validate(&[path.to_str().unwrap()]);
-    assert_unusable(&o, "no header row: row 1, the first non-empty row");
+    assert_unusable(
+        &o,
+        "no header row: expected a row naming two or more columns of one kind",
+    );
+    assert!(stderr(&o).contains("the first non-empty row (1) has \"INV-1\", \"1500\""));
     let o = validate(&[path.to_str().unwrap(), "--kind", "refunds"]);
-    assert_unusable(&o, "the column names of refunds");
+    assert_unusable(
+        &o,
+        "two or more of the columns of refunds (OrderNumber, Amount)",
+    );
 }
 
 #[test]
