@@ -185,6 +185,14 @@ fn float_amount(cell: &CellValue<'_>, f: f64) -> Result<(Decimal, Option<String>
             "{cell} has more digits than Excel holds exactly in a number cell (15): write it as text"
         ));
     }
+    // Fast path: the double nearest to a whole number of cents, below 1e13 (where two
+    // amounts of different cents never share a double), is that number of cents.
+    if f.abs() < 1e13 {
+        let cents = (f * 100.0).round();
+        if cents / 100.0 == f {
+            return Ok((Decimal::new(cents as i64, 2), None));
+        }
+    }
     let shortest = format!("{f}");
     let d = Decimal::from_str(&shortest)
         .map_err(|_| format!("{cell} is not a usable amount ({AMOUNT_EXPECTED})"))?;
@@ -773,8 +781,9 @@ fn email_text(cell: &CellValue<'_>, max: usize, expected: &str) -> CoerceResult<
 
 /// What is wrong with an e-mail address, in the clerk's words, or `None`.
 pub fn email_problem(s: &str) -> Option<&'static str> {
-    let lower = s.to_ascii_lowercase();
-    if lower.starts_with("mailto:") {
+    if s.get(..7)
+        .is_some_and(|h| h.eq_ignore_ascii_case("mailto:"))
+    {
         return Some("it starts with \"mailto:\" (copied from a link; write only the address)");
     }
     if s.chars().any(char::is_whitespace) {
