@@ -369,12 +369,17 @@ impl Extent {
             ));
         }
         if grid > GRID_FREE && grid > self.cells.saturating_mul(GRID_RATIO) {
+            let mut strays = vec![at(self.far_right)];
+            if self.far_down != self.far_right {
+                strays.push(at(self.far_down));
+            }
+            let strays = match strays.as_slice() {
+                [one] => format!("a stray cell at {one}"),
+                _ => format!("stray cells at {}", strays.join(" and ")),
+            };
             return Some(format!(
-                "sheet \"{sheet}\" stretches to cell {} and row {} (stray cells far from the data: {} and {}) although only {} cells hold data; reading it would take about {mb} MB: delete the stray cells (or the empty rows and columns after the data) and save the file again",
-                at(self.far_right),
-                self.max.map_or(0, |(r, _)| r + 1),
-                at(self.far_right),
-                at(self.far_down),
+                "sheet \"{sheet}\" stretches to cell {} because of {strays}, although only {} cells hold data; reading it would take about {mb} MB: delete the stray cells (or the empty rows and columns after the data) and save the file again",
+                at(self.max),
                 self.cells
             ));
         }
@@ -562,18 +567,20 @@ fn scan_biff(file: &Path, stream: &[u8]) -> Result<(), SheetError> {
     let mut pos = 0usize;
     let mut depth = 0u32;
     let mut sheet = 0usize;
+    // BoundSheet8 records: where each sheet's substream starts, and its name.
+    let mut names: Vec<(usize, String)> = Vec::new();
+    let mut name = String::new();
     let mut values = Extent::default();
     let mut formulas = Extent::default();
-    let finish = |values: &Extent, formulas: &Extent, sheet: usize| -> Result<(), SheetError> {
-        let name = format!("number {sheet}");
-        if let Some(r) = values.refusal(&name) {
+    let finish = |values: &Extent, formulas: &Extent, name: &str| -> Result<(), SheetError> {
+        if let Some(r) = values.refusal(name) {
             return Err(too_large(r));
         }
         if formulas.grid() > GRID_FREE
             && formulas.grid() > formulas.cells.saturating_mul(GRID_RATIO)
         {
             return Err(too_large(format!(
-                "sheet {name} has formulas spread from {} to {} around few cells with data; reading it would take about {} MB: delete the stray formulas and save the file again",
+                "sheet \"{name}\" has formulas spread from {} to {} around few cells with data; reading it would take about {} MB: delete the stray formulas and save the file again",
                 formulas
                     .min
                     .map(|(r, c)| cell_ref(c as usize, r as u32 + 1))
@@ -591,6 +598,7 @@ fn scan_biff(file: &Path, stream: &[u8]) -> Result<(), SheetError> {
         let typ = u16_at(stream, pos);
         let len = usize::from(u16_at(stream, pos + 2));
         let data = stream.get(pos + 4..pos + 4 + len).unwrap_or(&[]);
+        let at = pos;
         pos += 4 + len;
         match typ {
             0x0809 => {
@@ -599,13 +607,33 @@ fn scan_biff(file: &Path, stream: &[u8]) -> Result<(), SheetError> {
                     sheet += 1;
                     values = Extent::default();
                     formulas = Extent::default();
+                    name = names
+                        .iter()
+                        .find(|(p, _)| *p == at)
+                        .map_or_else(|| format!("number {}", sheet - 1), |(_, n)| n.clone());
                 }
             }
             0x000A => {
                 if depth == 1 && sheet > 1 {
-                    finish(&values, &formulas, sheet - 1)?;
+                    finish(&values, &formulas, &name)?;
                 }
                 depth = depth.saturating_sub(1);
+            }
+            0x0085 if depth == 1 && sheet == 1 && data.len() >= 8 => {
+                let cch = usize::from(data[6]);
+                let wide = data[7] & 1 == 1;
+                let bytes = &data[8..];
+                let text = if wide {
+                    let units: Vec<u16> = bytes
+                        .chunks(2)
+                        .take(cch)
+                        .map(|c| u16::from_le_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+                        .collect();
+                    String::from_utf16_lossy(&units)
+                } else {
+                    bytes.iter().take(cch).map(|&b| char::from(b)).collect()
+                };
+                names.push((u32_at(data, 0) as usize, text));
             }
             // FilePass: the workbook is encrypted.
             0x002F if depth == 1 && u16_at(data, 0) != 0 => {
@@ -655,8 +683,7 @@ fn scan_biff(file: &Path, stream: &[u8]) -> Result<(), SheetError> {
         }
         if values.cells > CELLS_MAX {
             return Err(too_large(format!(
-                "sheet number {} has more than {CELLS_MAX} cells with data, more than this console reads from an .xls file: save it as .xlsx",
-                sheet.saturating_sub(1)
+                "sheet \"{name}\" has more than {CELLS_MAX} cells with data, more than this console reads from an .xls file: save it as .xlsx"
             )));
         }
     }
@@ -698,7 +725,7 @@ mod tests {
         e.add(0, 16_383, 1, 1);
         assert_eq!(e.grid(), 1000 * 16_384);
         let why = e.refusal("S").unwrap_or_default();
-        assert!(why.contains("XFD1"), "{why}");
+        assert!(why.contains("a stray cell at XFD1"), "{why}");
         assert!(why.contains("8001 cells hold data"), "{why}");
     }
 }

@@ -333,7 +333,9 @@ impl Importer {
     }
 
     fn header(&mut self, row: u32, cells: &[CellValue<'_>]) -> Result<(), SheetError> {
-        let headers: Vec<String> = cells.iter().map(|c| c.plain().trim().to_string()).collect();
+        let mut headers: Vec<String> = cells.iter().map(|c| c.plain().trim().to_string()).collect();
+        let (width, far) = header_width(&headers);
+        headers.truncate(width);
         let found = quoted_list(&headers);
         let file_hint = self
             .file
@@ -393,10 +395,6 @@ impl Importer {
             });
         }
         let specs = fields(kind);
-        let width = headers
-            .iter()
-            .rposition(|h| !h.is_empty())
-            .map_or(0, |i| i + 1);
         let mut columns = Vec::new();
         let mut unknown_columns = Vec::new();
         let mut issues = Vec::new();
@@ -427,6 +425,18 @@ impl Importer {
                 field,
             });
         }
+        if let Some((col, text)) = far {
+            issues.push(Issue::warning(
+                row,
+                "",
+                format!(
+                    "cell {} (\"{}\") is far to the right of the other headers and is ignored, with every cell from column {} on",
+                    cell_ref(col, row),
+                    truncate(&text, 40),
+                    column_letters(width)
+                ),
+            ));
+        }
         for (above, text) in &self.above {
             issues.push(Issue::warning(
                 *above,
@@ -456,8 +466,6 @@ impl Importer {
             issues,
         });
         self.stats = vec![ColumnStats::default(); specs.len()];
-        let mut headers = headers;
-        headers.truncate(width);
         self.layout = Some(Layout {
             kind,
             specs,
@@ -468,6 +476,26 @@ impl Importer {
         });
         Ok(())
     }
+}
+
+/// Empty header cells in a row after which a name no longer starts a column: a stray
+/// cell at XFD1 must not make every row keep 16,384 cells.
+const HEADER_GAP: usize = 64;
+
+/// The columns the header names (up to its last named cell before a gap of
+/// [`HEADER_GAP`] empty ones), and the first named cell after such a gap.
+fn header_width(headers: &[String]) -> (usize, Option<(usize, String)>) {
+    let mut width = 0;
+    for (col, h) in headers.iter().enumerate() {
+        if h.is_empty() {
+            continue;
+        }
+        if col >= width + HEADER_GAP && width > 0 {
+            return (width, Some((col, h.clone())));
+        }
+        width = col + 1;
+    }
+    (width, None)
 }
 
 /// `"A", "B"`: the non-empty cells of a row, for messages.
@@ -626,9 +654,12 @@ fn csv_shape(layout: &Layout, row: u32, cells: &[CellValue<'_>], issues: &mut Ve
             row,
             "",
             format!(
-                "the line has {found} fields where the header has {}: the last {} are read as empty",
+                "the line has {found} fields where the header has {}: {} read as empty",
                 layout.width,
-                layout.width - found
+                match layout.width - found {
+                    1 => "the last one is".to_string(),
+                    n => format!("the last {n} are"),
+                }
             ),
         ));
     }
