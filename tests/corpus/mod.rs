@@ -451,6 +451,32 @@ pub fn shared_strings_bomb(path: &Path, strings: usize) {
     out.finish().unwrap();
 }
 
+/// Rewrites the uncompressed size the archive declares for `entry`, in its local header
+/// and in the central directory.
+pub fn lie_about_size(path: &Path, entry: &str, size: u32) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let name = entry.as_bytes();
+    let mut i = 0;
+    while i + 46 <= bytes.len() {
+        let sig = u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let (name_at, size_at) = match sig {
+            0x0403_4b50 => (i + 30, i + 22),
+            0x0201_4b50 => (i + 46, i + 24),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        let len_at = if sig == 0x0403_4b50 { i + 26 } else { i + 28 };
+        let len = usize::from(u16::from_le_bytes([bytes[len_at], bytes[len_at + 1]]));
+        if bytes.get(name_at..name_at + len) == Some(name) {
+            bytes[size_at..size_at + 4].copy_from_slice(&size.to_le_bytes());
+        }
+        i += 4;
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
 fn sent(row: u32, meant: Meant) -> Row {
     Row::Sent {
         row,
@@ -783,6 +809,38 @@ pub fn build(dir: &Path) -> Vec<Case> {
             "a formula with its saved value, as Excel saves it",
             file,
             rows(vec![sent(2, m)], vec![]),
+        );
+    }
+
+    {
+        let code = "F4";
+        let m = meant(code, 1);
+        let mut rows_xml = ods_row(&HEADERS);
+        rows_xml += &ods_row(&refs(&text_row(&m, "1500.50")));
+        let mut second = text_row(&meant(code, 2), "1500.50");
+        second[4] = String::new();
+        let cells: Vec<String> = second
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if i == 4 {
+                    r#"<table:table-cell table:formula="of:=CONCATENATE(&quot;Ali&quot;;&quot; Khan&quot;)"/>"#.to_string()
+                } else {
+                    format!(r#"<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>"#)
+                }
+            })
+            .collect();
+        rows_xml += &format!("<table:table-row>{}</table:table-row>", cells.concat());
+        let file = dir.join("f4-script-formulas.ods");
+        ods(&file, &rows_xml);
+        add(
+            code,
+            "an .ods formula with no value (written by a script)",
+            file,
+            rows(
+                vec![sent(2, m), refused(3, "CustomerName", "no saved value")],
+                vec![],
+            ),
         );
     }
 
@@ -1146,6 +1204,20 @@ pub fn build(dir: &Path) -> Vec<Case> {
             "a shared-strings table that declares four billion strings",
             file,
             Verdict::Unusable("declares 4000000000 strings"),
+        );
+    }
+
+    {
+        // The archive claims the table is small; only counting what comes out tells.
+        let file = dir.join("m6-lying-bomb.xlsx");
+        // Smaller than the honest bomb: the lie, not the size, is what is refused.
+        shared_strings_bomb(&file, 200_000);
+        lie_about_size(&file, "xl/sharedStrings.xml", 4096);
+        add(
+            "M6",
+            "a shared-strings bomb whose archive understates its size",
+            file,
+            Verdict::Unusable("larger than its declared uncompressed size"),
         );
     }
 
