@@ -250,3 +250,95 @@ fn an_unknown_kind_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("consumer-updates"), "{}", stderr(&o));
 }
+
+#[test]
+fn json_on_exit_2_is_an_object_with_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.xlsx");
+    std::fs::write(&path, "OrderNumber,OrderAmount\nINV-1,1500\n").unwrap();
+    let o = validate(&[path.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["file"], path.to_str().unwrap());
+    let error = v["error"].as_str().unwrap();
+    assert!(
+        error.contains(
+            "not an .xlsx file: it is not a ZIP archive but plain text — was it saved as CSV"
+        ),
+        "{error}"
+    );
+    assert!(stderr(&o).contains(error), "{}", stderr(&o));
+}
+
+#[test]
+fn text_caps_repeated_messages_per_column_and_json_stays_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad: Vec<[String; 8]> = (0..45)
+        .map(|i| {
+            [
+                format!("INV-{i}"),
+                "1500.50".into(),
+                "15/12/2026".into(),
+                "24/11/2026".into(),
+                "Ali".into(),
+                String::new(),
+                format!("ali{i}@@x.pk"),
+                String::new(),
+            ]
+        })
+        .collect();
+    let rows: Vec<[&str; 8]> = bad
+        .iter()
+        .map(|r| std::array::from_fn(|i| r[i].as_str()))
+        .collect();
+    let path = orders_xlsx(dir.path(), "many.xlsx", &rows);
+    let o = validate(&[path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert_eq!(out.matches("CustomerEmail: ").count(), 20, "{out}");
+    assert!(
+        out.contains("... and 25 more issues in CustomerEmail (--json lists them all)"),
+        "{out}"
+    );
+    let o = validate(&[path.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["issues"].as_array().unwrap().len(), 45);
+    assert_eq!(v["errors"], 45);
+}
+
+#[test]
+fn a_header_without_data_rows_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = orders_xlsx(dir.path(), "header-only.xlsx", &[]);
+    let o = validate(&[path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("row 1: the sheet has a header (row 1) but no data rows below it"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn date_order_decides_a_column_that_nothing_else_decides() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut row = OK1;
+    row[2] = "05/12/2026";
+    row[3] = "2026-01-01";
+    let path = orders_xlsx(dir.path(), "ambiguous.xlsx", &[row]);
+    let read = |order: &str| {
+        let o = validate(&[path.to_str().unwrap(), "--json", "--date-order", order]);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let warning = v["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["column"] == "OrderDueDate")
+            .cloned()
+            .unwrap();
+        warning["message"].as_str().unwrap().to_string()
+    };
+    assert!(read("day-first").contains("read day-first"));
+    assert!(read("month-first").contains("read month-first"));
+}
