@@ -301,9 +301,13 @@ pub struct Extent {
     pub cells: u64,
     pub min: Option<(u64, u64)>,
     pub max: Option<(u64, u64)>,
-    /// The cell farthest right and the one farthest down, for the message.
+    /// The cell farthest right and the one farthest down, for the message, and the
+    /// column and row of the next farthest (a far cell is a stray when it stands well
+    /// apart from the next one).
     pub far_right: Option<(u64, u64)>,
     pub far_down: Option<(u64, u64)>,
+    pub next_col: u64,
+    pub next_row: u64,
 }
 
 impl Extent {
@@ -322,11 +326,19 @@ impl Extent {
             None => (last_row, last_col),
             Some((r, c)) => (r.max(last_row), c.max(last_col)),
         });
-        if self.far_right.is_none_or(|(_, c)| last_col > c) {
-            self.far_right = Some((row, last_col));
+        match self.far_right {
+            Some((_, c)) if last_col <= c => self.next_col = self.next_col.max(last_col),
+            _ => {
+                self.next_col = self.far_right.map_or(0, |(_, c)| c);
+                self.far_right = Some((row, last_col));
+            }
         }
-        if self.far_down.is_none_or(|(r, _)| last_row > r) {
-            self.far_down = Some((last_row, col));
+        match self.far_down {
+            Some((r, _)) if last_row <= r => self.next_row = self.next_row.max(last_row),
+            _ => {
+                self.next_row = self.far_down.map_or(0, |(r, _)| r);
+                self.far_down = Some((last_row, col));
+            }
         }
     }
 
@@ -353,9 +365,21 @@ impl Extent {
             ));
         }
         if grid > GRID_FREE && grid > self.cells.saturating_mul(GRID_RATIO) {
-            let mut strays = vec![at(self.far_right)];
-            if self.far_down != self.far_right {
+            let apart = |far: u64, next: u64| far > next.saturating_mul(2) + 64;
+            let mut strays = Vec::new();
+            if self.far_right.is_some_and(|(_, c)| apart(c, self.next_col)) {
+                strays.push(at(self.far_right));
+            }
+            if self.far_down.is_some_and(|(r, _)| apart(r, self.next_row))
+                && self.far_down != self.far_right
+            {
                 strays.push(at(self.far_down));
+            }
+            if strays.is_empty() {
+                strays.push(at(self.far_right));
+                if self.far_down != self.far_right {
+                    strays.push(at(self.far_down));
+                }
             }
             let strays = match strays.as_slice() {
                 [one] => format!("a stray cell at {one}"),
