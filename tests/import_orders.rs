@@ -577,3 +577,32 @@ fn merchant_amount_limits_from_the_profile_are_applied() {
     // Without limits, the same rows are all valid.
     assert_eq!(sheet::read(&path, None, None).unwrap().valid_count(), 3);
 }
+
+#[test]
+fn hidden_sheets_are_read_only_when_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("archive.xlsx");
+    let mut wb = Workbook::new();
+    let archive = wb.add_worksheet().set_name("Archive").unwrap();
+    write_sheet(archive, 0, HEADERS, &[good("OLD-1")]);
+    archive.set_hidden(true);
+    let current = wb.add_worksheet().set_name("November").unwrap();
+    write_sheet(current, 0, HEADERS, &[good("NEW-1")]);
+    current.set_active(true);
+    wb.save(&path).unwrap();
+    let imp = sheet::read(&path, None, None).unwrap();
+    assert_eq!(imp.sheet, "November");
+    assert_eq!(order(&imp, 2).order_number, "NEW-1");
+    assert_eq!(
+        imp.issues[0].to_string(),
+        "warning: the workbook also has hidden sheet \"Archive\", not read (name one with --sheet to read it)"
+    );
+    let named = sheet::read(&path, None, Some("Archive")).unwrap();
+    assert_eq!(order(&named, 2).order_number, "OLD-1");
+    let err = sheet::read(&path, None, Some("December")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("(sheets: \"Archive\" (hidden), \"November\")"),
+        "{err}"
+    );
+}
