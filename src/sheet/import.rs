@@ -48,21 +48,28 @@ enum Value {
     Money(Money),
     Date(NaiveDate),
     Seconds(u64),
-    /// A text amount that reads two ways, until its column decides. `at`: where its
-    /// issue goes among the row's issues (column order).
-    TwoWayAmount {
-        point: Result<Money, String>,
-        comma: Result<Money, String>,
-        shown: String,
-        at: usize,
-    },
+    /// A text amount that reads two ways, until its column decides (boxed: rare, and
+    /// every row moves its values).
+    TwoWayAmount(Box<TwoWayAmount>),
     /// A numeric text date whose reading depends on its column's order.
-    TwoWayDate {
-        day_first: Option<NaiveDate>,
-        month_first: Option<NaiveDate>,
-        shown: String,
-        at: usize,
-    },
+    TwoWayDate(Box<TwoWayDate>),
+}
+
+#[derive(Debug, Clone)]
+struct TwoWayAmount {
+    point: Result<Money, String>,
+    comma: Result<Money, String>,
+    shown: String,
+    /// Where its issue goes among the row's issues (column order).
+    at: usize,
+}
+
+#[derive(Debug, Clone)]
+struct TwoWayDate {
+    day_first: Option<NaiveDate>,
+    month_first: Option<NaiveDate>,
+    shown: String,
+    at: usize,
 }
 
 impl Value {
@@ -97,7 +104,7 @@ impl Value {
         }
     }
     fn is_two_way(&self) -> bool {
-        matches!(self, Value::TwoWayAmount { .. } | Value::TwoWayDate { .. })
+        matches!(self, Value::TwoWayAmount(_) | Value::TwoWayDate(_))
     }
 }
 
@@ -557,10 +564,10 @@ fn build_row(
                             issues.push(layout.locate(Issue::warning(row, spec.name, w), c));
                         }
                         let mut value = coerced.value;
-                        if let Value::TwoWayAmount { at, .. } | Value::TwoWayDate { at, .. } =
-                            &mut value
-                        {
-                            *at = issues.len();
+                        match &mut value {
+                            Value::TwoWayAmount(two) => two.at = issues.len(),
+                            Value::TwoWayDate(two) => two.at = issues.len(),
+                            _ => {}
                         }
                         value
                     }
@@ -748,12 +755,12 @@ fn coerce_cell(
                 }
                 AmountCell::Ambiguous { point, comma } => {
                     stats.amounts.ambiguous.add(row, &cell.plain());
-                    Value::TwoWayAmount {
+                    Value::TwoWayAmount(Box::new(TwoWayAmount {
                         point,
                         comma,
                         shown: cell.to_string(),
                         at: 0,
-                    }
+                    }))
                 }
             };
             coerce::Coerced {
@@ -774,12 +781,12 @@ fn coerce_cell(
                         (None, Some(_)) => stats.dates.month_first.add(row, text.trim()),
                         _ => stats.dates.ambiguous.add(row, text.trim()),
                     }
-                    Value::TwoWayDate {
+                    Value::TwoWayDate(Box::new(TwoWayDate {
                         day_first,
                         month_first,
                         shown: cell.to_string(),
                         at: 0,
-                    }
+                    }))
                 }
             };
             coerce::Coerced {
@@ -920,27 +927,18 @@ fn settle(
     // Last column first, so that each issue goes in at its place in column order.
     for (i, value) in values.iter_mut().enumerate().rev() {
         let (resolved, at) = match value {
-            Value::TwoWayAmount {
-                point,
-                comma,
-                shown,
-                at,
-            } => match verdicts.amounts.get(i) {
+            Value::TwoWayAmount(two) => match verdicts.amounts.get(i) {
                 Some(Some(v)) => (
-                    decide::resolve_amount(v, point, comma, shown).map(Value::Money),
-                    *at,
+                    decide::resolve_amount(v, &two.point, &two.comma, &two.shown).map(Value::Money),
+                    two.at,
                 ),
                 _ => continue,
             },
-            Value::TwoWayDate {
-                day_first,
-                month_first,
-                shown,
-                at,
-            } => match verdicts.dates.get(i) {
+            Value::TwoWayDate(two) => match verdicts.dates.get(i) {
                 Some(Some(v)) => (
-                    decide::resolve_date(v, *day_first, *month_first, shown).map(Value::Date),
-                    *at,
+                    decide::resolve_date(v, two.day_first, two.month_first, &two.shown)
+                        .map(Value::Date),
+                    two.at,
                 ),
                 _ => continue,
             },
