@@ -5,8 +5,9 @@
 //! Each measurement runs in a child process (this same binary, with
 //! `IMPORT_BENCH_MODE` set) so that its peak memory (VmHWM) is its own; the best wall
 //! time of five runs is compared (the machine is shared: the best run is the one least
-//! disturbed). Targets: import ≤ 1.5× the bare streaming read, and under 250 MB peak. The import parses XML on one thread and coerces on another, so CPU
-//! time is printed too. `IMPORT_BENCH_GENERATE=path` only writes the workbook (for
+//! disturbed). Targets: import ≤ 1.5× the bare streaming read, and under 250 MB peak.
+//! The import parses XML on one thread and coerces on another, so CPU time is printed
+//! too. `IMPORT_BENCH_GENERATE=path` only writes the workbook (for
 //! profiling).
 //!
 //! Hostile files (issue 9, built with the test corpus's generator): a stray cell at XFD
