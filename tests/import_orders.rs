@@ -605,4 +605,21 @@ fn hidden_sheets_are_read_only_when_named() {
             .contains("(sheets: \"Archive\" (hidden), \"November\")"),
         "{err}"
     );
+
+    // Only the hidden sheet has data: refused, saying where the data is.
+    let path = dir.path().join("only-hidden.xlsx");
+    let mut wb = Workbook::new();
+    let archive = wb.add_worksheet().set_name("Archive").unwrap();
+    write_sheet(archive, 0, HEADERS, &[good("OLD-1")]);
+    archive.set_hidden(true);
+    wb.add_worksheet()
+        .set_name("Blank")
+        .unwrap()
+        .set_active(true);
+    wb.save(&path).unwrap();
+    let err = sheet::read(&path, None, None).unwrap_err().to_string();
+    assert!(
+        err.contains("\"Blank\" is empty; hidden, not read: \"Archive\""),
+        "{err}"
+    );
 }

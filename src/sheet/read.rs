@@ -328,9 +328,12 @@ fn first_with_header(
             Err(e) => return Err(e),
         }
     }
-    if let Some(e) = first_error {
+    if first_error.is_some() || !hidden.is_empty() {
         // One sheet: its own message says more than a list.
-        if names.len() == 1 {
+        if let Some(e) = first_error
+            && names.len() == 1
+            && hidden.is_empty()
+        {
             return Err(e);
         }
         let mut tried = tried;
