@@ -17,7 +17,7 @@ use calamine::{
     Data, DataRef, Range, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx, XlsxFormulaMetadata,
     open_workbook,
 };
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -608,11 +608,14 @@ fn read_ranges(
             file: file.clone(),
             reason: format!("sheet \"{name}\": {reason}"),
         })?;
-        let uncalculated: HashSet<(u32, u32)> = no_value
+        let mut uncalculated: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (row, col) in no_value
             .iter()
             .filter(|(sheet, _)| sheet == name)
             .flat_map(|(_, cells)| cells.iter().copied())
-            .collect();
+        {
+            uncalculated.entry(row).or_default().push(col);
+        }
         let mut importer =
             Importer::new(file, name, options.kind).with_options(ImportOptions { is_1904, ..base });
         importer.reserve(range.height());
@@ -629,9 +632,9 @@ fn read_ranges(
                         .take(width.min(MAX_COLUMNS).saturating_sub(pad))
                         .map(CellValue::from_data),
                 );
-                for &(fr, fc) in uncalculated.iter().filter(|(fr, _)| *fr == r) {
+                for &fc in uncalculated.get(&r).into_iter().flatten() {
                     let fc = fc as usize;
-                    if fc < width.min(MAX_COLUMNS) && fr == r {
+                    if fc < width.min(MAX_COLUMNS) {
                         if cells.len() <= fc {
                             cells.resize(fc + 1, CellValue::Empty);
                         }
