@@ -688,11 +688,15 @@ fn coerce_cell(
                 expected_of(spec.rule)
             ));
         }
-        CellValue::NoValue(_) => {
+        CellValue::NoValue(formula) => {
+            let shown = if formula.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", cell.plain())
+            };
             return Err(format!(
-                "cell {} holds a formula ({}) with no saved value — open and save the file in Excel (or export values)",
+                "cell {} holds a formula{shown} with no saved value — open and save the file in Excel (or export values)",
                 cell_ref(col, row),
-                cell.plain()
             ));
         }
         _ => {}
