@@ -67,7 +67,12 @@ impl<'a> CellValue<'a> {
     pub fn is_blank(&self) -> bool {
         match self {
             CellValue::Empty => true,
-            CellValue::Text(s) => s.trim().is_empty(),
+            // Asked of every cell, twice: most text starts with a visible ASCII character.
+            CellValue::Text(s) => match s.as_bytes().first() {
+                None => true,
+                Some(b) if b.is_ascii_graphic() => false,
+                Some(_) => s.trim().is_empty(),
+            },
             _ => false,
         }
     }
