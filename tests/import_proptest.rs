@@ -81,7 +81,7 @@ proptest! {
         if let Ok(m) = coerce::amount(&cell) {
             let readings = match m.value {
                 coerce::AmountCell::Read { money, .. } => vec![money],
-                coerce::AmountCell::Ambiguous { point, comma } => {
+                coerce::AmountCell::Ambiguous { point, comma, .. } => {
                     prop_assert!(point.is_ok() || comma.is_ok());
                     point.into_iter().chain(comma).collect()
                 }

@@ -120,10 +120,12 @@ pub enum AmountCell {
     },
     /// Text that reads as two different numbers (`1.200`: 1.2 or 1200; `1,005`: 1005 or
     /// 1.005, which is not an amount): the reading with a decimal point and the one with a
-    /// decimal comma, at least one of them an amount.
+    /// decimal comma, at least one of them an amount. `thousands` is the convention in
+    /// which its one separator groups thousands (the other gives it three decimals).
     Ambiguous {
         point: Result<Money, String>,
         comma: Result<Money, String>,
+        thousands: Convention,
     },
 }
 
@@ -256,7 +258,16 @@ fn text_amount(cell: &CellValue<'_>, s: &str) -> CoerceResult<AmountCell> {
             if let (Err(e), Err(_)) = (&point, &comma) {
                 return Err(e.clone());
             }
-            AmountCell::Ambiguous { point, comma }
+            let thousands = if unsigned.contains('.') {
+                Convention::DecimalComma
+            } else {
+                Convention::DecimalPoint
+            };
+            AmountCell::Ambiguous {
+                point,
+                comma,
+                thousands,
+            }
         }
     };
     Ok(Coerced { value, warning })

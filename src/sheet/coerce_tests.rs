@@ -83,14 +83,19 @@ fn text_amounts_prove_their_convention_or_stay_ambiguous() {
             amt(t(s)),
             Ok(AmountCell::Ambiguous {
                 point: Ok(m(point)),
-                comma: Ok(m(comma))
+                comma: Ok(m(comma)),
+                thousands: if s.contains('.') {
+                    Convention::DecimalComma
+                } else {
+                    Convention::DecimalPoint
+                }
             }),
             "{s}"
         );
     }
     // One reading has three real decimals: still two readings, for the column to decide.
     match amt(t("1,005")) {
-        Ok(AmountCell::Ambiguous { point, comma }) => {
+        Ok(AmountCell::Ambiguous { point, comma, .. }) => {
             assert_eq!(point, Ok(m("1005")));
             assert!(comma.unwrap_err().contains("3 decimal places"));
         }
@@ -102,7 +107,7 @@ fn text_amounts_prove_their_convention_or_stay_ambiguous() {
 fn text_amounts_refused() {
     // With a decimal point 10.005 has three decimals; with a decimal comma it is 10005.
     match amt(t("10.005")) {
-        Ok(AmountCell::Ambiguous { point, comma }) => {
+        Ok(AmountCell::Ambiguous { point, comma, .. }) => {
             assert!(
                 point
                     .unwrap_err()

@@ -11,7 +11,11 @@
 //! 3. Still undecided, or evidence both ways: a text amount that reads two ways is an
 //!    error naming both readings ("1.200 could be 1200 or 1.2: write 1200 or 1.20").
 //!    Text that reads one way is read so in every case.
-//! 4. A column read with a decimal comma gets one warning that says so.
+//! 4. A decided column reads a two-way amount only as thousands (`1.200` is 1200 with a
+//!    decimal comma): the other reading has three decimals, which money does not have,
+//!    so `1,090` in a decimal-comma column (or `10.500` in a decimal-point one) is
+//!    refused rather than read as 1.09 (or 10.50).
+//! 5. A column read with a decimal comma gets one warning that says so.
 //!
 //! Dates (per column):
 //! 1. Numeric text that is a date only one way is evidence: `20/12/2026` proves day-first,
@@ -150,16 +154,36 @@ pub fn decide_amounts(
 }
 
 /// The amount a two-way value stands for under `verdict`, or why it cannot be read.
-/// `shown` is the cell as messages quote it.
+/// `thousands` is the convention in which its one separator groups thousands: read the
+/// other way it has three decimals, which money does not have, so that reading is never
+/// taken (`1,090` in a decimal-comma column is refused, not read as 1.09). `shown` is the
+/// cell as messages quote it.
 pub fn resolve_amount(
     verdict: &AmountVerdict,
     point: &Result<Money, String>,
     comma: &Result<Money, String>,
+    thousands: Convention,
     shown: &str,
 ) -> Result<Money, String> {
     match verdict {
-        AmountVerdict::Use(Convention::DecimalPoint, _) => point.clone(),
-        AmountVerdict::Use(Convention::DecimalComma, _) => comma.clone(),
+        AmountVerdict::Use(convention, _) => {
+            let chosen = match convention {
+                Convention::DecimalPoint => point,
+                Convention::DecimalComma => comma,
+            };
+            if *convention == thousands || chosen.is_err() {
+                return chosen.clone();
+            }
+            let separator = match convention {
+                Convention::DecimalPoint => '.',
+                Convention::DecimalComma => ',',
+            };
+            Err(format!(
+                "{shown} could be {}: read with '{separator}' before the decimals, as the rest of the column, it has three decimals, which an amount does not have: write {}",
+                readings(point, comma),
+                suggestions(point, comma)
+            ))
+        }
         AmountVerdict::Undecided => Err(format!(
             "{shown} could be {} (nothing in the file shows whether ',' or '.' separates the decimals): write {}",
             readings(point, comma),
@@ -372,8 +396,17 @@ mod tests {
     fn two_way_amounts_are_read_by_the_verdict_or_refused_naming_both() {
         let (p, c) = (Ok(m("1.20")), Ok(m("1200")));
         let comma = AmountVerdict::Use(Convention::DecimalComma, String::new());
-        assert_eq!(resolve_amount(&comma, &p, &c, "\"1.200\""), Ok(m("1200")));
-        let e = resolve_amount(&AmountVerdict::Undecided, &p, &c, "\"1.200\"").unwrap_err();
+        let dot_groups = Convention::DecimalComma;
+        assert_eq!(
+            resolve_amount(&comma, &p, &c, dot_groups, "\"1.200\""),
+            Ok(m("1200"))
+        );
+        // With a decimal point, 1.200 would have three decimals: refused, not 1.20.
+        let point = AmountVerdict::Use(Convention::DecimalPoint, String::new());
+        let e = resolve_amount(&point, &p, &c, dot_groups, "\"1.200\"").unwrap_err();
+        assert!(e.contains("it has three decimals"), "{e}");
+        let e =
+            resolve_amount(&AmountVerdict::Undecided, &p, &c, dot_groups, "\"1.200\"").unwrap_err();
         assert!(
             e.starts_with("\"1.200\" could be 1200 or 1.2 (nothing in the file shows"),
             "{e}"
@@ -383,6 +416,7 @@ mod tests {
             &AmountVerdict::Undecided,
             &Ok(m("1005")),
             &Err("x".into()),
+            Convention::DecimalPoint,
             "\"1,005\"",
         )
         .unwrap_err();

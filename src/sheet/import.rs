@@ -59,6 +59,7 @@ enum Value {
 struct TwoWayAmount {
     point: Result<Money, String>,
     comma: Result<Money, String>,
+    thousands: coerce::Convention,
     shown: String,
     /// Where its issue goes among the row's issues (column order).
     at: usize,
@@ -757,11 +758,16 @@ fn coerce_cell(
                     }
                     Value::Money(money)
                 }
-                AmountCell::Ambiguous { point, comma } => {
+                AmountCell::Ambiguous {
+                    point,
+                    comma,
+                    thousands,
+                } => {
                     stats.amounts.ambiguous.add(row, &cell.plain());
                     Value::TwoWayAmount(Box::new(TwoWayAmount {
                         point,
                         comma,
+                        thousands,
                         shown: cell.to_string(),
                         at: 0,
                     }))
@@ -933,7 +939,8 @@ fn settle(
         let (resolved, at) = match value {
             Value::TwoWayAmount(two) => match verdicts.amounts.get(i) {
                 Some(Some(v)) => (
-                    decide::resolve_amount(v, &two.point, &two.comma, &two.shown).map(Value::Money),
+                    decide::resolve_amount(v, &two.point, &two.comma, two.thousands, &two.shown)
+                        .map(Value::Money),
                     two.at,
                 ),
                 _ => continue,
