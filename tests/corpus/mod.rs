@@ -543,6 +543,11 @@ pub fn build(dir: &Path) -> Vec<Case> {
             text += &(csv_line(&refs(&text_row(&m, written)), ';') + "\r\n");
             expect.push(sent(i as u32 + 2, m));
         }
+        // Thousands written with a comma in a decimal-comma file: three decimals, refused.
+        let mut odd = meant(code, 9);
+        odd.amount = "1090".into();
+        text += &(csv_line(&refs(&text_row(&odd, "1,090")), ';') + "\r\n");
+        expect.push(refused(7, "OrderAmount", "it has three decimals"));
         let file = dir.join("a1-decimal-comma.csv");
         std::fs::write(&file, text).unwrap();
         add(
