@@ -239,8 +239,8 @@ fn write_orders_with_errors(path: &Path) -> Result<(), Box<dyn Error>> {
             "WARNING CustomerMobile: dash in the number, normalised",
         ),
         (
-            set(set(ok("ERR-0005"), 2, S("10/12/2026")), 1, S("4,400")),
-            "OK: due date as text dd/MM/yyyy and amount as text with a thousands comma",
+            set(set(ok("ERR-0005"), 2, S("10/12/2026")), 1, S("4,400.00")),
+            "OK: due date as text dd/MM/yyyy (day-first, as row ERR-0032 proves) and amount as text with a thousands comma",
         ),
         (
             set(set(ok("ERR-0006"), 2, S("2026-12-10")), 3, N(46350.0)),
@@ -256,7 +256,7 @@ fn write_orders_with_errors(path: &Path) -> Result<(), Box<dyn Error>> {
         ),
         (
             set(ok("ERR-0009"), 1, N(4400.099999999999)),
-            "OK: amount with binary float noise, read as 4400.10",
+            "WARNING OrderAmount: a calculated amount with binary float noise, read as 4400.10 as Excel shows it",
         ),
         (
             set(ok("ERR-0010"), 4, Blank),
@@ -341,6 +341,26 @@ fn write_orders_with_errors(path: &Path) -> Result<(), Box<dyn Error>> {
         (
             set(ok("ERR-0031"), 0, S("ERR-0005")),
             "ERROR OrderNumber: repeats the order number of row 6",
+        ),
+        (
+            set(ok("ERR-0032"), 2, S("20/12/2026")),
+            "OK: due date as text that can only be day-first, so 10/12/2026 above is 10 December",
+        ),
+        (
+            set(ok("ERR-0033"), 7, S("mailto:ali@example.pk")),
+            "ERROR CustomerEmail: a mailto: link instead of an address",
+        ),
+        (
+            set(ok("ERR-0034"), 5, S("\u{200B}")),
+            "ERROR CustomerName: only an invisible zero-width space",
+        ),
+        (
+            set(ok("ERR-0035"), 5, S("Ali\u{00AD}Khan")),
+            "WARNING CustomerName: an invisible soft hyphen, removed",
+        ),
+        (
+            set(ok("ERR-0036"), 0, S("ERR-0036\u{200B}")),
+            "ERROR OrderNumber: an invisible zero-width space in the key",
         ),
     ];
     let mut wb = fixed_workbook()?;

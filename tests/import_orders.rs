@@ -304,12 +304,12 @@ fn text_is_trimmed_and_limited_and_emails_checked() {
     let m = only_error(&imp, 4, "CustomerEmail");
     assert_eq!(
         m,
-        "\"ali@@x.pk\" is not a valid e-mail address (expected name@domain, at most 32 characters)"
+        "\"ali@@x.pk\" is not a valid e-mail address: it is not of the form name@domain.tld (expected name@domain, at most 32 characters)"
     );
     let issue = imp.all_issues().find(|i| i.row == 4).unwrap();
     assert_eq!(
         issue.to_string(),
-        "row 4, CustomerEmail: \"ali@@x.pk\" is not a valid e-mail address (expected name@domain, at most 32 characters)"
+        "row 4, CustomerEmail: \"ali@@x.pk\" is not a valid e-mail address: it is not of the form name@domain.tld (expected name@domain, at most 32 characters)"
     );
     assert!(only_error(&imp, 5, "CustomerEmail").contains("is 33 characters long"));
     assert_eq!(order(&imp, 6).customer_email, "");
@@ -518,7 +518,7 @@ fn optional_order_columns_are_read() {
         "OrderAmountAfterDueDate",
     ]);
     let mut r = good("Q-1");
-    r.extend([N(86400.0), N(1500.5), S("1,600")]);
+    r.extend([N(86400.0), N(1500.5), S("1,600.00")]);
     let mut bad = good("Q-2");
     bad.extend([N(1.5), Blank, Blank]);
     let path = workbook(dir.path(), "extra.xlsx", &headers, &[r, bad]);
@@ -563,7 +563,7 @@ fn merchant_amount_limits_from_the_profile_are_applied() {
             min: money("100"),
             max: money("500000"),
         }),
-        keep_cells: false,
+        ..Default::default()
     };
     let imp = sheet::read_with(&path, &options).unwrap();
     assert_eq!(
@@ -576,4 +576,50 @@ fn merchant_amount_limits_from_the_profile_are_applied() {
     );
     // Without limits, the same rows are all valid.
     assert_eq!(sheet::read(&path, None, None).unwrap().valid_count(), 3);
+}
+
+#[test]
+fn hidden_sheets_are_read_only_when_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("archive.xlsx");
+    let mut wb = Workbook::new();
+    let archive = wb.add_worksheet().set_name("Archive").unwrap();
+    write_sheet(archive, 0, HEADERS, &[good("OLD-1")]);
+    archive.set_hidden(true);
+    let current = wb.add_worksheet().set_name("November").unwrap();
+    write_sheet(current, 0, HEADERS, &[good("NEW-1")]);
+    current.set_active(true);
+    wb.save(&path).unwrap();
+    let imp = sheet::read(&path, None, None).unwrap();
+    assert_eq!(imp.sheet, "November");
+    assert_eq!(order(&imp, 2).order_number, "NEW-1");
+    assert_eq!(
+        imp.issues[0].to_string(),
+        "warning: the workbook also has hidden sheet \"Archive\", not read (name one with --sheet to read it)"
+    );
+    let named = sheet::read(&path, None, Some("Archive")).unwrap();
+    assert_eq!(order(&named, 2).order_number, "OLD-1");
+    let err = sheet::read(&path, None, Some("December")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("(sheets: \"Archive\" (hidden), \"November\")"),
+        "{err}"
+    );
+
+    // Only the hidden sheet has data: refused, saying where the data is.
+    let path = dir.path().join("only-hidden.xlsx");
+    let mut wb = Workbook::new();
+    let archive = wb.add_worksheet().set_name("Archive").unwrap();
+    write_sheet(archive, 0, HEADERS, &[good("OLD-1")]);
+    archive.set_hidden(true);
+    wb.add_worksheet()
+        .set_name("Blank")
+        .unwrap()
+        .set_active(true);
+    wb.save(&path).unwrap();
+    let err = sheet::read(&path, None, None).unwrap_err().to_string();
+    assert!(
+        err.contains("\"Blank\" is empty; hidden, not read: \"Archive\""),
+        "{err}"
+    );
 }

@@ -19,6 +19,11 @@ fn read(name: &str) -> Imported {
     sheet::read(&sample(name), None, None).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// A one-column list names no kind: it is read with `--kind`.
+fn read_as(name: &str, kind: Kind) -> Imported {
+    sheet::read(&sample(name), Some(kind), None).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
 fn assert_clean(imp: &Imported, kind: Kind, rows: usize) {
     assert_eq!(imp.kind, kind);
     assert_eq!(imp.rows.len(), rows);
@@ -64,7 +69,11 @@ fn other_clean_samples_are_valid() {
         assert!(item.key().starts_with("0044"), "{item:?}");
     }
     assert_clean(&read("orders.csv"), Kind::Orders, 25);
-    assert_clean(&read("mark-paid.xlsx"), Kind::MarkPaid, 30);
+    assert_clean(
+        &read_as("mark-paid.xlsx", Kind::MarkPaid),
+        Kind::MarkPaid,
+        30,
+    );
     assert_clean(&read("refunds.xlsx"), Kind::Refunds, 10);
 }
 
@@ -79,7 +88,7 @@ fn refunds_and_mark_paid_reference_orders_of_orders_xlsx() {
             _ => None,
         })
         .collect();
-    let paid = order_numbers(&read("mark-paid.xlsx"));
+    let paid = order_numbers(&read_as("mark-paid.xlsx", Kind::MarkPaid));
     assert!(paid.is_subset(&known));
     let refunds = read("refunds.xlsx");
     for (_, item) in refunds.valid_items() {
@@ -175,6 +184,8 @@ fn every_labelled_mistake_is_found_and_nothing_else() {
         "ERROR CustomerAddress",
         "ERROR OrderNumber",
         "WARNING CustomerMobile",
+        "WARNING CustomerName",
+        "WARNING OrderAmount",
     ] {
         assert!(
             kinds_seen.contains(expected),
@@ -188,6 +199,13 @@ fn every_labelled_mistake_is_found_and_nothing_else() {
     assert!(has("Excel dropped the leading zero"));
     assert!(has("\"ERR-0001\" repeats the order number of row 2"));
     assert!(has(
-        "\"ali@@x.pk\" is not a valid e-mail address (expected name@domain, at most 32 characters)"
+        "\"ali@@x.pk\" is not a valid e-mail address: it is not of the form name@domain.tld (expected name@domain, at most 32 characters)"
     ));
+    assert!(has("starts with \"mailto:\""));
+    assert!(has("has only invisible characters, so it is empty"));
+    assert!(has("contains an invisible zero-width space (U+200B)"));
+    // The sheet-level notes: the ignored Notes column and nothing about the dates, whose
+    // order row ERR-0032 proves.
+    let sheet_notes: Vec<String> = imp.issues.iter().map(|i| i.to_string()).collect();
+    assert_eq!(sheet_notes.len(), 1, "{sheet_notes:#?}");
 }

@@ -134,7 +134,7 @@ fn some_invalid_exits_1_and_lists_each_issue() {
         "{out}"
     );
     assert!(out.contains(
-        "row 3, CustomerEmail: \"ali@@x.pk\" is not a valid e-mail address (expected name@domain, at most 32 characters)"
+        "row 3, CustomerEmail: \"ali@@x.pk\" is not a valid e-mail address: it is not of the form name@domain.tld (expected name@domain, at most 32 characters)"
     ), "{out}");
     assert!(
         out.contains("row 4, OrderNumber: \"INV-1\" repeats the order number of row 2"),
@@ -156,7 +156,7 @@ fn json_has_the_documented_shape() {
     assert_eq!(
         sorted,
         [
-            "file", "invalid", "issues", "kind", "rows", "sheet", "valid", "warnings"
+            "errors", "file", "invalid", "issues", "kind", "rows", "sheet", "valid", "warnings"
         ]
     );
     assert_eq!(v["file"], path.to_str().unwrap());
@@ -174,7 +174,9 @@ fn json_has_the_documented_shape() {
             "row": 3,
             "column": "CustomerEmail",
             "severity": "error",
-            "message": "\"ali@@x.pk\" is not a valid e-mail address (expected name@domain, at most 32 characters)"
+            "message": "\"ali@@x.pk\" is not a valid e-mail address: it is not of the form name@domain.tld (expected name@domain, at most 32 characters)",
+            "column_index": 6,
+            "header": "CustomerEmail"
         })
     );
     assert_eq!(issues[0]["severity"], "warning");
@@ -186,7 +188,7 @@ fn a_png_renamed_xlsx_exits_2() {
     let path = dir.path().join("orders.xlsx");
     std::fs::write(&path, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10").unwrap();
     let o = validate(&[path.to_str().unwrap()]);
-    assert_unusable(&o, "not a readable Excel (.xlsx) spreadsheet");
+    assert_unusable(&o, "not an Excel workbook (.xlsx): it is an image");
 }
 
 #[test]
@@ -211,9 +213,16 @@ fn a_sheet_without_header_exits_2() {
     ws.write_string(1, 0, "INV-2").unwrap();
     wb.save(&path).unwrap();
     let o = validate(&[path.to_str().unwrap()]);
-    assert_unusable(&o, "no header row: row 1, the first non-empty row");
+    assert_unusable(
+        &o,
+        "no header row: expected a row naming two or more columns of one kind",
+    );
+    assert!(stderr(&o).contains("the first non-empty row (1) has \"INV-1\", \"1500\""));
     let o = validate(&[path.to_str().unwrap(), "--kind", "refunds"]);
-    assert_unusable(&o, "the column names of refunds");
+    assert_unusable(
+        &o,
+        "two or more of the columns of refunds (OrderNumber, Amount)",
+    );
 }
 
 #[test]
@@ -240,4 +249,96 @@ fn an_unknown_kind_is_a_usage_error() {
     let o = validate(&["x.xlsx", "--kind", "invoices"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("consumer-updates"), "{}", stderr(&o));
+}
+
+#[test]
+fn json_on_exit_2_is_an_object_with_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.xlsx");
+    std::fs::write(&path, "OrderNumber,OrderAmount\nINV-1,1500\n").unwrap();
+    let o = validate(&[path.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["file"], path.to_str().unwrap());
+    let error = v["error"].as_str().unwrap();
+    assert!(
+        error.contains(
+            "not an .xlsx file: it is not a ZIP archive but plain text — was it saved as CSV"
+        ),
+        "{error}"
+    );
+    assert!(stderr(&o).contains(error), "{}", stderr(&o));
+}
+
+#[test]
+fn text_caps_repeated_messages_per_column_and_json_stays_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad: Vec<[String; 8]> = (0..45)
+        .map(|i| {
+            [
+                format!("INV-{i}"),
+                "1500.50".into(),
+                "15/12/2026".into(),
+                "24/11/2026".into(),
+                "Ali".into(),
+                String::new(),
+                format!("ali{i}@@x.pk"),
+                String::new(),
+            ]
+        })
+        .collect();
+    let rows: Vec<[&str; 8]> = bad
+        .iter()
+        .map(|r| std::array::from_fn(|i| r[i].as_str()))
+        .collect();
+    let path = orders_xlsx(dir.path(), "many.xlsx", &rows);
+    let o = validate(&[path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert_eq!(out.matches("CustomerEmail: ").count(), 20, "{out}");
+    assert!(
+        out.contains("... and 25 more issues in CustomerEmail (--json lists them all)"),
+        "{out}"
+    );
+    let o = validate(&[path.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["issues"].as_array().unwrap().len(), 45);
+    assert_eq!(v["errors"], 45);
+}
+
+#[test]
+fn a_header_without_data_rows_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = orders_xlsx(dir.path(), "header-only.xlsx", &[]);
+    let o = validate(&[path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("row 1: the sheet has a header (row 1) but no data rows below it"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn date_order_decides_a_column_that_nothing_else_decides() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut row = OK1;
+    row[2] = "05/12/2026";
+    row[3] = "2026-01-01";
+    let path = orders_xlsx(dir.path(), "ambiguous.xlsx", &[row]);
+    let read = |order: &str| {
+        let o = validate(&[path.to_str().unwrap(), "--json", "--date-order", order]);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let warning = v["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["column"] == "OrderDueDate")
+            .cloned()
+            .unwrap();
+        warning["message"].as_str().unwrap().to_string()
+    };
+    assert!(read("day-first").contains("read day-first"));
+    assert!(read("month-first").contains("read month-first"));
 }

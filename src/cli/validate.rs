@@ -1,24 +1,36 @@
 //! `paypro-console validate`: check a spreadsheet without sending anything. Prints a
-//! summary and every issue (or one JSON object with `--json`); exit 0 when every row is
-//! valid, 1 when some are not, 2 when the file cannot be used at all.
+//! summary and the issues (or one JSON object with `--json`); exit 0 when every row is
+//! valid, 1 when some are not (or the sheet has no data rows), 2 when the file cannot be
+//! used at all — then `--json` prints `{"file", "error"}`.
+//!
+//! The text report caps repeated messages: the first [`PER_COLUMN`] issues of each
+//! column, then how many more; the JSON lists every issue.
 
 use crate::domain::{Issue, Kind};
-use crate::sheet::{self, Imported};
+use crate::sheet::{self, DateOrder, Imported, ReadOptions};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Issues of one column shown in the text report before the rest are counted.
+pub const PER_COLUMN: usize = 20;
+
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
-    /// The spreadsheet to check (.xlsx, .xlsm, .xls, .xlsb, .ods or .csv).
+    /// The spreadsheet to check (.xlsx, .xlsm, .xlsb, .xls, .ods, .csv, .tsv or .txt).
     pub file: PathBuf,
     /// What the sheet holds; guessed from the headers when not given.
     #[arg(long, value_enum)]
     pub kind: Option<Kind>,
-    /// The sheet to read; the first non-empty one when not given.
+    /// The sheet to read; the first visible one with a header when not given (a hidden
+    /// sheet is read only when named).
     #[arg(long)]
     pub sheet: Option<String>,
+    /// How dates such as 05/12/2026 read when nothing in their column decides.
+    #[arg(long, value_enum, default_value_t = DateOrder::DayFirst)]
+    pub date_order: DateOrder,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -33,6 +45,7 @@ pub struct Summary<'a> {
     pub rows: usize,
     pub valid: usize,
     pub invalid: usize,
+    pub errors: usize,
     pub warnings: usize,
     pub issues: Vec<&'a Issue>,
 }
@@ -46,13 +59,22 @@ impl<'a> Summary<'a> {
             rows: imported.rows.len(),
             valid: imported.valid_count(),
             invalid: imported.invalid_count(),
+            errors: imported.error_count(),
             warnings: imported.warning_count(),
             issues: imported.all_issues().collect(),
         }
     }
 }
 
-/// The readable report: what was read, the counts, then one line per issue.
+/// The `--json` output when the file cannot be used (exit 2).
+#[derive(Debug, Serialize)]
+pub struct Refusal {
+    pub file: String,
+    pub error: String,
+}
+
+/// The readable report: what was read, the counts, then one line per issue, at most
+/// [`PER_COLUMN`] per column.
 pub fn render_text(imported: &Imported) -> String {
     let s = Summary::of(imported);
     let mut out = format!(
@@ -70,18 +92,55 @@ pub fn render_text(imported: &Imported) -> String {
         s.invalid,
         s.warnings
     );
+    let mut shown: HashMap<&str, usize> = HashMap::new();
     for issue in &s.issues {
-        out.push_str(&issue.to_string());
-        out.push('\n');
+        let n = shown.entry(issue.column.as_str()).or_default();
+        *n += 1;
+        if *n <= PER_COLUMN {
+            out.push_str(&issue.to_string());
+            out.push('\n');
+        }
+    }
+    let mut hidden: Vec<(&str, usize)> = shown
+        .into_iter()
+        .filter(|(_, n)| *n > PER_COLUMN)
+        .map(|(c, n)| (c, n - PER_COLUMN))
+        .collect();
+    hidden.sort();
+    for (column, more) in hidden {
+        let place = if column.is_empty() {
+            "about whole rows".to_string()
+        } else {
+            format!("in {column}")
+        };
+        out.push_str(&format!(
+            "... and {more} more issue{} {place} (--json lists them all)\n",
+            if more == 1 { "" } else { "s" }
+        ));
     }
     out
 }
 
 pub fn run(args: &ValidateArgs) -> ExitCode {
-    let imported = match sheet::read(&args.file, args.kind, args.sheet.as_deref()) {
+    let options = ReadOptions {
+        kind: args.kind,
+        sheet: args.sheet.as_deref(),
+        date_order: args.date_order,
+        ..ReadOptions::default()
+    };
+    let imported = match sheet::read_with(&args.file, &options) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("paypro-console validate: {e}");
+            if args.json {
+                let refusal = Refusal {
+                    file: args.file.display().to_string(),
+                    error: e.to_string(),
+                };
+                if let Ok(j) = serde_json::to_string_pretty(&refusal) {
+                    let _ = std::io::stdout().lock().write_all((j + "\n").as_bytes());
+                }
+            }
             return ExitCode::from(2);
         }
     };
@@ -98,9 +157,9 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
     };
     // A closed pipe (`| head`) is not a validation failure.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    if imported.invalid_count() == 0 {
-        ExitCode::SUCCESS
-    } else {
+    if imported.has_errors() {
         ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }

@@ -24,11 +24,17 @@ pub enum ValueRule {
     Amount,
     /// A calendar date.
     Date,
-    /// A mobile number, 11 digits starting with `0`.
+    /// An order's mobile number, 11 digits starting with `0` (reference §1).
     Mobile,
-    /// An e-mail address of at most `max` characters.
+    /// An order's e-mail address of at most `max` characters (reference §1).
     Email { max: usize },
-    /// Whole seconds, more than zero.
+    /// A consumer's mobile number: free text of at most `max` characters; a format
+    /// problem is a warning (reference §8–11 set no format).
+    ContactMobile { max: usize },
+    /// A consumer's e-mail address: at most `max` characters; a format problem is a
+    /// warning (reference §8–11).
+    ContactEmail { max: usize },
+    /// Whole seconds, 0 or more (0: the order never expires).
     Seconds,
     /// The column can hold only this value (e.g. `OrderType` = `Service`).
     Constant(&'static str),
@@ -64,6 +70,12 @@ impl FieldSpec {
     pub fn matches(&self, header: &str) -> bool {
         let h = normalize_header(header);
         !h.is_empty() && (h == normalize_header(self.name) || self.synonyms.contains(&h.as_str()))
+    }
+
+    /// True when the column holds money (its text amounts share the file's decimal
+    /// separator).
+    pub fn is_amount(&self) -> bool {
+        self.rule == ValueRule::Amount
     }
 
     /// True when a spreadsheet must have this column.
@@ -259,11 +271,17 @@ const CONSUMER_TAIL_SYN_NAME: &[&str] = &["consumername", "customername", "fulln
 
 // The contact columns are optional and read alike whether a consumer is created or
 // updated; only the id and the name differ between the two tables.
-const CONSUMER_MOBILE: FieldSpec =
-    field("Mobile", ValueRule::Mobile, Presence::Optional, MOBILE_SYN);
+const CONSUMER_MOBILE: FieldSpec = field(
+    "Mobile",
+    ValueRule::ContactMobile {
+        max: CONSUMER_FIELD_MAX,
+    },
+    Presence::Optional,
+    MOBILE_SYN,
+);
 const CONSUMER_EMAIL: FieldSpec = field(
     "Email",
-    ValueRule::Email {
+    ValueRule::ContactEmail {
         max: CONSUMER_FIELD_MAX,
     },
     Presence::Optional,

@@ -23,6 +23,9 @@ pub enum CellValue<'a> {
     DurationIso(Cow<'a, str>),
     /// An error result such as `#N/A`.
     Error(String),
+    /// A formula whose result the file does not hold (written by a program and never
+    /// calculated), with the formula's text when the file gives it.
+    NoValue(String),
 }
 
 /// The spellings Excel uses for error results; CSV exports carry them as text.
@@ -64,7 +67,12 @@ impl<'a> CellValue<'a> {
     pub fn is_blank(&self) -> bool {
         match self {
             CellValue::Empty => true,
-            CellValue::Text(s) => s.trim().is_empty(),
+            // Asked of every cell, twice: most text starts with a visible ASCII character.
+            CellValue::Text(s) => match s.as_bytes().first() {
+                None => true,
+                Some(b) if b.is_ascii_graphic() => false,
+                Some(_) => s.trim().is_empty(),
+            },
             _ => false,
         }
     }
@@ -119,6 +127,8 @@ impl<'a> CellValue<'a> {
                 }
             }
             CellValue::Error(e) => e.clone(),
+            CellValue::NoValue(f) if f.is_empty() => "(formula)".into(),
+            CellValue::NoValue(f) => format!("={}", f.trim_start_matches('=')),
         }
     }
 }

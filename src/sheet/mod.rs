@@ -1,18 +1,26 @@
-//! Reading spreadsheets (xlsx/xlsm/xls/ods/csv) into typed domain items with issues.
+//! Reading spreadsheets (xlsx/xlsm/xlsb/xls/ods/csv) into typed domain items with issues.
 //!
-//! `read` opens a file, picks a sheet, finds the header row, matches its columns to the
-//! kind's fields (`domain::fields`), coerces every cell and returns `Imported`: one
-//! `ImportedRow` per non-blank row with its Excel row number, key, typed item (when the
-//! row has no error) and issues. Nothing here knows about HTTP or SQLite.
+//! `read` opens a file, checks that it is what its name says and that its size follows
+//! its data (`guard`), picks a sheet, finds the header row (`header`), matches its columns
+//! to the kind's fields (`domain::fields`), coerces every cell (`coerce`), settles what
+//! only a whole column can decide (`decide`) and returns `Imported`: one `ImportedRow` per
+//! non-blank row with its row number, key, typed item (when the row has no error) and
+//! issues. Nothing here knows about HTTP or SQLite.
 
 pub mod cell;
+pub mod clean;
 pub mod coerce;
+mod csv_text;
+pub mod decide;
+mod guard;
+mod header;
 mod import;
 mod read;
 pub mod write;
 
 pub use cell::CellValue;
-pub use import::Importer;
+pub use coerce::DateOrder;
+pub use import::{ImportOptions, Importer};
 pub use read::{ReadOptions, read, read_with};
 
 use crate::domain::{Consumer, ConsumerUpdate, Issue, Kind, Order, OrderRef, Refund, Severity};
@@ -132,6 +140,12 @@ impl Imported {
         self.all_issues().filter(|i| i.is_error()).count()
     }
 
+    /// True when anything is wrong: an invalid row, or a sheet-level error such as a
+    /// header with no data rows below it.
+    pub fn has_errors(&self) -> bool {
+        self.invalid_count() > 0 || self.issues.iter().any(Issue::is_error)
+    }
+
     /// The rows that may be sent, with their row numbers.
     pub fn valid_items(&self) -> impl Iterator<Item = (u32, &Item)> {
         self.rows
@@ -145,7 +159,7 @@ impl Imported {
 pub enum SheetError {
     #[error("{}: cannot open: {reason}", file.display())]
     Open { file: PathBuf, reason: String },
-    #[error("{}: unsupported file type (expected .xlsx, .xlsm, .xls, .xlsb, .ods or .csv)", file.display())]
+    #[error("{}: unsupported file type (expected .xlsx, .xlsm, .xlsb, .xls, .ods, .csv, .tsv or .txt)", file.display())]
     Unsupported { file: PathBuf },
     #[error("{}: not a readable {format} spreadsheet ({reason})", file.display())]
     NotASpreadsheet {
@@ -153,8 +167,23 @@ pub enum SheetError {
         format: &'static str,
         reason: String,
     },
-    #[error("{}: not UTF-8 text at line {line} (save it as \"CSV UTF-8\")", file.display())]
-    NotUtf8 { file: PathBuf, line: u64 },
+    /// The content is not what the name says (`not an xlsx file: it is not a ZIP
+    /// archive — was it saved as CSV with an .xlsx name?`).
+    #[error("{}: {reason}", file.display())]
+    Mismatch { file: PathBuf, reason: String },
+    #[error("{}: the file is damaged or incomplete ({reason}) — was the download or copy interrupted?", file.display())]
+    Damaged { file: PathBuf, reason: String },
+    #[error("{}: the workbook is protected with a password (encrypted), so it cannot be read: open it in Excel, remove the password (File > Info > Protect Workbook) and save it", file.display())]
+    Encrypted { file: PathBuf },
+    /// The file's declared size or stray cells are out of all proportion to its data.
+    #[error("{}: {reason}", file.display())]
+    TooLarge { file: PathBuf, reason: String },
+    #[error("{}: not UTF-8 text at line {line}{detail} (save it as \"CSV UTF-8\")", file.display())]
+    NotUtf8 {
+        file: PathBuf,
+        line: u64,
+        detail: String,
+    },
     #[error("{}: no sheet named \"{name}\" (sheets: {available})", file.display())]
     SheetNotFound {
         file: PathBuf,
@@ -166,13 +195,22 @@ pub enum SheetError {
         file: PathBuf,
         sheet: Option<String>,
     },
-    #[error("{}, sheet \"{sheet}\": no header row: row {row}, the first non-empty row, has none of {expected}; found: {found}", file.display())]
+    #[error("{}, sheet \"{sheet}\": no header row: expected {expected}; the first non-empty row ({row}) has {found}", file.display())]
     NoHeader {
         file: PathBuf,
         sheet: String,
         row: u32,
         expected: String,
         found: String,
+    },
+    #[error("{}: no sheet has a header row ({}); name the sheet with --sheet or the kind with --kind", file.display(), tried.join("; "))]
+    NoHeaderInAnySheet { file: PathBuf, tried: Vec<String> },
+    #[error("{}, sheet \"{sheet}\": the header (row {row}) fits {} equally: give --kind", file.display(), kinds.join(" and "))]
+    AmbiguousKind {
+        file: PathBuf,
+        sheet: String,
+        row: u32,
+        kinds: Vec<String>,
     },
     #[error("{}, sheet \"{sheet}\": missing mandatory column{} {} for {kind}{}; headers found: {found}",
         file.display(),

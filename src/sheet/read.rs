@@ -1,12 +1,23 @@
-//! Opening files: xlsx/xlsm through calamine's streaming cell reader (constant memory in
-//! the sheet size), xls/xlsb/ods through calamine ranges, CSV through the `csv` crate
-//! (UTF-8 with or without BOM; comma, semicolon or tab). Each source pushes rows into an
+//! Opening files: what the content is decides the reader (a name that lies is said so),
+//! `guard` checks it first, then xlsx/xlsm/xlsb stream through calamine's cell readers
+//! (constant memory in the sheet size), xls/ods go through calamine ranges once their
+//! grid is known to be sane, and CSV through `csv_text`. Each source pushes rows into an
 //! `Importer`.
+//!
+//! Sheets: the one named with `--sheet` (hidden or not), else the visible worksheets in
+//! order, the first with a header row winning; hidden sheets are never read unasked, and
+//! a warning says they exist.
 
 use super::cell::CellValue;
-use super::{Imported, Importer, SheetError};
-use crate::domain::{AmountLimits, Kind};
-use calamine::{Data, Range, Reader, SheetType, SheetVisible, Sheets, Xlsx, open_workbook};
+use super::coerce::DateOrder;
+use super::guard::{self, Content};
+use super::{ImportOptions, Imported, Importer, SheetError, csv_text};
+use crate::domain::{AmountLimits, Issue, Kind};
+use calamine::{
+    Data, DataRef, Range, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx, XlsxFormulaMetadata,
+    open_workbook,
+};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -15,15 +26,14 @@ use std::path::{Path, PathBuf};
 const MAX_COLUMNS: usize = 16_384;
 
 /// Reads `path` as `kind` (guessed from the headers when `None`), from the sheet named
-/// `sheet` or else the first non-empty one.
+/// `sheet` or else the first visible one with a header.
 pub fn read(path: &Path, kind: Option<Kind>, sheet: Option<&str>) -> Result<Imported, SheetError> {
     read_with(
         path,
         &ReadOptions {
             kind,
             sheet,
-            amount_limits: None,
-            keep_cells: false,
+            ..ReadOptions::default()
         },
     )
 }
@@ -33,20 +43,43 @@ pub fn read(path: &Path, kind: Option<Kind>, sheet: Option<&str>) -> Result<Impo
 pub struct ReadOptions<'a> {
     /// `None`: guess from the headers.
     pub kind: Option<Kind>,
-    /// `None`: the first non-empty sheet.
+    /// `None`: the first visible sheet with a header.
     pub sheet: Option<&'a str>,
     /// The merchant's per-order limits from the profile, when known.
     pub amount_limits: Option<AmountLimits>,
+    /// How numeric dates read when nothing in their column decides (the profile's or
+    /// locale's order; day-first by default, as the guide).
+    pub date_order: DateOrder,
     /// Keep every row's cells as text (`ImportedRow::raw`), valid rows too: what a run's
     /// results show as the row's own columns. Off for plain validation (it costs an
     /// allocation per cell).
     pub keep_cells: bool,
 }
 
-/// `read` with merchant limits.
+/// The format a file is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Xlsx,
+    Xlsb,
+    Xls,
+    Ods,
+    Csv,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Xlsx => "an Excel workbook (.xlsx)",
+            Format::Xlsb => "an Excel binary workbook (.xlsb)",
+            Format::Xls => "an Excel 97-2003 workbook (.xls)",
+            Format::Ods => "an OpenDocument spreadsheet (.ods)",
+            Format::Csv => "text (CSV)",
+        }
+    }
+}
+
+/// `read` with merchant limits and a date order.
 pub fn read_with(path: &Path, options: &ReadOptions<'_>) -> Result<Imported, SheetError> {
-    let (kind, sheet, limits) = (options.kind, options.sheet, options.amount_limits);
-    let keep = options.keep_cells;
     let file = path.to_path_buf();
     let meta = std::fs::metadata(path).map_err(|e| SheetError::Open {
         file: file.clone(),
@@ -62,11 +95,135 @@ pub fn read_with(path: &Path, options: &ReadOptions<'_>) -> Result<Imported, She
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    match ext.as_str() {
-        "csv" | "txt" | "tsv" => read_csv(&file, kind, sheet, limits, keep),
-        "xlsx" | "xlsm" => read_xlsx(&file, kind, sheet, limits, keep),
-        "xls" | "xlsb" | "ods" => read_ranges(&file, kind, sheet, limits, keep),
-        _ => Err(SheetError::Unsupported { file }),
+    let named = match ext.as_str() {
+        "csv" | "txt" | "tsv" => Format::Csv,
+        "xlsx" | "xlsm" => Format::Xlsx,
+        "xlsb" => Format::Xlsb,
+        "xls" => Format::Xls,
+        "ods" => Format::Ods,
+        _ => return Err(SheetError::Unsupported { file }),
+    };
+    let content = guard::sniff(path).map_err(|e| SheetError::Open {
+        file: file.clone(),
+        reason: one_line(&e.to_string()),
+    })?;
+    let base = ImportOptions {
+        amount_limits: options.amount_limits,
+        date_order: options.date_order,
+        keep_cells: options.keep_cells,
+        ..ImportOptions::default()
+    };
+    let (format, note) = actual_format(&file, &ext, named, content)?;
+    let mut imported = match format {
+        Format::Csv => csv_text::read_csv(&file, options.kind, options.sheet, base),
+        Format::Xlsx | Format::Xlsb => {
+            let facts = guard::check_zip(&file)?;
+            if facts.ods {
+                let why = format!("not an .{ext} file: it is an OpenDocument spreadsheet (.ods)");
+                return Err(SheetError::Mismatch { file, reason: why });
+            }
+            if facts.binary_excel {
+                read_xlsb(&file, options, base)
+            } else {
+                read_xlsx(&file, options, base, facts.full_calc_on_load)
+            }
+        }
+        Format::Ods => {
+            let facts = guard::check_zip(&file)?;
+            if facts.excel {
+                let note = "the file is an Excel workbook despite its .ods name; read as such";
+                let imported = read_xlsx(&file, options, base, facts.full_calc_on_load)?;
+                return Ok(with_note(imported, note));
+            }
+            let ods = guard::check_ods(&file)?;
+            read_ranges(&file, Format::Ods, options, base, &ods.no_value)
+        }
+        Format::Xls => {
+            guard::check_xls(&file)?;
+            read_ranges(&file, Format::Xls, options, base, &[])
+        }
+    }?;
+    if let Some(note) = note {
+        imported = with_note(imported, &note);
+    }
+    Ok(imported)
+}
+
+fn with_note(mut imported: Imported, note: &str) -> Imported {
+    imported.issues.insert(0, Issue::warning(0, "", note));
+    imported
+}
+
+/// What the content is, against what the name says: a real workbook under another
+/// workbook's name is read with a note; anything else that does not match is refused
+/// with one sentence.
+fn actual_format(
+    file: &Path,
+    ext: &str,
+    named: Format,
+    content: Content,
+) -> Result<(Format, Option<String>), SheetError> {
+    let mismatch = |reason: String| SheetError::Mismatch {
+        file: file.to_path_buf(),
+        reason,
+    };
+    let not = |what: &str| format!("not an .{ext} file: it is {what}");
+    match (named, content) {
+        (_, Content::Empty) => Err(mismatch("the file is empty (0 bytes)".to_string())),
+        (Format::Csv, Content::Text) => Ok((Format::Csv, None)),
+        (Format::Csv, Content::Zip) => Ok((
+            Format::Xlsx,
+            Some(format!(
+                "the file is a workbook despite its .{ext} name; read as such"
+            )),
+        )),
+        (Format::Csv, Content::Compound) => Ok((
+            Format::Xls,
+            Some(format!(
+                "the file is an Excel 97-2003 workbook despite its .{ext} name; read as such"
+            )),
+        )),
+        (Format::Xlsx | Format::Xlsb | Format::Ods, Content::Zip) => Ok((named, None)),
+        (Format::Xls, Content::Compound) => Ok((Format::Xls, None)),
+        (Format::Xls, Content::Zip) => Ok((
+            Format::Xlsx,
+            Some("the file is an .xlsx workbook despite its .xls name; read as such".into()),
+        )),
+        (Format::Xlsx | Format::Xlsb, Content::Compound) => {
+            // An encrypted xlsx is an OLE file holding the encrypted package.
+            let encrypted = cfb::open(file)
+                .map(|c| c.is_stream("/EncryptedPackage") || c.is_stream("EncryptedPackage"))
+                .unwrap_or(false);
+            if encrypted {
+                Err(SheetError::Encrypted {
+                    file: file.to_path_buf(),
+                })
+            } else {
+                Ok((
+                    Format::Xls,
+                    Some(format!(
+                        "the file is an Excel 97-2003 workbook despite its .{ext} name; read as such"
+                    )),
+                ))
+            }
+        }
+        (Format::Xlsx | Format::Xlsb | Format::Ods, Content::Text) => Err(mismatch(not(
+            "not a ZIP archive but plain text — was it saved as CSV with a spreadsheet's name? Rename it to .csv",
+        ))),
+        (Format::Xls, Content::Text) => Err(mismatch(not(
+            "plain text, not an Excel 97-2003 workbook — was it exported as text with an .xls name? Rename it to .csv or .txt",
+        ))),
+        (_, Content::Html) => Err(mismatch(not(
+            "a web page (HTML), as some systems export \"Excel\" files — open it in Excel and save it as .xlsx",
+        ))),
+        (_, Content::Xml) => Err(mismatch(not(
+            "an XML file (such as Excel 2003 XML) — open it in Excel and save it as .xlsx",
+        ))),
+        (_, other) => Err(mismatch(format!(
+            "not {}: it is {}",
+            named.name(),
+            other.describe()
+        ))),
     }
 }
 
@@ -74,13 +231,12 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Sheet names to try, in order: the requested one, or every worksheet (visible ones
-/// first).
+/// The sheets to try, in order, and the hidden ones not read (for the warning).
 fn candidates(
     file: &Path,
     sheets: &[calamine::Sheet],
     wanted: Option<&str>,
-) -> Result<Vec<String>, SheetError> {
+) -> Result<(Vec<String>, Vec<String>), SheetError> {
     let worksheets: Vec<&calamine::Sheet> = sheets
         .iter()
         .filter(|s| s.typ == SheetType::WorkSheet)
@@ -92,43 +248,114 @@ fn candidates(
                 .find(|s| s.name.trim().eq_ignore_ascii_case(name.trim()))
         });
         return match found {
-            Some(s) => Ok(vec![s.name.clone()]),
+            Some(s) => Ok((vec![s.name.clone()], Vec::new())),
             None => Err(SheetError::SheetNotFound {
                 file: file.to_path_buf(),
                 name: name.to_string(),
                 available: worksheets
                     .iter()
-                    .map(|s| format!("\"{}\"", s.name))
+                    .map(|s| {
+                        if s.visible == SheetVisible::Visible {
+                            format!("\"{}\"", s.name)
+                        } else {
+                            format!("\"{}\" (hidden)", s.name)
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(", "),
             }),
         };
     }
-    let mut names: Vec<String> = worksheets
+    let (visible, hidden): (Vec<&calamine::Sheet>, Vec<&calamine::Sheet>) = worksheets
         .iter()
-        .filter(|s| s.visible == SheetVisible::Visible)
-        .map(|s| s.name.clone())
-        .collect();
-    names.extend(
-        worksheets
-            .iter()
-            .filter(|s| s.visible != SheetVisible::Visible)
-            .map(|s| s.name.clone()),
-    );
-    Ok(names)
+        .partition(|s| s.visible == SheetVisible::Visible);
+    Ok((
+        visible.iter().map(|s| s.name.clone()).collect(),
+        hidden.iter().map(|s| s.name.clone()).collect(),
+    ))
 }
 
-/// Runs `one` on each candidate sheet until one is non-empty.
-fn first_non_empty(
+/// Runs `one` on each candidate sheet: the first that has a header row is the result.
+/// Empty sheets and sheets without a header are passed over (named in the error when no
+/// sheet has one); any other problem stops at its sheet.
+fn first_with_header(
     file: &Path,
-    names: Vec<String>,
+    (names, hidden): (Vec<String>, Vec<String>),
     wanted: Option<&str>,
     mut one: impl FnMut(&str) -> Result<Option<Imported>, SheetError>,
 ) -> Result<Imported, SheetError> {
+    let mut tried = Vec::new();
+    let mut first_error = None;
     for name in &names {
-        if let Some(imported) = one(name)? {
-            return Ok(imported);
+        match one(name) {
+            Ok(Some(mut imported)) => {
+                if !hidden.is_empty() {
+                    imported.issues.insert(
+                        0,
+                        Issue::warning(
+                            0,
+                            "",
+                            format!(
+                                "the workbook also has hidden sheet{} {}, not read (name one with --sheet to read it)",
+                                if hidden.len() == 1 { "" } else { "s" },
+                                hidden
+                                    .iter()
+                                    .map(|h| format!("\"{h}\""))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ),
+                    );
+                }
+                if !tried.is_empty() {
+                    imported.issues.insert(
+                        0,
+                        Issue::warning(
+                            0,
+                            "",
+                            format!(
+                                "read sheet \"{}\"; passed over: {}",
+                                imported.sheet,
+                                tried.join("; ")
+                            ),
+                        ),
+                    );
+                }
+                return Ok(imported);
+            }
+            Ok(None) => tried.push(format!("\"{name}\" is empty")),
+            Err(e @ (SheetError::NoHeader { .. } | SheetError::AmbiguousKind { .. }))
+                if wanted.is_none() =>
+            {
+                tried.push(format!("\"{name}\" has no header row"));
+                first_error.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
         }
+    }
+    if first_error.is_some() || !hidden.is_empty() {
+        // One sheet: its own message says more than a list.
+        if let Some(e) = first_error
+            && names.len() == 1
+            && hidden.is_empty()
+        {
+            return Err(e);
+        }
+        let mut tried = tried;
+        if !hidden.is_empty() {
+            tried.push(format!(
+                "hidden, not read: {}",
+                hidden
+                    .iter()
+                    .map(|h| format!("\"{h}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        return Err(SheetError::NoHeaderInAnySheet {
+            file: file.to_path_buf(),
+            tried,
+        });
     }
     Err(SheetError::Empty {
         file: file.to_path_buf(),
@@ -138,10 +365,9 @@ fn first_non_empty(
 
 fn read_xlsx(
     file: &PathBuf,
-    kind: Option<Kind>,
-    wanted: Option<&str>,
-    limits: Option<AmountLimits>,
-    keep_cells: bool,
+    options: &ReadOptions<'_>,
+    base: ImportOptions,
+    full_calc_on_load: bool,
 ) -> Result<Imported, SheetError> {
     let mut wb: Xlsx<BufReader<File>> =
         open_workbook(file).map_err(|e: calamine::XlsxError| SheetError::NotASpreadsheet {
@@ -149,29 +375,123 @@ fn read_xlsx(
             format: "Excel (.xlsx)",
             reason: one_line(&e.to_string()),
         })?;
-    let names = candidates(file, wb.sheets_metadata(), wanted)?;
-    first_non_empty(file, names, wanted, |name| {
-        let mut importer = Importer::new(file, name, kind)
-            .with_amount_limits(limits)
-            .keeping_cells(keep_cells);
-        stream_xlsx_sheet(&mut wb, name, &mut importer).map_err(|e| match e {
-            StreamError::Sheet(e) => e,
-            StreamError::Xlsx(e) => SheetError::Read {
+    let is_1904 = wb.has_1904_epoch();
+    let names = candidates(file, wb.sheets_metadata(), options.sheet)?;
+    first_with_header(file, names, options.sheet, |name| {
+        let mut importer =
+            Importer::new(file, name, options.kind).with_options(ImportOptions { is_1904, ..base });
+        let mut reader = wb
+            .worksheet_cells_reader(name)
+            .map_err(|e| SheetError::Read {
                 file: file.clone(),
                 reason: format!("sheet \"{name}\": {}", one_line(&e.to_string())),
+            })?;
+        let dims = reader.dimensions();
+        importer.reserve(dims.end.0.saturating_sub(dims.start.0) as usize);
+        let next = move || -> Result<Option<(u32, u32, CellValue<'_>)>, String> {
+            loop {
+                let Some(rec) = reader
+                    .next_cell_with_formula_metadata()
+                    .map_err(|e| one_line(&e.to_string()))?
+                else {
+                    return Ok(None);
+                };
+                let (r, c) = rec.pos;
+                if c as usize >= MAX_COLUMNS {
+                    continue;
+                }
+                let value = match (&rec.formula, rec.value) {
+                    // No saved value, or one the writer left for Excel to calculate
+                    // (an error result is an error either way).
+                    (Some(f), DataRef::Empty) => CellValue::NoValue(formula_text(f)),
+                    (Some(f), v) if full_calc_on_load && !matches!(v, DataRef::Error(_)) => {
+                        CellValue::NoValue(formula_text(f))
+                    }
+                    (_, v) => CellValue::from_data_ref(v),
+                };
+                if value == CellValue::Empty {
+                    continue;
+                }
+                return Ok(Some((r, c, value)));
+            }
+        };
+        stream_cells(next, &mut importer).map_err(|e| match e {
+            StreamError::Sheet(e) => e,
+            StreamError::Reader(reason) => SheetError::Read {
+                file: file.clone(),
+                reason: format!("sheet \"{name}\": {reason}"),
             },
             StreamError::Panicked => SheetError::Read {
                 file: file.clone(),
                 reason: format!("sheet \"{name}\": the reader failed"),
             },
         })?;
-        Ok(importer.finish())
+        importer.finish()
+    })
+}
+
+fn formula_text(f: &XlsxFormulaMetadata) -> String {
+    match f {
+        XlsxFormulaMetadata::Normal { formula } | XlsxFormulaMetadata::Shared { formula, .. } => {
+            formula.clone()
+        }
+        _ => String::new(),
+    }
+}
+
+fn read_xlsb(
+    file: &PathBuf,
+    options: &ReadOptions<'_>,
+    base: ImportOptions,
+) -> Result<Imported, SheetError> {
+    let mut wb: Xlsb<BufReader<File>> =
+        open_workbook(file).map_err(|e: calamine::XlsbError| SheetError::NotASpreadsheet {
+            file: file.clone(),
+            format: "Excel binary (.xlsb)",
+            reason: one_line(&e.to_string()),
+        })?;
+    let names = candidates(file, wb.sheets_metadata(), options.sheet)?;
+    first_with_header(file, names, options.sheet, |name| {
+        let mut importer = Importer::new(file, name, options.kind).with_options(base);
+        let mut reader = wb
+            .worksheet_cells_reader(name)
+            .map_err(|e| SheetError::Read {
+                file: file.clone(),
+                reason: format!("sheet \"{name}\": {}", one_line(&e.to_string())),
+            })?;
+        let next = move || -> Result<Option<(u32, u32, CellValue<'_>)>, String> {
+            loop {
+                let Some(cell) = reader.next_cell().map_err(|e| one_line(&e.to_string()))? else {
+                    return Ok(None);
+                };
+                let (r, c) = cell.get_position();
+                if c as usize >= MAX_COLUMNS {
+                    continue;
+                }
+                let value = CellValue::from_data_ref(cell.get_value().clone());
+                if value != CellValue::Empty {
+                    return Ok(Some((r, c, value)));
+                }
+            }
+        };
+        stream_cells(next, &mut importer).map_err(|e| match e {
+            StreamError::Sheet(e) => e,
+            StreamError::Reader(reason) => SheetError::Read {
+                file: file.clone(),
+                reason: format!("sheet \"{name}\": {reason}"),
+            },
+            StreamError::Panicked => SheetError::Read {
+                file: file.clone(),
+                reason: format!("sheet \"{name}\": the reader failed"),
+            },
+        })?;
+        importer.finish()
     })
 }
 
 enum StreamError {
     Sheet(SheetError),
-    Xlsx(calamine::XlsxError),
+    Reader(String),
     Panicked,
 }
 
@@ -180,33 +500,21 @@ const BATCH_CELLS: usize = 8_192;
 /// Batches in flight: bounds the memory held between the two threads.
 const BATCHES_IN_FLIGHT: usize = 4;
 
-/// Streams one worksheet's cells and imports them row by row. Parsing the XML and
-/// coercing the cells take about the same time, so they run on two threads (scoped, so
-/// cells borrow the workbook's shared strings instead of copying them), connected by a
-/// bounded channel: memory stays flat whatever the sheet's size.
-fn stream_xlsx_sheet<RS: Read + Seek + Send>(
-    wb: &mut Xlsx<RS>,
-    name: &str,
+/// Streams one worksheet's cells (`next`, in row order) and imports them row by row.
+/// Parsing the XML and coercing the cells take about the same time, so they run on two
+/// threads (scoped, so cells borrow the workbook's shared strings instead of copying
+/// them), connected by a bounded channel: memory stays flat whatever the sheet's size.
+fn stream_cells<'a>(
+    mut next: impl FnMut() -> Result<Option<(u32, u32, CellValue<'a>)>, String> + Send,
     importer: &mut Importer,
 ) -> Result<(), StreamError> {
-    let mut reader = wb.worksheet_cells_reader(name).map_err(StreamError::Xlsx)?;
-    let dims = reader.dimensions();
-    importer.reserve(dims.end.0.saturating_sub(dims.start.0) as usize);
     std::thread::scope(|scope| {
         let (tx, rx) =
-            std::sync::mpsc::sync_channel::<Vec<(u32, u32, CellValue<'_>)>>(BATCHES_IN_FLIGHT);
-        let parser = scope.spawn(move || -> Result<(), calamine::XlsxError> {
+            std::sync::mpsc::sync_channel::<Vec<(u32, u32, CellValue<'a>)>>(BATCHES_IN_FLIGHT);
+        let parser = scope.spawn(move || -> Result<(), String> {
             let mut batch = Vec::with_capacity(BATCH_CELLS);
-            while let Some(cell) = reader.next_cell()? {
-                let (r, c) = cell.get_position();
-                if c as usize >= MAX_COLUMNS {
-                    continue;
-                }
-                let value = CellValue::from_data_ref(cell.get_value().clone());
-                if value == CellValue::Empty {
-                    continue;
-                }
-                batch.push((r, c, value));
+            while let Some(cell) = next()? {
+                batch.push(cell);
                 if batch.len() == BATCH_CELLS {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_CELLS));
                     if tx.send(full).is_err() {
@@ -225,7 +533,7 @@ fn stream_xlsx_sheet<RS: Read + Seek + Send>(
         let parsed = parser.join();
         imported?;
         match parsed {
-            Ok(result) => result.map_err(StreamError::Xlsx),
+            Ok(result) => result.map_err(StreamError::Reader),
             Err(_) => Err(StreamError::Panicked),
         }
     })
@@ -267,188 +575,115 @@ fn import_cells<'a>(
     Ok(())
 }
 
+/// `.xls` and `.ods` through calamine ranges (their grids were checked by `guard`).
+/// `no_value` lists, per sheet, the cells holding a formula without a value.
 fn read_ranges(
     file: &PathBuf,
-    kind: Option<Kind>,
-    wanted: Option<&str>,
-    limits: Option<AmountLimits>,
-    keep_cells: bool,
+    format: Format,
+    options: &ReadOptions<'_>,
+    base: ImportOptions,
+    no_value: &[(String, Vec<(u32, u32)>)],
 ) -> Result<Imported, SheetError> {
-    let format = match file
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .as_deref()
-    {
-        Some("ods") => "OpenDocument (.ods)",
-        Some("xlsb") => "Excel binary (.xlsb)",
+    let label = match format {
+        Format::Ods => "OpenDocument (.ods)",
         _ => "Excel 97-2003 (.xls)",
     };
-    let not_readable = |e: calamine::Error| SheetError::NotASpreadsheet {
+    let not_readable = |reason: String| SheetError::NotASpreadsheet {
         file: file.clone(),
-        format,
-        reason: one_line(&e.to_string()),
+        format: label,
+        reason,
     };
-    let mut wb: Sheets<BufReader<File>> =
-        calamine::open_workbook_auto(file).map_err(not_readable)?;
-    let names = candidates(file, wb.sheets_metadata(), wanted)?;
-    first_non_empty(file, names, wanted, |name| {
-        let range: Range<Data> = wb.worksheet_range(name).map_err(|e| SheetError::Read {
+    let mut wb: Box<dyn RangeSource> = match format {
+        Format::Ods => Box::new(
+            open_workbook::<calamine::Ods<BufReader<File>>, _>(file)
+                .map_err(|e| not_readable(one_line(&e.to_string())))?,
+        ),
+        _ => {
+            let xls: Xls<BufReader<File>> = open_workbook(file).map_err(|e| match e {
+                calamine::XlsError::Password => SheetError::Encrypted { file: file.clone() },
+                e => not_readable(one_line(&e.to_string())),
+            })?;
+            Box::new(xls)
+        }
+    };
+    let is_1904 = wb.is_1904();
+    let names = candidates(file, &wb.sheets(), options.sheet)?;
+    first_with_header(file, names, options.sheet, |name| {
+        let range = wb.range(name).map_err(|reason| SheetError::Read {
             file: file.clone(),
-            reason: format!("sheet \"{name}\": {}", one_line(&e.to_string())),
+            reason: format!("sheet \"{name}\": {reason}"),
         })?;
-        let mut importer = Importer::new(file, name, kind)
-            .with_amount_limits(limits)
-            .keeping_cells(keep_cells);
+        let mut uncalculated: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (row, col) in no_value
+            .iter()
+            .filter(|(sheet, _)| sheet == name)
+            .flat_map(|(_, cells)| cells.iter().copied())
+        {
+            uncalculated.entry(row).or_default().push(col);
+        }
+        let mut importer =
+            Importer::new(file, name, options.kind).with_options(ImportOptions { is_1904, ..base });
         importer.reserve(range.height());
         if let Some((row0, col0)) = range.start() {
             let pad = (col0 as usize).min(MAX_COLUMNS);
             let mut cells: Vec<CellValue<'_>> = Vec::new();
             for (i, row) in range.rows().enumerate() {
+                let r = row0.saturating_add(i as u32);
                 cells.clear();
                 cells.resize(pad, CellValue::Empty);
+                let width = importer.width().unwrap_or(MAX_COLUMNS);
                 cells.extend(
                     row.iter()
-                        .take(MAX_COLUMNS.saturating_sub(pad))
+                        .take(width.min(MAX_COLUMNS).saturating_sub(pad))
                         .map(CellValue::from_data),
                 );
-                let n = row0.saturating_add(i as u32).saturating_add(1);
-                importer.push_row(n, &cells)?;
+                for &fc in uncalculated.get(&r).into_iter().flatten() {
+                    let fc = fc as usize;
+                    if fc < width.min(MAX_COLUMNS) {
+                        if cells.len() <= fc {
+                            cells.resize(fc + 1, CellValue::Empty);
+                        }
+                        if cells[fc].is_blank() {
+                            cells[fc] = CellValue::NoValue(String::new());
+                        }
+                    }
+                }
+                importer.push_row(r.saturating_add(1), &cells)?;
             }
         }
-        Ok(importer.finish())
+        importer.finish()
     })
 }
 
-fn read_csv(
-    file: &PathBuf,
-    kind: Option<Kind>,
-    wanted: Option<&str>,
-    limits: Option<AmountLimits>,
-    keep_cells: bool,
-) -> Result<Imported, SheetError> {
-    let bytes = std::fs::read(file).map_err(|e| SheetError::Open {
-        file: file.clone(),
-        reason: one_line(&e.to_string()),
-    })?;
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    if body.contains(&0) {
-        return Err(SheetError::NotASpreadsheet {
-            file: file.clone(),
-            format: "CSV",
-            reason: "it holds binary data".into(),
-        });
-    }
-    let sheet = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if let Some(w) = wanted
-        && !w.eq_ignore_ascii_case(&sheet)
-    {
-        return Err(SheetError::SheetNotFound {
-            file: file.clone(),
-            name: w.to_string(),
-            available: format!("\"{sheet}\" (a CSV file has one sheet)"),
-        });
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(detect_delimiter(body))
-        .from_reader(body);
-    let mut importer = Importer::new(file, &sheet, kind)
-        .with_amount_limits(limits)
-        .keeping_cells(keep_cells);
-    let mut record = csv::StringRecord::new();
-    let (mut newlines, mut counted_to) = (0usize, 0usize);
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                return Err(match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => SheetError::NotUtf8 {
-                        file: file.clone(),
-                        line,
-                    },
-                    _ => SheetError::Read {
-                        file: file.clone(),
-                        reason: one_line(&e.to_string()),
-                    },
-                });
-            }
-        }
-        // Excel shows each line as a row, blank lines included, so the row number is the
-        // line the record starts on (exact unless a quoted cell spans lines). csv's own
-        // line count lags by one after a CRLF, hence counting from the byte offset.
-        let mut start = record
-            .position()
-            .map(|p| usize::try_from(p.byte()).unwrap_or(usize::MAX))
-            .unwrap_or(0)
-            .min(body.len());
-        while start < body.len() && matches!(body[start], b'\r' | b'\n') {
-            start += 1;
-        }
-        if start >= counted_to {
-            newlines += body[counted_to..start]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            counted_to = start;
-        }
-        let row = u32::try_from(newlines + 1).unwrap_or(u32::MAX);
-        let cells: Vec<CellValue<'_>> = record
-            .iter()
-            .take(MAX_COLUMNS)
-            .map(CellValue::text)
-            .collect();
-        importer.push_row(row, &cells)?;
-    }
-    importer.finish().ok_or_else(|| SheetError::Empty {
-        file: file.clone(),
-        sheet: Some(sheet),
-    })
+/// The two range-based readers behind one face.
+trait RangeSource {
+    fn sheets(&self) -> Vec<calamine::Sheet>;
+    fn range(&mut self, name: &str) -> Result<Range<Data>, String>;
+    fn is_1904(&self) -> bool;
 }
 
-/// The separator of the first non-empty line: whichever of `;`, `,` and tab occurs most
-/// outside quotes (Excel writes `;` where the decimal separator is a comma).
-fn detect_delimiter(body: &[u8]) -> u8 {
-    let first = body
-        .split(|&b| b == b'\n')
-        .find(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
-        .unwrap_or(&[]);
-    let mut counts = [0usize; 3];
-    let mut quoted = false;
-    for &b in first {
-        match b {
-            b'"' => quoted = !quoted,
-            b',' if !quoted => counts[0] += 1,
-            b';' if !quoted => counts[1] += 1,
-            b'\t' if !quoted => counts[2] += 1,
-            _ => {}
-        }
+impl<RS: Read + Seek> RangeSource for calamine::Ods<RS> {
+    fn sheets(&self) -> Vec<calamine::Sheet> {
+        self.sheets_metadata().to_vec()
     }
-    let delimiters = [b',', b';', b'\t'];
-    let mut best = 0;
-    for i in 1..3 {
-        if counts[i] > counts[best] {
-            best = i;
-        }
+    fn range(&mut self, name: &str) -> Result<Range<Data>, String> {
+        self.worksheet_range(name)
+            .map_err(|e| one_line(&e.to_string()))
     }
-    delimiters[best]
+    fn is_1904(&self) -> bool {
+        false
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn delimiters() {
-        assert_eq!(detect_delimiter(b"a,b,c\n1;2"), b',');
-        assert_eq!(detect_delimiter(b"\n\na;b;c\n"), b';');
-        assert_eq!(detect_delimiter(b"\"a;b\",c\n"), b',');
-        assert_eq!(detect_delimiter(b"a\tb\n"), b'\t');
-        assert_eq!(detect_delimiter(b""), b',');
+impl<RS: Read + Seek> RangeSource for Xls<RS> {
+    fn sheets(&self) -> Vec<calamine::Sheet> {
+        self.sheets_metadata().to_vec()
+    }
+    fn range(&mut self, name: &str) -> Result<Range<Data>, String> {
+        self.worksheet_range(name)
+            .map_err(|e| one_line(&e.to_string()))
+    }
+    fn is_1904(&self) -> bool {
+        self.has_1904_epoch()
     }
 }

@@ -1289,26 +1289,39 @@ fn mark(st: &AppState, raw_query: Option<&str>, kind: Mark) -> Response {
 // ---------------------------------------------------------------------------------
 // /__sim/ inspection
 
+/// Every stored order: each field it was created with, under the guide's request names
+/// (amounts as decimal strings, dates as `YYYY-MM-DD`), beside its state, so that a test
+/// can compare what the server holds with what the sheet meant.
 async fn sim_orders(State(st): St) -> Response {
     let store = st.store();
-    let list: Vec<Value> = store
-        .orders()
-        .iter()
-        .map(|o| {
-            json!({
-                "MerchantId": o.merchant_id,
-                "OrderNumber": o.order_number,
-                "ConnectPayId": o.connectpay_id,
-                "OrderAmount": o.amount.to_wire(),
-                "OrderStatus": o.status.as_str(),
-                "AmountPaid": o.amount_paid.to_wire(),
-                "DatePaid": o.date_paid.map(|d| d.format("%Y-%m-%d").to_string()),
-                "AmountRefunded": o.amount_refunded.to_wire(),
-                "CreateRequests": o.create_requests,
-            })
-        })
-        .collect();
+    let list: Vec<Value> = store.orders().iter().map(stored_order_json).collect();
     json_answer(Value::Array(list))
+}
+
+fn stored_order_json(o: &StoredOrder) -> Value {
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    json!({
+        "MerchantId": o.merchant_id,
+        "OrderNumber": o.order_number,
+        "OrderAmount": o.amount.to_wire(),
+        "OrderDueDate": day(o.due_date),
+        "OrderType": crate::domain::ORDER_TYPE_SERVICE,
+        "IssueDate": day(o.issue_date),
+        "CustomerName": o.customer_name,
+        "CustomerMobile": o.customer_mobile,
+        "CustomerEmail": o.customer_email,
+        "CustomerAddress": o.customer_address,
+        "OrderExpireAfterSeconds": o.expire_after_seconds,
+        "OrderAmountWithinDueDate": o.amount_within_due_date.map(|m| m.to_wire()),
+        "OrderAmountAfterDueDate": o.amount_after_due_date.map(|m| m.to_wire()),
+        "ConnectPayId": o.connectpay_id,
+        "ConnectPayFee": o.fee.to_wire(),
+        "OrderStatus": o.status.as_str(),
+        "AmountPaid": o.amount_paid.to_wire(),
+        "DatePaid": o.date_paid.map(day),
+        "AmountRefunded": o.amount_refunded.to_wire(),
+        "CreateRequests": o.create_requests,
+    })
 }
 
 async fn sim_consumers(State(st): St) -> Response {

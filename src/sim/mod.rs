@@ -5,10 +5,14 @@
 //! the `paypro-console sim` command, which prints the base URL as its first line.
 //!
 //! Beside the twelve `/cpay/` endpoints it serves, never faulted:
-//! - `GET /__sim/orders`: every stored order as `{"MerchantId", "OrderNumber",
-//!   "ConnectPayId", "OrderAmount", "OrderStatus", "AmountPaid", "DatePaid",
-//!   "AmountRefunded", "CreateRequests"}`; `CreateRequests` counts the co/cmo items
-//!   that named the order number, whatever they were answered.
+//! - `GET /__sim/orders`: every stored order with every field it was created with,
+//!   under the guide's request names (`OrderNumber`, `OrderAmount` as a decimal string,
+//!   `OrderDueDate` and `IssueDate` as `YYYY-MM-DD`, `OrderType`, `CustomerName`,
+//!   `CustomerMobile`, `CustomerEmail`, `CustomerAddress`, `OrderExpireAfterSeconds`,
+//!   `OrderAmountWithinDueDate`, `OrderAmountAfterDueDate`), beside `MerchantId`,
+//!   `ConnectPayId`, `ConnectPayFee`, `OrderStatus`, `AmountPaid`, `DatePaid`,
+//!   `AmountRefunded` and `CreateRequests` (the co/cmo items that named the order
+//!   number, whatever they were answered).
 //! - `GET /__sim/consumers`: every stored consumer.
 //! - `GET /__sim/faults` / `POST /__sim/faults` with a [`FaultConfig`] as JSON
 //!   (`{"drop_after_store": 1.0}`; missing fields are 0): reads / replaces fault

@@ -57,6 +57,8 @@ pub struct StoredOrder {
     pub customer_email: String,
     pub customer_address: String,
     pub expire_after_seconds: Option<u64>,
+    pub amount_within_due_date: Option<Money>,
+    pub amount_after_due_date: Option<Money>,
     pub status: OrderStatus,
     pub amount_paid: Money,
     pub date_paid: Option<NaiveDate>,
@@ -127,6 +129,8 @@ CREATE TABLE IF NOT EXISTS orders (
     created_at TEXT NOT NULL,
     create_requests INTEGER NOT NULL,
     seq INTEGER NOT NULL,
+    amount_within_due_date TEXT,
+    amount_after_due_date TEXT,
     PRIMARY KEY (merchant_id, order_number)
 );
 CREATE TABLE IF NOT EXISTS consumers (
@@ -168,6 +172,26 @@ fn money_col(row: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<Money> {
     s.parse().map_err(|_| conv_err(col, "amount", &s))
 }
 
+fn opt_money_col(row: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<Option<Money>> {
+    let s: Option<String> = row.get(col)?;
+    s.map(|s| s.parse().map_err(|_| conv_err(col, "amount", &s)))
+        .transpose()
+}
+
+/// State files written before the optional amounts were kept lack their columns.
+fn add_optional_amount_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('orders')")?;
+    let columns: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for column in ["amount_within_due_date", "amount_after_due_date"] {
+        if !columns.iter().any(|c| c == column) {
+            conn.execute_batch(&format!("ALTER TABLE orders ADD COLUMN {column} TEXT"))?;
+        }
+    }
+    Ok(())
+}
+
 fn date_col(row: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<NaiveDate> {
     let s: String = row.get(col)?;
     NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| conv_err(col, "date", &s))
@@ -188,13 +212,15 @@ impl Store {
         let conn = Connection::open(path)?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")?;
         conn.execute_batch(SCHEMA)?;
+        add_optional_amount_columns(&conn)?;
         let mut store = Store::default();
         {
             let mut stmt = conn.prepare(
                 "SELECT merchant_id, order_number, connectpay_id, amount, fee, due_date,
                         issue_date, customer_name, customer_mobile, customer_email,
                         customer_address, expire_after_seconds, status, amount_paid,
-                        date_paid, amount_refunded, created_at, create_requests
+                        date_paid, amount_refunded, created_at, create_requests,
+                        amount_within_due_date, amount_after_due_date
                  FROM orders ORDER BY seq",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -227,6 +253,8 @@ impl Store {
                     amount_refunded: money_col(r, 15)?,
                     created_at: ts_col(r, 16)?,
                     create_requests: r.get(17)?,
+                    amount_within_due_date: opt_money_col(r, 18)?,
+                    amount_after_due_date: opt_money_col(r, 19)?,
                 })
             })?;
             for o in rows {
@@ -388,6 +416,8 @@ impl Store {
             customer_email: v.customer_email,
             customer_address: v.customer_address,
             expire_after_seconds: v.expire_after_seconds,
+            amount_within_due_date: v.amount_within_due_date,
+            amount_after_due_date: v.amount_after_due_date,
             status: OrderStatus::Unpaid,
             amount_paid: Money::zero(),
             date_paid: None,
@@ -480,7 +510,7 @@ impl Store {
             };
             tx.execute(
                 "INSERT OR REPLACE INTO orders VALUES
-                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
                 params![
                     o.merchant_id,
                     o.order_number,
@@ -501,6 +531,8 @@ impl Store {
                     o.created_at.format(TS_FORMAT).to_string(),
                     o.create_requests,
                     i64::try_from(idx).unwrap_or(i64::MAX),
+                    o.amount_within_due_date.map(|m| m.to_string()),
+                    o.amount_after_due_date.map(|m| m.to_string()),
                 ],
             )?;
         }
@@ -603,6 +635,8 @@ mod tests {
             customer_email: String::new(),
             customer_address: String::new(),
             expire_after_seconds: Some(0),
+            amount_within_due_date: None,
+            amount_after_due_date: "4500".parse().ok(),
         }
     }
 
@@ -668,6 +702,33 @@ mod tests {
     }
 
     #[test]
+    fn state_files_without_the_optional_amounts_gain_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            let old = SCHEMA.replace(
+                "    amount_within_due_date TEXT,\n    amount_after_due_date TEXT,\n",
+                "",
+            );
+            assert_ne!(old, SCHEMA);
+            conn.execute_batch(&old).unwrap();
+        }
+        let m = Merchant::new("a", "p", "0044");
+        {
+            let mut s = Store::open(&path).unwrap();
+            s.insert_order(&m, valid("1"), now());
+            s.commit().unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let o = s.order("a", "1").unwrap();
+        assert_eq!(
+            o.amount_after_due_date.map(|m| m.to_wire()),
+            Some("4500".into())
+        );
+    }
+
+    #[test]
     fn sqlite_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sim.db");
@@ -700,6 +761,11 @@ mod tests {
         assert_eq!(o.created_at, now());
         assert_eq!(o.amount_paid.to_wire(), "4400");
         assert_eq!(o.expire_after_seconds, Some(0));
+        assert_eq!(o.amount_within_due_date, None);
+        assert_eq!(
+            o.amount_after_due_date.map(|m| m.to_wire()),
+            Some("4500".into())
+        );
         assert_eq!(
             s.consumer("a", "77").map(|c| c.full_code()),
             Some("004477".into())

@@ -164,6 +164,8 @@ pub struct ValidOrder {
     pub customer_email: String,
     pub customer_address: String,
     pub expire_after_seconds: Option<u64>,
+    pub amount_within_due_date: Option<Money>,
+    pub amount_after_due_date: Option<Money>,
 }
 
 /// The order number an item names (trimmed), for answers and request counting even
@@ -274,14 +276,22 @@ pub fn validate_order(item: &Value, merchant: &Merchant) -> Result<ValidOrder, S
             format!("Invalid Data. OrderExpireAfterSeconds '{s}' is not a whole number")
         })?),
     };
-    for optional in ["OrderAmountWithinDueDate", "OrderAmountAfterDueDate"] {
+    let mut optional_amounts = [None, None];
+    for (slot, optional) in optional_amounts
+        .iter_mut()
+        .zip(["OrderAmountWithinDueDate", "OrderAmountAfterDueDate"])
+    {
         if let Some(v) = field(obj, &[optional]) {
             let empty = text(v).is_some_and(|t| t.is_empty());
-            if !empty && parse_amount(v).is_none() {
-                return Err(format!("Invalid Data. {optional} is not a valid amount"));
+            if !empty {
+                *slot =
+                    Some(parse_amount(v).ok_or_else(|| {
+                        format!("Invalid Data. {optional} is not a valid amount")
+                    })?);
             }
         }
     }
+    let [amount_within_due_date, amount_after_due_date] = optional_amounts;
     Ok(ValidOrder {
         order_number,
         amount,
@@ -292,6 +302,8 @@ pub fn validate_order(item: &Value, merchant: &Merchant) -> Result<ValidOrder, S
         customer_email,
         customer_address,
         expire_after_seconds,
+        amount_within_due_date,
+        amount_after_due_date,
     })
 }
 
