@@ -43,6 +43,9 @@ enum Command {
     Resume(cli::resume::ResumeArgs),
     /// Send a run's failed rows again.
     Retry(cli::resume::RetryArgs),
+    /// Clear the lock a process of another host left on a run (shows the holder and
+    /// asks; --yes for scripts).
+    Unlock(cli::unlock::UnlockArgs),
     /// Reports as xlsx workbooks: `report paid` (orders paid in a date range).
     Report(cli::report::ReportArgs),
     /// A run's results as an xlsx workbook (or CSV files): every row and its outcome.
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Find(args) => cli::runs::find(args, journal),
         Command::Resume(args) => cli::resume::resume(args, journal),
         Command::Retry(args) => cli::resume::retry(args, journal),
+        Command::Unlock(args) => cli::unlock::run(args, journal),
         Command::Report(args) => cli::report::run(args, journal),
         Command::Results(args) => cli::results::run(args, journal),
         Command::Demo(args) if args.headless => cli::demo::run(args, journal),

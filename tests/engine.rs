@@ -56,6 +56,7 @@ fn fast_settings() -> EngineSettings {
         backoff_base: Duration::from_millis(5),
         backoff_max: Duration::from_millis(40),
         seed: Some(7),
+        give_up_after: Duration::from_secs(60),
     }
 }
 
@@ -780,7 +781,7 @@ async fn the_cross_run_guard_skips_rows_created_by_an_earlier_run() {
         issues: vec![Issue::error(4, "OrderAmount", "\"abc\" is not an amount")],
         raw: vec!["GD-BAD".to_string(), "abc".to_string()],
     });
-    let guard = engine::prior_creations(&f.journal, &sheet, MERCHANT).unwrap();
+    let guard = engine::prior_creations(&f.journal, &sheet, MERCHANT, &sim.base_url).unwrap();
     assert_eq!(guard.len(), 1);
     let second = prepare(&f, &sheet, &sim, false);
     assert_eq!((second.pending, second.invalid), (1, 1));
@@ -1651,6 +1652,7 @@ async fn a_plan_previews_what_start_journals_and_sends() {
             merchant_id: MERCHANT.to_string(),
         },
         allow_resend: false,
+        amount_limits: None,
     };
     let plan = engine::plan(&f.journal, request.clone()).unwrap();
     let p = &plan.preview;

@@ -22,6 +22,8 @@ const CHILD_PATH: &str = "JOURNAL_TEST_PATH";
 const CHILD_RUN: &str = "JOURNAL_TEST_RUN";
 const READY: &str = "JOURNAL-CHILD-READY";
 
+const BASE: &str = "https://demoapi.paypro.com.pk";
+
 fn new_run(merchant: &str) -> NewRun {
     NewRun {
         kind: "orders".into(),
@@ -566,7 +568,7 @@ fn cross_run_guard_finds_earlier_creations_of_the_same_merchant_and_kind() {
     let run2 = j.create_run(&new_run("M1")).unwrap();
 
     let hit = j
-        .created_elsewhere("orders", "M1", "A-0", Some(run2))
+        .created_elsewhere("orders", "M1", BASE, "A-0", Some(run2))
         .unwrap()
         .unwrap();
     assert_eq!((hit.run, hit.row), (run1, 2));
@@ -575,24 +577,39 @@ fn cross_run_guard_finds_earlier_creations_of_the_same_merchant_and_kind() {
         format!("created in run {run1}, row 2, ConnectPayId 00342000600028")
     );
     let unknown = j
-        .created_elsewhere("orders", "M1", "A-1", Some(run2))
+        .created_elsewhere("orders", "M1", BASE, "A-1", Some(run2))
         .unwrap()
         .unwrap();
     assert_eq!(unknown.state, ItemState::ExistsIdUnknown);
     assert!(unknown.to_string().contains("ConnectPayId unknown"));
-    // Rejected and never-created keys are free; other merchants, other kinds and the
+    // The same service written with a trailing slash is the same service.
+    assert!(
+        j.created_elsewhere("orders", "M1", &format!("{BASE}/"), "A-0", Some(run2))
+            .unwrap()
+            .is_some()
+    );
+    // Rejected and never-created keys are free; other merchants, other kinds, another
+    // service of the same merchant (a sandbox says nothing about production) and the
     // run itself do not count.
-    for (kind, merchant, key, except) in [
-        ("orders", "M1", "A-2", Some(run2)),
-        ("orders", "M1", "A-3", Some(run2)),
-        ("orders", "M2", "A-0", Some(run2)),
-        ("consumers", "M1", "A-0", Some(run2)),
-        ("orders", "M1", "A-0", Some(run1)),
+    for (kind, merchant, base, key, except) in [
+        ("orders", "M1", BASE, "A-2", Some(run2)),
+        ("orders", "M1", BASE, "A-3", Some(run2)),
+        ("orders", "M2", BASE, "A-0", Some(run2)),
+        ("consumers", "M1", BASE, "A-0", Some(run2)),
+        (
+            "orders",
+            "M1",
+            "https://sandbox.paypro.com.pk",
+            "A-0",
+            Some(run2),
+        ),
+        ("orders", "M1", BASE, "A-0", Some(run1)),
     ] {
         assert_eq!(
-            j.created_elsewhere(kind, merchant, key, except).unwrap(),
+            j.created_elsewhere(kind, merchant, base, key, except)
+                .unwrap(),
             None,
-            "{kind} {merchant} {key}"
+            "{kind} {merchant} {base} {key}"
         );
     }
 
@@ -605,7 +622,7 @@ fn cross_run_guard_finds_earlier_creations_of_the_same_merchant_and_kind() {
         .unwrap();
     drop(lock2);
     let best = j
-        .created_elsewhere("orders", "M1", "A-0", None)
+        .created_elsewhere("orders", "M1", BASE, "A-0", None)
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -619,7 +636,7 @@ fn cross_run_guard_finds_earlier_creations_of_the_same_merchant_and_kind() {
     keys[19_999] = "A-1".into();
     keys.push("A-1".into()); // duplicates in the sheet are harmless
     let found = j
-        .created_elsewhere_many("orders", "M1", &keys, None)
+        .created_elsewhere_many("orders", "M1", BASE, &keys, None)
         .unwrap();
     assert_eq!(found.len(), 2);
     assert_eq!(
@@ -629,7 +646,7 @@ fn cross_run_guard_finds_earlier_creations_of_the_same_merchant_and_kind() {
     assert_eq!(found["A-1"].row, 3);
     // The temporary key table does not leak between calls.
     let none = j
-        .created_elsewhere_many("orders", "M1", ["B-1"], None)
+        .created_elsewhere_many("orders", "M1", BASE, ["B-1"], None)
         .unwrap();
     assert!(none.is_empty());
 }

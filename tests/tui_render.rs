@@ -103,6 +103,8 @@ fn summary(id: i64, state: RunState, counts: StateCounts, file: &str) -> RunSumm
             created_at: date(u32::try_from(id).unwrap()),
             finished_at: None,
             lock: None,
+            started_by: Some("clerk@office-pc".into()),
+            note: None,
         },
         counts,
     }
@@ -274,6 +276,7 @@ fn home_in_the_demo_and_with_a_run_of_another_process() {
         rs[0].run.lock = Some(LockHolder {
             pid: 4_000_000,
             host: "office-pc".into(),
+            user: Some("clerk".into()),
             start_ticks: None,
             since: date(3),
         });

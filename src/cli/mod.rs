@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod logging;
+pub mod out;
 pub mod outcome;
 pub mod progress;
 pub mod report;
@@ -11,4 +12,5 @@ pub mod resume;
 pub mod runs;
 pub mod session;
 pub mod submit;
+pub mod unlock;
 pub mod validate;

@@ -21,7 +21,8 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub sheet: Option<String>,
     /// Send rows again even when an earlier run of this merchant already created
-    /// their order number or consumer id (normally they are skipped).
+    /// their order number or consumer id (normally they are skipped), or another
+    /// unfinished run holds them (normally the sheet is refused).
     #[arg(long)]
     pub allow_resend: bool,
     #[command(flatten)]
@@ -114,7 +115,7 @@ pub fn run(args: &SubmitArgs, journal_path: Option<&Path>) -> ExitCode {
 fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode, Failure> {
     let journal = session::open_journal(journal_path)?;
     for note in session::interrupted_notes(&journal) {
-        eprintln!("{note}");
+        super::out::errln(&note);
     }
     let connection = config::resolve(&args.connection).map_err(not_started)?;
     let target = Target {
@@ -127,6 +128,7 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
             .map_err(not_started)?
             .to_string(),
     };
+    config::check_base_url(&target.base_url, args.connection.insecure_http).map_err(not_started)?;
     let plan = engine::plan(
         &journal,
         PlanRequest {
@@ -135,9 +137,10 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
             sheet: args.sheet.clone(),
             target: target.clone(),
             allow_resend: args.allow_resend,
+            amount_limits: connection.amount_limits,
         },
     )
-    .map_err(|e| Failure::not_started(e.to_string()))?;
+    .map_err(|e| session::start_failure(journal.path(), e))?;
     let json = args.options.json;
     let preview = &plan.preview;
     say_plan(&plan, json);
@@ -173,10 +176,16 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
     let settings = args.options.settings();
     let rt = session::runtime()?;
     rt.block_on(async {
-        let handle = engine::start(&journal, Start::plan(plan), connection, &settings)
-            .await
-            .map_err(session::start_failure)?;
-        let driven = session::watch(&journal, handle).await;
+        let mut signals = session::Signals::install();
+        let handle = session::start(
+            &journal,
+            Start::plan(plan),
+            connection,
+            &settings,
+            &mut signals,
+        )
+        .await?;
+        let driven = session::watch(&journal, handle, signals).await;
         session::finish(&journal, driven, json)
     })
 }

@@ -324,6 +324,22 @@ impl Classified {
         }
     }
 
+    /// The server could not be reached and the outage began before this request
+    /// left: an item that ran out of sends is not `failed` for it but waits like the
+    /// others (the outage's own limit stops the run).
+    pub(crate) fn keep_sends_during_outage(&mut self) {
+        for ((_, outcome), next) in self.outcomes.iter_mut().zip(self.next.iter_mut()) {
+            if let ItemOutcome::Failed { last_error } = outcome {
+                let reason = match last_error.rfind(" (gave up after ") {
+                    Some(cut) => last_error[..cut].to_string(),
+                    None => last_error.clone(),
+                };
+                *outcome = ItemOutcome::Retry { last_error: reason };
+                *next = Next::Later;
+            }
+        }
+    }
+
     /// Nothing was created: every item goes back unsent, the batch split in two halves
     /// sent again at once. Only called with two items or more, so each half is smaller
     /// than the batch and the splitting ends with single items.

@@ -87,6 +87,74 @@ struct Ctx {
     control: watch::Sender<Control>,
     /// Requests that left.
     requests: AtomicU64,
+    /// Since when every request has failed at the transport level.
+    outage: Outage,
+}
+
+/// "Is the server reachable?": since when every answered request has been a transport
+/// failure (connection refused or reset, timeout, HTTP 5xx). Any other answer ends
+/// it. While it lasts, items do not run out of sends (the outage decides, not the
+/// attempt count), and once it has lasted `give_up_after` the run stops
+/// `interrupted`: an outage is an interruption, not a reason to fail rows.
+struct Outage {
+    give_up_after: Duration,
+    since: std::sync::Mutex<Option<(Instant, String)>>,
+}
+
+/// What a request's failure means once the outage is taken into account.
+struct OutageNow {
+    /// The outage began before this request left: its items keep their sends.
+    hold: bool,
+    /// It has lasted long enough: stop, with the local time it began.
+    give_up: Option<String>,
+}
+
+impl Outage {
+    fn new(give_up_after: Duration) -> Outage {
+        Outage {
+            give_up_after,
+            since: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
+        self.since.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A request sent at `sent_at` got an answer from the server.
+    fn answered(&self) {
+        if let Some((_, since)) = self.slot().take() {
+            tracing::info!(since = %since, "the server answers again");
+        }
+    }
+
+    /// A request sent at `sent_at` failed at the transport level.
+    fn failed(&self, sent_at: Instant) -> OutageNow {
+        let now = Instant::now();
+        let mut slot = self.slot();
+        let (began, since) = slot.get_or_insert_with(|| {
+            let since = chrono::Local::now().format("%H:%M").to_string();
+            tracing::warn!(since = %since, "the server does not answer");
+            (now, since)
+        });
+        OutageNow {
+            // A request that left after the outage began proves nothing about its
+            // items: only one that left before it, and still failed, could be at
+            // fault. (A batch that fails while others succeed ends no outage of its
+            // own making: their answers reset it, so its items fail as usual.)
+            hold: *began <= sent_at,
+            give_up: (now.duration_since(*began) >= self.give_up_after).then(|| since.clone()),
+        }
+    }
+}
+
+/// Failures that say nothing about the items, only that the server cannot be reached.
+fn unreachable(result: &Result<super::classify::Response, ApiError>) -> bool {
+    match result {
+        Err(ApiError::Transport { .. }) => true,
+        Err(ApiError::Http { status, .. }) => *status >= 500,
+        _ => false,
+    }
 }
 
 fn emit(events: &UnboundedSender<Event>, event: Event) {
@@ -289,6 +357,18 @@ async fn run_batch(
     let duration_ms = u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut classified = classify(ctx.kind, &entries, &result, ctx.max_attempts);
     classified.attach_evidence(&result, exchange);
+    if unreachable(&result) {
+        let now = ctx.outage.failed(sent_at);
+        if now.hold {
+            classified.keep_sends_during_outage();
+        }
+        if let Some(since) = now.give_up {
+            // Before the turn is given back, as for a 04: nothing waiting leaves.
+            stop(&ctx.control, StopReason::Unreachable { since });
+        }
+    } else if result.is_ok() || exchange_arrived(&classified) {
+        ctx.outage.answered();
+    }
     if let Some(reason) = &classified.auth {
         // Before the turn is given back: nothing waiting for it may leave after a 04.
         stop(&ctx.control, StopReason::CredentialsRefused(reason.clone()));
@@ -296,6 +376,11 @@ async fn run_batch(
     drop(permit);
     slot.free();
     record(&ctx, batch, entries, classified, duration_ms, started, true).await
+}
+
+/// A response of any kind arrived (an HTTP status was recorded).
+fn exchange_arrived(classified: &Classified) -> bool {
+    classified.http_status.is_some()
 }
 
 /// Journals a request's outcome (it shares a commit with what else arrives) and hands
@@ -516,6 +601,7 @@ impl Driver {
                 wire: Arc::new(Semaphore::new(settings.concurrency)),
                 control: control_tx,
                 requests: AtomicU64::new(0),
+                outage: Outage::new(settings.give_up_after),
             }),
             queue: Queue::new(&settings),
             tasks: JoinSet::new(),
@@ -900,6 +986,7 @@ async fn close(
     stop: Option<&StopReason>,
 ) -> Result<(RunState, RunTotals), EngineError> {
     let ends_as = stop.and_then(StopReason::run_state);
+    let note = stop.and_then(StopReason::note);
     writer
         .call(move |j| -> Result<(RunState, RunTotals), EngineError> {
             let totals = j.run_totals(run)?;
@@ -909,7 +996,8 @@ async fn close(
             } else {
                 RunState::Interrupted
             });
-            let set = j.set_run_state(run, state);
+            let note = note.filter(|_| state != RunState::Completed);
+            let set = j.set_run_state_noted(run, state, note.as_deref());
             let released = lock.release();
             set?;
             released?;
@@ -946,6 +1034,23 @@ mod tests {
             seed: Some(1),
             ..EngineSettings::default()
         }
+    }
+
+    #[test]
+    fn an_outage_holds_sends_only_of_requests_that_left_after_it_began() {
+        let o = Outage::new(Duration::from_secs(3600));
+        let before = Instant::now();
+        let first = o.failed(Instant::now());
+        assert!(first.hold, "the first failure begins the outage");
+        assert!(first.give_up.is_none());
+        assert!(!o.failed(before - Duration::from_secs(1)).hold);
+        o.answered();
+        // After an answer a new outage begins with the next failure.
+        let sent = Instant::now();
+        assert!(o.failed(sent).hold);
+        let gone = Outage::new(Duration::ZERO);
+        let since = gone.failed(Instant::now()).give_up.unwrap();
+        assert_eq!(since.len(), 5, "HH:MM: {since}");
     }
 
     #[test]

@@ -38,13 +38,13 @@ pub use prepare::{
 };
 pub use progress::Progress;
 pub use run::{
-    Command, ResumeChoice, RunConnection, RunControl, RunEnd, RunHandle, Start, connection_for_run,
-    resume_choice, start,
+    Attention, AttentionWhy, Command, ResumeChoice, RunConnection, RunControl, RunEnd, RunHandle,
+    Start, connection_for_run, needs_attention, resume_choice, resume_choice_for, start,
 };
 
 use crate::domain::Kind;
 use crate::domain::rules::BATCH_MAX;
-use crate::journal::{JournalError, RunId, RunState, StateCounts};
+use crate::journal::{JournalError, RunHold, RunId, RunState, StateCounts};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -68,6 +68,10 @@ pub struct EngineSettings {
     pub backoff_max: Duration,
     /// Seed of the jitter RNG (tests); `None` draws one from the OS.
     pub seed: Option<u64>,
+    /// How long every request may fail at the transport level (connection refused or
+    /// reset, timeout, HTTP 5xx) before the run stops as `interrupted` ("server
+    /// unreachable since HH:MM"), default 60 s. Meanwhile no item is `failed` for it.
+    pub give_up_after: Duration,
 }
 
 impl Default for EngineSettings {
@@ -79,6 +83,7 @@ impl Default for EngineSettings {
             backoff_base: Duration::from_millis(250),
             backoff_max: Duration::from_secs(20),
             seed: None,
+            give_up_after: Duration::from_secs(60),
         }
     }
 }
@@ -94,6 +99,7 @@ impl EngineSettings {
             backoff_base: self.backoff_base,
             backoff_max: self.backoff_max.max(self.backoff_base),
             seed: self.seed,
+            give_up_after: self.give_up_after,
         }
     }
 }
@@ -139,23 +145,40 @@ pub struct LockedBy {
     pub host: String,
     /// UTC, already formatted.
     pub since: String,
+    /// Recorded by another host: cannot be checked from here; `unlock` clears it.
+    pub other_host: bool,
 }
 
 impl fmt::Display for LockedBy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "run {} is being driven by process {} on host {} since {}; wait for it to \
-             finish or stop that process first",
-            self.run, self.pid, self.host, self.since
-        )
+        f.write_str(&crate::journal::locked_message(
+            self.run,
+            self.pid,
+            &self.host,
+            &self.since,
+            self.other_host,
+        ))
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
-    Journal(#[from] JournalError),
+    Journal(JournalError),
+
+    /// Rows of the sheet are in another run's hands (pending or in flight in a run that
+    /// is not finished): sending them again could bill twice. `--allow-resend` sends
+    /// them anyway.
+    #[error(
+        "{}; nothing was sent (--allow-resend sends them anyway)",
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    HeldByOtherRuns(Vec<RunHold>),
+
+    /// The merchant id or password cannot be what PayPro accepts; checked once, before
+    /// any request (a long id would otherwise be refused item by item).
+    #[error("{0}; nothing was sent")]
+    Credentials(String),
 
     /// The spreadsheet could not be read at all.
     #[error(transparent)]
@@ -226,8 +249,15 @@ pub enum EngineError {
     Task(String),
 }
 
+impl From<JournalError> for EngineError {
+    fn from(e: JournalError) -> Self {
+        EngineError::from_journal(e)
+    }
+}
+
 impl EngineError {
-    /// Lifts the journal's lock error into [`EngineError::Locked`].
+    /// Lifts the journal's lock and guard errors into [`EngineError::Locked`] and
+    /// [`EngineError::HeldByOtherRuns`].
     pub(crate) fn from_journal(e: JournalError) -> EngineError {
         match e {
             JournalError::Locked {
@@ -235,15 +265,42 @@ impl EngineError {
                 pid,
                 host,
                 since,
+                other_host,
             } => EngineError::Locked(LockedBy {
                 run,
                 pid,
                 host,
                 since,
+                other_host,
             }),
+            JournalError::HeldByOtherRuns { holds } => EngineError::HeldByOtherRuns(holds),
             other => EngineError::Journal(other),
         }
     }
+}
+
+/// Refuses a merchant id or password PayPro cannot accept (reference: merchant id at
+/// most 15 characters, password at most 60), naming which and how long.
+pub fn check_credentials(merchant_id: &str, password: &crate::Secret) -> Result<(), EngineError> {
+    use crate::domain::rules::{MERCHANT_ID_MAX, MERCHANT_PASSWORD_MAX};
+    let id_len = merchant_id.chars().count();
+    if merchant_id.trim().is_empty() {
+        return Err(EngineError::Credentials("the merchant id is empty".into()));
+    }
+    if id_len > MERCHANT_ID_MAX {
+        return Err(EngineError::Credentials(format!(
+            "merchant id '{merchant_id}' is {id_len} characters; Connect Pay accepts at most \
+             {MERCHANT_ID_MAX}: check --merchant or PAYPRO_MERCHANT_ID"
+        )));
+    }
+    let pw_len = password.expose().chars().count();
+    if pw_len > MERCHANT_PASSWORD_MAX {
+        return Err(EngineError::Credentials(format!(
+            "the password is {pw_len} characters; Connect Pay accepts at most \
+             {MERCHANT_PASSWORD_MAX}: check PAYPRO_PASSWORD"
+        )));
+    }
+    Ok(())
 }
 
 /// The kinds the engine submits, with the endpoint each uses.
@@ -305,6 +362,7 @@ mod tests {
             backoff_base: Duration::from_secs(5),
             backoff_max: Duration::from_secs(1),
             seed: Some(1),
+            give_up_after: Duration::from_secs(60),
         }
         .normalized();
         assert_eq!(s.concurrency, 1);
@@ -346,9 +404,32 @@ mod tests {
             pid: 42,
             host: "box".into(),
             since: "2026-01-01 00:00:00 UTC".into(),
+            other_host: true,
         });
         assert!(matches!(e, EngineError::Locked(..)));
         let text = e.to_string();
         assert!(text.contains("run 7") && text.contains("42") && text.contains("box"));
+        assert!(text.contains("paypro-console unlock 7"), "{text}");
+        assert!(!text.contains("automatically"), "{text}");
+    }
+
+    #[test]
+    fn credentials_longer_than_paypro_takes_are_refused_before_sending() {
+        let pw = crate::Secret::new("p");
+        assert!(check_credentials("demo", &pw).is_ok());
+        assert!(check_credentials("a".repeat(15).as_str(), &pw).is_ok());
+        let e = check_credentials("merchant-id-too-long", &pw).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is 20 characters; Connect Pay accepts at most 15"),
+            "{e}"
+        );
+        let e = check_credentials("demo", &crate::Secret::new("x".repeat(61))).unwrap_err();
+        assert!(e.to_string().contains("61 characters"), "{e}");
+        assert!(
+            !e.to_string().contains("xxxx"),
+            "the password is never shown"
+        );
+        assert!(check_credentials(" ", &pw).is_err());
     }
 }

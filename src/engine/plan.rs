@@ -6,7 +6,7 @@
 
 use super::prepare::{RunSource, prior_creations};
 use super::{EngineError, RunKind};
-use crate::domain::{Kind, Money};
+use crate::domain::{AmountLimits, Kind, Money};
 use crate::journal::{Journal, PriorCreation};
 use crate::sheet::{self, Imported, Item};
 use std::collections::HashSet;
@@ -31,8 +31,12 @@ pub struct PlanRequest {
     pub sheet: Option<String>,
     pub target: Target,
     /// Send rows an earlier run of this merchant already created (PayPro then answers
-    /// `01` and nothing is created twice) instead of skipping them.
+    /// `01` and nothing is created twice) instead of skipping them, and rows another
+    /// unfinished run holds instead of refusing the sheet.
     pub allow_resend: bool,
+    /// The merchant's per-order amount limits (from the profile): an order outside
+    /// them is invalid here rather than refused by PayPro.
+    pub amount_limits: Option<AmountLimits>,
 }
 
 /// What the clerk confirms before anything is sent.
@@ -100,6 +104,7 @@ pub fn plan(journal: &Journal, request: PlanRequest) -> Result<Plan, EngineError
             kind: request.kind,
             sheet: request.sheet.as_deref(),
             keep_cells: true,
+            amount_limits: request.amount_limits,
             ..sheet::ReadOptions::default()
         },
     )?;
@@ -113,8 +118,11 @@ pub fn plan(journal: &Journal, request: PlanRequest) -> Result<Plan, EngineError
     )
 }
 
-/// Plans an already imported sheet: refuses kinds the engine does not submit, finds
-/// the rows an earlier run of the merchant created, and computes the preview.
+/// Plans an already imported sheet: refuses kinds the engine does not submit, refuses
+/// a sheet whose rows another unfinished run of the merchant at this service holds
+/// (pending or in flight: [`EngineError::HeldByOtherRuns`]) unless `allow_resend`,
+/// finds the rows an earlier run created, and computes the preview. The same guard is
+/// checked again when the run is journaled, in one transaction with its creation.
 pub fn plan_imported(
     journal: &Journal,
     imported: Imported,
@@ -122,8 +130,19 @@ pub fn plan_imported(
     target: Target,
     allow_resend: bool,
 ) -> Result<Plan, EngineError> {
-    RunKind::of(imported.kind)?;
-    let earlier = prior_creations(journal, &imported, &target.merchant_id)?;
+    let kind = RunKind::of(imported.kind)?;
+    if !allow_resend && kind != RunKind::ConsumerUpdates {
+        let holds = journal.held_elsewhere(
+            imported.kind.as_str(),
+            &target.merchant_id,
+            &target.base_url,
+            imported.valid_items().map(|(_, item)| item.key()),
+        )?;
+        if !holds.is_empty() {
+            return Err(EngineError::HeldByOtherRuns(holds));
+        }
+    }
+    let earlier = prior_creations(journal, &imported, &target.merchant_id, &target.base_url)?;
     let mut plan = Plan {
         preview: Preview {
             file: imported.file.clone(),

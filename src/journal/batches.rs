@@ -593,12 +593,49 @@ fn finish_batch_in(
         .collect::<rusqlite::Result<_>>()
         .ctx(FINISH)?
     };
-    let (rows, applied) = check_answer(batch, &members, answer)?;
+    let sent_elsewhere = sent_by_other_runs(tx, &members, answer)?;
+    let (rows, applied) = check_answer(batch, &members, answer, &sent_elsewhere)?;
     write_answer(tx, batch, answer, &rows, now)?;
     Ok(applied)
 }
 
 const FINISH: &str = "recording a batch's answer";
+
+/// The items answered "already exists" that this run never sent before but another run
+/// of the journal (same merchant, kind and service) did: PayPro may hold them because
+/// of that send, so they are not `exists_before_run` ("we never sent it") but
+/// `exists_id_unknown`.
+fn sent_by_other_runs(
+    tx: &Connection,
+    members: &HashMap<i64, (i64, ItemState, i64)>,
+    answer: &PreparedAnswer<'_>,
+) -> Result<HashSet<i64>, JournalError> {
+    let mut out = HashSet::new();
+    for (item, outcome, _) in &answer.items {
+        let first_send = members
+            .get(&item.0)
+            .is_some_and(|&(_, _, attempts)| attempts <= 1);
+        if !matches!(outcome, ItemOutcome::AlreadyExists { .. }) || !first_send {
+            continue;
+        }
+        let sent: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (
+                    SELECT 1 FROM items me
+                    JOIN runs rm ON rm.id = me.run_id
+                    JOIN items o ON o.key = me.key AND o.run_id <> me.run_id AND o.attempts > 0
+                    JOIN runs ro ON ro.id = o.run_id
+                    WHERE me.id = ?1 AND ro.merchant_id = rm.merchant_id AND ro.kind = rm.kind
+                      AND rtrim(trim(ro.base_url), '/') = rtrim(trim(rm.base_url), '/'))",
+            )
+            .and_then(|mut s| s.query_row([item.0], |r| r.get(0)))
+            .ctx(FINISH)?;
+        if sent {
+            out.insert(item.0);
+        }
+    }
+    Ok(out)
+}
 
 /// Checks that an answer covers exactly the batch's items, each once, along edges of
 /// the state machine, and decides what each item becomes. Writes nothing.
@@ -606,6 +643,7 @@ fn check_answer<'a>(
     batch: BatchId,
     members: &HashMap<i64, (i64, ItemState, i64)>,
     answer: &'a PreparedAnswer<'_>,
+    sent_elsewhere: &HashSet<i64>,
 ) -> Result<(Vec<AnswerRow<'a>>, Vec<Applied>), JournalError> {
     let mut seen: HashSet<i64> = HashSet::with_capacity(answer.items.len());
     let mut applied = Vec::with_capacity(answer.items.len());
@@ -625,7 +663,11 @@ fn check_answer<'a>(
         }
         let attempts = to_u32(attempts).ctx(FINISH)?;
         // begin_batch counted this send; the ones before it are the earlier sends.
-        let earlier = attempts.saturating_sub(1);
+        let mut earlier = attempts.saturating_sub(1);
+        if sent_elsewhere.contains(&item.0) {
+            // Another run's send counts as an earlier send of ours.
+            earlier += 1;
+        }
         let to = outcome.target_state(earlier);
         if state != ItemState::InFlight || !state.can_become(to) {
             return Err(JournalError::InvalidTransition {

@@ -329,6 +329,8 @@ pub struct NewRun {
 pub struct LockHolder {
     pub pid: u32,
     pub host: String,
+    /// The OS user it runs as (`None` in locks taken before this was recorded).
+    pub user: Option<String>,
     /// Start time of the process in clock ticks since boot (`/proc/<pid>/stat` field 22),
     /// so that a reused pid is not mistaken for the holder. `None` where there is no /proc.
     pub start_ticks: Option<u64>,
@@ -348,6 +350,11 @@ pub struct Run {
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub lock: Option<LockHolder>,
+    /// `user@host` that started it (`None` for runs journaled before this was kept).
+    pub started_by: Option<String>,
+    /// Why it stopped early, when it did (`server unreachable since 14:05`, PayPro's
+    /// refusal of the credentials); cleared when it is driven again.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,6 +397,49 @@ pub struct Item {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+text_enum!(
+    /// Something a person did to a run, kept in its history with who and when.
+    RunAction {
+        /// Journaled from a sheet (`submit`, the console).
+        Started = "started",
+        /// Driven again after it stopped (`resume`).
+        Resumed = "resumed",
+        /// Its failed rows put back to pending and driven again (`retry`).
+        Retried = "retried",
+        /// Another host's lock on it cleared (`unlock`).
+        Unlocked = "unlocked",
+    }
+);
+
+/// One entry of a run's history: who did what, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunActionRecord {
+    pub at: DateTime<Utc>,
+    pub action: RunAction,
+    /// The OS user.
+    pub user: String,
+    pub host: String,
+    pub pid: u32,
+    pub detail: Option<String>,
+}
+
+impl RunActionRecord {
+    /// `resumed by ana@box1 at 2026-03-01 14:05 UTC`.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "{} by {}@{} at {}",
+            self.action,
+            self.user,
+            self.host,
+            self.at.format("%Y-%m-%d %H:%M UTC")
+        );
+        if let Some(d) = &self.detail {
+            text.push_str(&format!(" ({d})"));
+        }
+        text
+    }
 }
 
 /// What happened to one HTTP request, recorded by `finish_batch`.

@@ -104,8 +104,29 @@ ALTER TABLE items ADD COLUMN cells TEXT;       -- JSON array of the row's cells 
 ALTER TABLE items ADD COLUMN id_source TEXT;
 "#;
 
+/// Runs that stay right (issue 11): who started a run and what was done to it since
+/// (resume, retry, unlock: an audit starts with "who sent these?"), why it stopped
+/// early (`note`: "server unreachable since 14:05"), and the OS user of a lock's
+/// holder for the messages.
+const V4_AUDIT: &str = r#"
+ALTER TABLE runs ADD COLUMN started_by TEXT;   -- user@host
+ALTER TABLE runs ADD COLUMN note TEXT;
+ALTER TABLE runs ADD COLUMN lock_user TEXT;
+CREATE TABLE run_actions (
+    id        INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    at        TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    os_user   TEXT NOT NULL,
+    host      TEXT NOT NULL,
+    pid       INTEGER NOT NULL,
+    detail    TEXT
+);
+CREATE INDEX run_actions_run ON run_actions(run_id, id);
+"#;
+
 /// Every migration step, in order.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3_REPORTS];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3_REPORTS, V4_AUDIT];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

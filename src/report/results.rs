@@ -205,6 +205,7 @@ pub fn export_results(
             .created_elsewhere_many(
                 &record.kind,
                 &record.merchant_id,
+                &record.base_url,
                 skipped.iter().map(|i| i.key.as_str()),
                 Some(run),
             )?
