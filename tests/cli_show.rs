@@ -33,7 +33,19 @@ fn a_row_a_key_and_a_key_across_runs() {
     let mut cmd = console(&journal, &sim);
     cmd.args(["show", "1"]);
     let table = text(&run_ok(cmd).stdout);
-    assert_eq!(table.lines().count(), 1201, "one header, then every row");
+    assert!(table.starts_with("run 1: orders.csv (orders)"), "{table}");
+    assert!(
+        table.lines().nth(1).unwrap().starts_with("  started by "),
+        "who started it: {table}"
+    );
+    assert_eq!(
+        table
+            .lines()
+            .skip_while(|l| !l.starts_with("   ROW"))
+            .count(),
+        1201,
+        "one header, then every row"
+    );
     assert_eq!(table.lines().filter(|l| l.starts_with("   ROW")).count(), 1);
 
     // One row in detail: the row sent twice, if the faults made one.

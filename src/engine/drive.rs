@@ -1041,13 +1041,17 @@ mod tests {
         let o = Outage::new(Duration::from_secs(3600));
         let before = Instant::now();
         let first = o.failed(Instant::now());
-        assert!(first.hold, "the first failure begins the outage");
+        assert!(
+            !first.hold,
+            "the failure that begins the outage proves nothing yet"
+        );
         assert!(first.give_up.is_none());
-        assert!(!o.failed(before - Duration::from_secs(1)).hold);
+        assert!(o.failed(Instant::now()).hold, "sent after it began");
+        assert!(!o.failed(before).hold, "sent before it began");
         o.answered();
         // After an answer a new outage begins with the next failure.
-        let sent = Instant::now();
-        assert!(o.failed(sent).hold);
+        assert!(!o.failed(before).hold);
+        assert!(o.failed(Instant::now()).hold);
         let gone = Outage::new(Duration::ZERO);
         let since = gone.failed(Instant::now()).give_up.unwrap();
         assert_eq!(since.len(), 5, "HH:MM: {since}");

@@ -277,6 +277,24 @@ mod tests {
             )
             .unwrap();
         lock.release().unwrap();
+        // Run 1 still holds the other rows pending: the sheet is refused, naming it.
+        let held = plan_imported(
+            &journal,
+            plan.imported.clone(),
+            plan.source.clone(),
+            plan.target.clone(),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&held, EngineError::HeldByOtherRuns(h) if h[0].run == prepared.run && h[0].rows == 2),
+            "{held:?}"
+        );
+        assert!(held.to_string().contains("resume 1"), "{held}");
+        // Once run 1 is finished, only what it created is left out.
+        journal
+            .set_run_state(prepared.run, crate::journal::RunState::Completed)
+            .unwrap();
         let again = plan_imported(
             &journal,
             plan.imported.clone(),

@@ -91,11 +91,13 @@ where
 }
 
 /// Groups per run the rows of `sql`'s answer (run id, state, held rows, created rows)
-/// and names each run's lock holder.
+/// and names each run's lock holder when it still drives the run (`alive`); a run
+/// left `running` by a holder that has ended is reported as interrupted, which it is.
 fn holds_from(
     tx: &Connection,
     sql: &str,
     params: &[&dyn rusqlite::ToSql],
+    alive: &dyn Fn(RunId, &LockHolder) -> bool,
 ) -> Result<Vec<RunHold>, JournalError> {
     let found: Vec<(i64, RunState, i64, i64)> = {
         let mut stmt = tx.prepare_cached(sql).ctx("checking other runs")?;
@@ -107,12 +109,17 @@ fn holds_from(
     let mut out = Vec::with_capacity(found.len());
     for (run, state, rows, created) in found {
         let run = RunId(run);
+        let holder = read_holder(tx, run)?.flatten().filter(|h| alive(run, h));
+        let state = match state {
+            RunState::Running if holder.is_none() => RunState::Interrupted,
+            other => other,
+        };
         out.push(RunHold {
             run,
             state,
             rows: u64::try_from(rows).unwrap_or(0),
             created: u64::try_from(created).unwrap_or(0),
-            holder: read_holder(tx, run)?.flatten(),
+            holder,
         });
     }
     Ok(out)
@@ -127,6 +134,7 @@ pub(crate) fn check_holds(
     run: RunId,
     new: &NewRun,
     base_url: &str,
+    alive: &dyn Fn(RunId, &LockHolder) -> bool,
 ) -> Result<(), JournalError> {
     let holds = holds_from(
         tx,
@@ -145,6 +153,7 @@ pub(crate) fn check_holds(
              GROUP BY o.run_id, r.state ORDER BY o.run_id"
         ),
         &[&run.0, &new.merchant_id, &new.kind, &base_url],
+        alive,
     )?;
     if holds.is_empty() {
         Ok(())
@@ -384,6 +393,7 @@ impl Journal {
                  GROUP BY o.run_id, r.state ORDER BY o.run_id"
             ),
             &[&merchant_id, &kind, &base_url],
+            &|run, h| self.liveness(run, h) != super::Liveness::Gone,
         )?;
         tx.execute_batch("DELETE FROM temp.guard_keys")
             .ctx("checking other runs")?;

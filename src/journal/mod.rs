@@ -164,7 +164,38 @@ impl Journal {
             path: path.to_path_buf(),
             reason,
         };
-        match std::fs::metadata(path) {
+        let mut meta = std::fs::metadata(path);
+        let mut created = false;
+        if matches!(&meta, Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(parent)
+                    .map_err(io("creating the journal's directory"))?;
+            }
+            // create_new: a file that appeared meanwhile (another process opening the
+            // same new journal) is not ours to create, nor to chmod; it is checked as
+            // any existing file.
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(file) => {
+                    created = true;
+                    meta = file.metadata();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    meta = std::fs::metadata(path);
+                }
+                Err(e) => return Err(io("creating the journal file")(e)),
+            }
+        }
+        match meta {
+            Ok(_) if created => {}
             Ok(meta) if meta.is_file() => {
                 check_header(path, &meta).map_err(not_a_journal)?;
                 if let Some(found) = header_version(path).map_err(io("reading the journal file"))?
@@ -192,23 +223,6 @@ impl Journal {
                     "it is not a regular file (a device, a pipe or a socket)".to_string()
                 };
                 return Err(not_a_journal(what));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    DirBuilder::new()
-                        .recursive(true)
-                        .mode(0o700)
-                        .create(parent)
-                        .map_err(io("creating the journal's directory"))?;
-                }
-                // create_new: a file that appeared meanwhile is not ours to take.
-                OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)
-                    .map_err(io("creating the journal file"))?;
             }
             Err(e) => return Err(io("reading the journal file")(e)),
         }

@@ -232,7 +232,9 @@ impl Journal {
         }
         let ids = insert_items_with_cells(&tx, run, items, &now)?;
         if guard {
-            super::items::check_holds(&tx, run, new, &base_url)?;
+            super::items::check_holds(&tx, run, new, &base_url, &|other, h| {
+                self.liveness(other, h) != Liveness::Gone
+            })?;
         }
         tx.commit().ctx("creating a run")?;
         Ok((run, ids))

@@ -25,8 +25,13 @@ pub struct Sim {
 
 impl Sim {
     pub fn start(args: &[&str]) -> Sim {
+        Sim::start_on("127.0.0.1:0", args)
+    }
+
+    /// The simulator on `listen` (`127.0.0.1:PORT` to come back on a port it had).
+    pub fn start_on(listen: &str, args: &[&str]) -> Sim {
         let mut child = Command::new(BIN)
-            .args(["sim", "--listen", "127.0.0.1:0"])
+            .args(["sim", "--listen", listen])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -48,7 +53,12 @@ impl Sim {
     /// A simulator meeting every fault kind (500, HTML 200, truncated JSON, drop before
     /// and after store) at `rate` each, deterministic under `seed`.
     pub fn with_every_fault(seed: &str, rate: &str) -> Sim {
-        Sim::start(&[
+        Sim::with_every_fault_shaped(seed, rate, &[])
+    }
+
+    /// [`Sim::with_every_fault`] with more arguments (`--guide-responses`).
+    pub fn with_every_fault_shaped(seed: &str, rate: &str, more: &[&str]) -> Sim {
+        let mut args = vec![
             "--seed",
             seed,
             "--fail-500-rate",
@@ -61,7 +71,9 @@ impl Sim {
             rate,
             "--drop-after-rate",
             rate,
-        ])
+        ];
+        args.extend_from_slice(more);
+        Sim::start(&args)
     }
 
     /// Every order the simulator holds.
@@ -234,10 +246,39 @@ pub fn sigkill(child: &mut Child) {
 
 /// Sends SIGINT, as Ctrl-C on a terminal does.
 pub fn sigint(child: &Child) {
+    signal(child, libc::SIGINT);
+}
+
+/// Sends `sig` to a child of ours.
+pub fn signal(child: &Child, sig: i32) {
     let pid = i32::try_from(child.id()).unwrap();
     // SAFETY: kill(2) with a pid of our own unreaped child; no memory is involved.
-    let rc = unsafe { libc::kill(pid, libc::SIGINT) };
+    let rc = unsafe { libc::kill(pid, sig) };
     assert_eq!(rc, 0);
+}
+
+/// Polls `check` until it gives a value or `timeout` passes (then panics with `what`).
+/// For waiting on the journal's or the simulator's state, never a fixed sleep.
+pub fn wait_until<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// The run `run` as `runs --json` lists it.
+pub fn run_entry(journal: &Path, sim: &Sim, run: i64) -> Value {
+    runs(journal, sim)
+        .into_iter()
+        .find(|r| r["run"] == run)
+        .unwrap_or_else(|| panic!("run {run} is not listed"))
 }
 
 pub fn tempdir() -> tempfile::TempDir {
