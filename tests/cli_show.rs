@@ -143,7 +143,8 @@ fn a_row_a_key_and_a_key_across_runs() {
         found,
         [
             (1, "created", "completed"),
-            (2, "exists_before_run", "completed")
+            // Run 1 of this journal sent it: the 01 is ours, not "existed before".
+            (2, "exists_id_unknown", "completed")
         ]
     );
     assert_eq!(hits[0]["connectpay_id"], id.as_str());
@@ -152,7 +153,7 @@ fn a_row_a_key_and_a_key_across_runs() {
     cmd.args(["find", &key]);
     let table = text(&run_ok(cmd).stdout);
     assert_eq!(table.lines().count(), 3, "{table}");
-    assert!(table.contains("exists_before_run"), "{table}");
+    assert!(table.contains("exists_id_unknown"), "{table}");
 
     let mut cmd = console(&journal, &sim);
     cmd.args(["find", "NOPE-1"]);

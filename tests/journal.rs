@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHILD_MODE: &str = "JOURNAL_TEST_CHILD";
 const CHILD_PATH: &str = "JOURNAL_TEST_PATH";
