@@ -48,6 +48,11 @@ impl ProcessIdentity {
     }
 }
 
+/// This machine's host name, as locks and a run's history record it.
+pub fn this_host() -> String {
+    hostname()
+}
+
 fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for `buf.len()` bytes; gethostname writes at most that.

@@ -54,7 +54,7 @@ pub use batches::{Applied, GroupOp, GroupResult, INTERRUPTED_OUTCOME};
 pub use error::JournalError;
 pub use error::locked_message;
 pub use items::RunHold;
-pub use lock::{Liveness, RunLock};
+pub use lock::{Liveness, RunLock, this_host};
 pub use model::{
     AttemptInfo, AttemptRecord, BatchId, Item, ItemId, ItemOutcome, ItemState, LockHolder, NewItem,
     NewRun, PriorCreation, Recovery, Run, RunAction, RunActionRecord, RunId, RunState, RunSummary,

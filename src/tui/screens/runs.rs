@@ -177,9 +177,36 @@ fn run_detail<'a>(s: &RunSummary, recent: &Recent, live: Option<&LiveRun>) -> Ve
         s.run.merchant_id,
         s.run.base_url
     ))];
+    let mut who = Vec::new();
+    if let Some(by) = &s.run.started_by {
+        who.push(format!(
+            "started by {by} {}",
+            s.run.created_at.format("%Y-%m-%d %H:%M")
+        ));
+    }
+    if let Some(note) = &s.run.note {
+        who.push(format!("stopped: {note}"));
+    }
+    if !who.is_empty() {
+        lines.push(Line::raw(who.join(" · ")));
+    }
     let mine = live.is_some_and(|l| l.run == Some(s.run.id) && !l.finished);
+    let foreign = recent
+        .held_by_other_host()
+        .find(|o| o.run.id == s.run.id)
+        .and_then(|o| o.run.lock.as_ref());
     let hint = if mine {
         "being sent by this console (Esc then p/c on Progress)".to_string()
+    } else if let Some(l) = foreign {
+        format!(
+            "held by pid {} on host {} (another host) since {}; if it is gone: paypro-console unlock {}",
+            l.pid,
+            l.host,
+            l.since.format("%Y-%m-%d %H:%M"),
+            s.run.id
+        )
+    } else if s.run.state == RunState::StoppedAuth && s.counts.unsettled() > 0 {
+        "PayPro refused the credentials: fix the password, then resume it".to_string()
     } else if recent.elsewhere().any(|o| o.run.id == s.run.id) {
         "being driven by another process: shown live, read-only".to_string()
     } else if recent.interrupted.contains(&s.run.id) {
