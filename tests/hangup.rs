@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Sim, console, run_entry, spawn_watched, wait_until};
+use common::{Sim, console, run_entry, wait_until};
 use std::time::Duration;
 
 const ROWS: usize = 1000;
@@ -19,19 +19,7 @@ fn a_hang_up_mid_run_lets_the_run_complete_without_resume() {
     let journal = dir.path().join("j.sqlite3");
     let csv = dir.path().join("orders.csv");
     common::write_orders_csv(&csv, "HUP", ROWS);
-    let mut cmd = console(&journal, &sim);
-    cmd.args([
-        "submit",
-        csv.to_str().unwrap(),
-        "--yes",
-        "--concurrency",
-        "1",
-    ]);
-    let mut w = spawn_watched(cmd);
-    w.wait_for("run 1: started", Duration::from_secs(60));
-    wait_until("a first batch stored", Duration::from_secs(30), || {
-        (!sim.orders().is_empty()).then_some(())
-    });
+    let w = common::submit_part_way(&journal, &sim, &csv, &[], 1, 1);
     common::signal(&w.child, libc::SIGHUP);
     let pid = w.child.id();
 

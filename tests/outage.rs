@@ -7,8 +7,7 @@
 
 mod common;
 
-use common::{Sim, console, run, show, spawn_watched, summary, text, wait_until};
-use std::time::Duration;
+use common::{Sim, console, run, show, summary, text};
 
 const ROWS: usize = 1000;
 
@@ -24,22 +23,14 @@ fn a_server_that_goes_away_interrupts_the_run_and_plain_resume_completes_it() {
     let csv = dir.path().join("orders.csv");
     common::write_orders_csv(&csv, "DOWN", ROWS);
 
-    let mut cmd = console(&journal, &sim);
-    cmd.args([
-        "submit",
-        csv.to_str().unwrap(),
-        "--yes",
-        "--json",
-        "--concurrency",
-        "1",
-        "--give-up-after",
-        "2",
-    ]);
-    let mut w = spawn_watched(cmd);
-    w.wait_for("run 1: started", Duration::from_secs(60));
-    wait_until("a few batches stored", Duration::from_secs(30), || {
-        (sim.orders().len() >= 100).then_some(())
-    });
+    let w = common::submit_part_way(
+        &journal,
+        &sim,
+        &csv,
+        &["--json", "--give-up-after", "2"],
+        1,
+        100,
+    );
     let sent_before = sim.orders().len();
     drop(sim); // SIGKILL: the server is gone, its port refuses connections.
 

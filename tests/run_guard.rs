@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{Sim, console, run, spawn_watched, summary, text};
+use common::{Sim, console, run, summary, text};
 use serde_json::Value;
-use std::time::Duration;
 
 const ROWS: usize = 1000;
 
@@ -84,19 +83,7 @@ fn a_sheet_whose_run_is_interrupted_is_refused_until_resumed_or_resent_on_purpos
     common::write_orders_csv(&csv, "AGAIN", ROWS);
 
     // The first run is killed part-way: some orders sent, the rest pending.
-    let mut cmd = console(&journal, &sim);
-    cmd.args([
-        "submit",
-        csv.to_str().unwrap(),
-        "--yes",
-        "--concurrency",
-        "1",
-    ]);
-    let mut first = spawn_watched(cmd);
-    first.wait_for("run 1: started", Duration::from_secs(60));
-    common::wait_until("a first batch stored", Duration::from_secs(30), || {
-        (!sim.orders().is_empty()).then_some(())
-    });
+    let mut first = common::submit_part_way(&journal, &sim, &csv, &[], 1, 1);
     common::sigkill(&mut first.child);
     let sent_first = sim.orders().len();
     assert!(sent_first < ROWS, "the first run finished before the kill");

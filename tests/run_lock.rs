@@ -90,19 +90,7 @@ fn another_hosts_lock_is_cleared_with_unlock_and_plain_resume_says_what_needs_at
     let csv = dir.path().join("orders.csv");
     common::write_orders_csv(&csv, "HOST", 300);
     // A run of 300 orders, stopped part-way by a kill.
-    let mut cmd = console(&journal, &sim);
-    cmd.args([
-        "submit",
-        csv.to_str().unwrap(),
-        "--yes",
-        "--concurrency",
-        "1",
-    ]);
-    let mut first = spawn_watched(cmd);
-    first.wait_for("run 1: started", Duration::from_secs(60));
-    common::wait_until("a first batch stored", Duration::from_secs(30), || {
-        (!sim.orders().is_empty()).then_some(())
-    });
+    let mut first = common::submit_part_way(&journal, &sim, &csv, &[], 1, 1);
     common::sigkill(&mut first.child);
     foreign_lock(&journal, 1);
 
@@ -229,16 +217,7 @@ fn plain_resume_lists_a_refused_password_and_a_live_run_and_exits_1() {
     // Run 2: driven right now by another process.
     let csv = dir.path().join("b.csv");
     common::write_orders_csv(&csv, "LIVE", 1000);
-    let mut cmd = console(&journal, &sim);
-    cmd.args([
-        "submit",
-        csv.to_str().unwrap(),
-        "--yes",
-        "--concurrency",
-        "1",
-    ]);
-    let mut live = spawn_watched(cmd);
-    live.wait_for("run 2: started", Duration::from_secs(60));
+    let mut live = common::submit_part_way(&journal, &sim, &csv, &[], 2, 1);
     let mut cmd = console(&journal, &sim);
     cmd.arg("resume");
     let out = common::run(cmd);

@@ -273,6 +273,34 @@ pub fn wait_until<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> O
     }
 }
 
+/// `submit CSV --yes --concurrency 1 MORE…` started in the background; returns once
+/// its run `run` has started and the simulator holds at least `stored` orders (so the
+/// run is part-way, whatever is done to it next).
+pub fn submit_part_way(
+    journal: &Path,
+    sim: &Sim,
+    csv: &Path,
+    more: &[&str],
+    run: i64,
+    stored: usize,
+) -> Watched {
+    let mut cmd = console(journal, sim);
+    cmd.args([
+        "submit",
+        csv.to_str().unwrap(),
+        "--yes",
+        "--concurrency",
+        "1",
+    ])
+    .args(more);
+    let mut w = spawn_watched(cmd);
+    w.wait_for(&format!("run {run}: started"), Duration::from_secs(60));
+    wait_until("orders stored", Duration::from_secs(30), || {
+        (sim.orders().len() >= stored).then_some(())
+    });
+    w
+}
+
 /// The run `run` as `runs --json` lists it.
 pub fn run_entry(journal: &Path, sim: &Sim, run: i64) -> Value {
     runs(journal, sim)
