@@ -547,5 +547,6 @@ pub fn state_label(state: ItemState) -> &'static str {
         ItemState::InFlight => "→ in flight",
         ItemState::Invalid => "! invalid",
         ItemState::Skipped => "- skipped",
+        ItemState::Done => "✓ done",
     }
 }
