@@ -43,6 +43,11 @@ enum Command {
     Resume(cli::resume::ResumeArgs),
     /// Send a run's failed rows again.
     Retry(cli::resume::RetryArgs),
+    /// Mark a sheet of orders paid or blocked (`mark paid FILE`, `mark blocked FILE`).
+    Mark(cli::mark::MarkArgs),
+    /// Refund a sheet of paid orders (order number and amount), checked first against
+    /// what the journal knows of each order.
+    Refund(cli::mark::OrdersFileArgs),
     /// Reports as xlsx workbooks: `report paid` (orders paid in a date range).
     Report(cli::report::ReportArgs),
     /// A run's results as an xlsx workbook (or CSV files): every row and its outcome.
@@ -88,6 +93,8 @@ fn main() -> ExitCode {
         Command::Find(args) => cli::runs::find(args, journal),
         Command::Resume(args) => cli::resume::resume(args, journal),
         Command::Retry(args) => cli::resume::retry(args, journal),
+        Command::Mark(args) => cli::mark::mark(args, journal),
+        Command::Refund(args) => cli::mark::refund(args, journal),
         Command::Report(args) => cli::report::run(args, journal),
         Command::Results(args) => cli::results::run(args, journal),
         Command::Demo(args) if args.headless => cli::demo::run(args, journal),

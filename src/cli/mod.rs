@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod logging;
+pub mod mark;
 pub mod outcome;
 pub mod progress;
 pub mod report;

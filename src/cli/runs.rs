@@ -32,7 +32,7 @@ pub struct ShowArgs {
     /// The run's number (see `paypro-console runs`).
     pub run: i64,
     /// Only rows in this state: invalid, pending, in_flight, created, exists_before_run,
-    /// exists_id_unknown, rejected, failed or skipped.
+    /// exists_id_unknown, rejected, failed, skipped or done (mark runs).
     #[arg(long, value_name = "STATE", value_parser = parse_state)]
     pub state: Option<ItemState>,
     /// Only this row (as Excel numbers it), with every request it was in and what
@@ -188,13 +188,14 @@ pub fn render_runs(list: &[RunSummary], journal: &Path) -> String {
         );
     }
     let mut out = format!(
-        "{:>5}  {:<13} {:<16} {:<17} {:>6} {:>7} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
+        "{:>5}  {:<13} {:<16} {:<17} {:>6} {:>7} {:>6} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
         "RUN",
         "STATE",
         "KIND",
         "STARTED (UTC)",
         "ROWS",
         "CREATED",
+        "DONE",
         "EXISTS",
         "REJECTED",
         "FAILED",
@@ -209,13 +210,14 @@ pub fn render_runs(list: &[RunSummary], journal: &Path) -> String {
             state = format!("{state} (pid {})", lock.pid);
         }
         out.push_str(&format!(
-            "{:>5}  {:<13} {:<16} {:<17} {:>6} {:>7} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
+            "{:>5}  {:<13} {:<16} {:<17} {:>6} {:>7} {:>6} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
             s.run.id.0,
             state,
             s.run.kind,
             s.run.created_at.format("%Y-%m-%d %H:%M"),
             c.total(),
             c.created,
+            c.done,
             c.exists_before_run + c.exists_id_unknown,
             c.rejected,
             c.failed,

@@ -31,7 +31,7 @@ use crate::api::{
     ApiError, ConsumerItemResult, ConsumerStatus, ConsumersResponse, CreateOrdersResponse,
     CreateStatus, Exchange, OrderItemResult,
 };
-use crate::domain::{Consumer, ConsumerUpdate, Order};
+use crate::domain::{Consumer, ConsumerUpdate, Order, OrderRef, Refund};
 use crate::journal::{ItemId, ItemOutcome};
 use rust_decimal::Decimal;
 
@@ -41,6 +41,9 @@ pub(crate) enum Payload {
     Order(Order),
     Consumer(Consumer),
     Update(ConsumerUpdate),
+    /// An order to mark paid or blocked.
+    Mark(OrderRef),
+    Refund(Refund),
 }
 
 /// One pending item as the engine carries it between requests.
@@ -52,6 +55,9 @@ pub(crate) struct Entry {
     pub payload: Payload,
     /// Sends of this item in this drive, counting the current one once it is sent.
     pub sends: u32,
+    /// Sends that may have reached the server before this drive (the journal's count
+    /// when the item was read).
+    pub earlier: u32,
 }
 
 /// What a result object said about one item, whatever the endpoint.
@@ -243,7 +249,7 @@ pub(crate) struct Classified {
 }
 
 impl Classified {
-    fn new(n: usize) -> Classified {
+    pub(super) fn new(n: usize) -> Classified {
         Classified {
             outcomes: Vec::with_capacity(n),
             next: Vec::with_capacity(n),
@@ -260,9 +266,9 @@ impl Classified {
     /// (redacted by the client) when a response arrived; else what the error kept of
     /// one (an `Http` error's status and excerpt, a `Decode` error's excerpt). A
     /// transport failure has neither; its kind is in the summary.
-    pub(crate) fn attach_evidence(
+    pub(crate) fn attach_evidence<T>(
         &mut self,
-        result: &Result<Response, ApiError>,
+        result: &Result<T, ApiError>,
         exchange: Option<Exchange>,
     ) {
         match (exchange, result) {
@@ -297,13 +303,13 @@ impl Classified {
         c
     }
 
-    fn push(&mut self, entry: &Entry, outcome: ItemOutcome, next: Next) {
+    pub(super) fn push(&mut self, entry: &Entry, outcome: ItemOutcome, next: Next) {
         self.outcomes.push((entry.id, outcome));
         self.next.push(next);
     }
 
     /// Retry if the item has sends left in this drive, else fail it for good.
-    fn retry_or_fail(&mut self, entry: &Entry, reason: &str, max_attempts: u32) {
+    pub(super) fn retry_or_fail(&mut self, entry: &Entry, reason: &str, max_attempts: u32) {
         if entry.sends < max_attempts {
             self.retry_reason.get_or_insert_with(|| reason.to_string());
             self.push(
@@ -327,7 +333,7 @@ impl Classified {
     /// Nothing was created: every item goes back unsent, the batch split in two halves
     /// sent again at once. Only called with two items or more, so each half is smaller
     /// than the batch and the splitting ends with single items.
-    fn split(&mut self, entries: &[Entry]) {
+    pub(super) fn split(&mut self, entries: &[Entry]) {
         let mid = entries.len() / 2;
         self.again = vec![(0..mid).collect(), (mid..entries.len()).collect()];
         for (i, entry) in entries.iter().enumerate() {
@@ -337,7 +343,7 @@ impl Classified {
     }
 }
 
-fn text_of(code: &str, description: Option<&str>) -> String {
+pub(super) fn text_of(code: &str, description: Option<&str>) -> String {
     match description {
         Some(d) if !d.trim().is_empty() => format!("status {code}: {}", d.trim()),
         _ => format!("status {code}"),
@@ -510,7 +516,8 @@ fn classify_error(
             let exists = match kind {
                 RunKind::Orders => code == "01",
                 RunKind::Consumers => code == "01" && says_already_exists(description.as_deref()),
-                RunKind::ConsumerUpdates => false,
+                // Mark runs are decided by `super::mark`; nothing else creates.
+                _ => false,
             };
             for entry in entries {
                 let outcome = if exists {
@@ -579,6 +586,7 @@ mod tests {
                 key: (*k).into(),
                 payload: Payload::Order(order(k)),
                 sends,
+                earlier: 0,
             })
             .collect()
     }

@@ -26,10 +26,13 @@ mod backoff;
 mod classify;
 mod drive;
 mod events;
+mod mark;
 mod plan;
 mod prepare;
 mod progress;
+mod refunds;
 mod run;
+pub mod status;
 
 pub use events::{Event, ItemRef, ItemUpdate, StopReason};
 pub use plan::{Plan, PlanRequest, Preview, Target, plan, plan_imported};
@@ -187,12 +190,6 @@ pub enum EngineError {
     #[error("{0}")]
     Locked(LockedBy),
 
-    /// The engine submits orders, consumers and consumer updates only.
-    #[error(
-        "{0} lists cannot be submitted yet (submit sends orders, consumers and consumer updates)"
-    )]
-    UnsupportedKind(Kind),
-
     /// The run's kind in the journal is not one this program writes.
     #[error("run {run} has kind '{kind}', which this program does not know")]
     UnknownKind { run: RunId, kind: String },
@@ -252,16 +249,31 @@ pub(crate) enum RunKind {
     Orders,
     Consumers,
     ConsumerUpdates,
+    /// Mark runs ([`mark`]): many order numbers per call, not at most 50 items.
+    MarkPaid,
+    MarkBlocked,
+    Refunds,
 }
 
 impl RunKind {
     pub(crate) fn of(kind: Kind) -> Result<RunKind, EngineError> {
-        match kind {
-            Kind::Orders => Ok(RunKind::Orders),
-            Kind::Consumers => Ok(RunKind::Consumers),
-            Kind::ConsumerUpdates => Ok(RunKind::ConsumerUpdates),
-            other => Err(EngineError::UnsupportedKind(other)),
-        }
+        Ok(match kind {
+            Kind::Orders => RunKind::Orders,
+            Kind::Consumers => RunKind::Consumers,
+            Kind::ConsumerUpdates => RunKind::ConsumerUpdates,
+            Kind::MarkPaid => RunKind::MarkPaid,
+            Kind::MarkBlocked => RunKind::MarkBlocked,
+            Kind::Refunds => RunKind::Refunds,
+        })
+    }
+
+    /// A mark run: its requests are `moap`/`moab`/`mofr` calls packed to 4000
+    /// characters, and its items end `done` rather than created.
+    pub(crate) fn is_mark(self) -> bool {
+        matches!(
+            self,
+            RunKind::MarkPaid | RunKind::MarkBlocked | RunKind::Refunds
+        )
     }
 
     /// The run's kind as journaled (`Kind::as_str`).
@@ -280,6 +292,9 @@ impl RunKind {
             RunKind::Orders => Kind::Orders,
             RunKind::Consumers => Kind::Consumers,
             RunKind::ConsumerUpdates => Kind::ConsumerUpdates,
+            RunKind::MarkPaid => Kind::MarkPaid,
+            RunKind::MarkBlocked => Kind::MarkBlocked,
+            RunKind::Refunds => Kind::Refunds,
         }
     }
 
@@ -288,6 +303,9 @@ impl RunKind {
             RunKind::Orders => crate::api::Endpoint::Cmo,
             RunKind::Consumers => crate::api::Endpoint::Cmc,
             RunKind::ConsumerUpdates => crate::api::Endpoint::Umc,
+            RunKind::MarkPaid => crate::api::Endpoint::Moap,
+            RunKind::MarkBlocked => crate::api::Endpoint::Moab,
+            RunKind::Refunds => crate::api::Endpoint::Mofr,
         }
     }
 }
@@ -329,10 +347,13 @@ mod tests {
             RunKind::parse(run, "consumer-updates").unwrap().endpoint(),
             crate::api::Endpoint::Umc
         );
-        assert!(matches!(
-            RunKind::parse(run, "mark-paid"),
-            Err(EngineError::UnsupportedKind(Kind::MarkPaid))
-        ));
+        let mark = RunKind::parse(run, "mark-paid").unwrap();
+        assert!(mark.is_mark() && !RunKind::Orders.is_mark());
+        assert_eq!(mark.endpoint(), crate::api::Endpoint::Moap);
+        assert_eq!(
+            RunKind::parse(run, "refunds").unwrap().endpoint(),
+            crate::api::Endpoint::Mofr
+        );
         assert!(matches!(
             RunKind::parse(run, "nonsense"),
             Err(EngineError::UnknownKind { .. })
