@@ -1,6 +1,7 @@
 //! The headless face of the console: commands for scripts and cron, with plain-text
 //! output and JSON summaries.
 
+pub mod consumer;
 pub mod demo;
 pub mod logging;
 pub mod mark;
@@ -11,5 +12,6 @@ pub mod results;
 pub mod resume;
 pub mod runs;
 pub mod session;
+pub mod status;
 pub mod submit;
 pub mod validate;

@@ -54,7 +54,9 @@ pub fn render_preview(p: &Preview) -> String {
         ));
     }
     out.push('\n');
-    if p.invalid > 0 {
+    if p.invalid > 0 && p.kind == Kind::Refunds {
+        out.push_str("invalid rows are journaled but not sent (why: below)\n");
+    } else if p.invalid > 0 {
         out.push_str(&format!(
             "invalid rows are journaled but not sent; to see why: paypro-console validate {}\n",
             super::outcome::shell_quote(&file.to_string())

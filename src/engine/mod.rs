@@ -26,6 +26,7 @@ mod backoff;
 mod classify;
 mod drive;
 mod events;
+pub mod lookup;
 mod mark;
 mod plan;
 mod prepare;
