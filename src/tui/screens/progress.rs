@@ -5,6 +5,7 @@
 //! journaled), `Esc` goes Home while the run goes on.
 
 use crate::cli::progress::short_duration;
+use crate::domain::Kind;
 use crate::tui::app::{AskFor, Effect, Modal, Nav, Out, Screen, View};
 use crate::tui::keymap::Action;
 use crate::tui::screens::runs::Runs;
@@ -116,7 +117,17 @@ impl Progress {
                 thousands(p.retries)
             )),
             Line::from(vec![
-                Span::styled(format!("✓ {} created", thousands(p.created)), theme.good),
+                Span::styled(
+                    match p.kind {
+                        Some(Kind::MarkPaid) => format!("✓ {} marked paid", thousands(p.marked)),
+                        Some(Kind::MarkBlocked) => {
+                            format!("✓ {} marked blocked", thousands(p.marked))
+                        }
+                        Some(Kind::Refunds) => format!("✓ {} refunded", thousands(p.marked)),
+                        _ => format!("✓ {} created", thousands(p.created)),
+                    },
+                    theme.good,
+                ),
                 Span::raw(format!(" · ≡ {} existed", thousands(p.exists))),
                 Span::styled(
                     format!(" · × {} rejected", thousands(p.rejected)),
