@@ -108,6 +108,10 @@ impl Progress {
         } else {
             p.eta(view.now).map_or("—".into(), short_duration)
         };
+        let mark = matches!(
+            p.kind,
+            Some(Kind::MarkPaid | Kind::MarkBlocked | Kind::Refunds)
+        );
         let lines = vec![
             Line::raw(format!(
                 "Batches  {} done · {} in flight · {} queued        Retries {}",
@@ -128,7 +132,11 @@ impl Progress {
                     },
                     theme.good,
                 ),
-                Span::raw(format!(" · ≡ {} existed", thousands(p.exists))),
+                Span::raw(if mark {
+                    String::new()
+                } else {
+                    format!(" · ≡ {} existed", thousands(p.exists))
+                }),
                 Span::styled(
                     format!(" · × {} rejected", thousands(p.rejected)),
                     if p.rejected > 0 { theme.bad } else { theme.dim },

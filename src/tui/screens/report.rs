@@ -195,7 +195,7 @@ impl ReportView {
                     )),
                 ]),
                 Line::styled(
-                    "f / t change the days · Enter fetches (one request per month) · x writes the workbook",
+                    "f/t set the days · Enter fetches (a request a month) · x writes the workbook",
                     theme.dim,
                 ),
             ]),
@@ -243,7 +243,7 @@ impl ReportView {
                     )),
                     Line::styled(
                         format!(
-                            "{} ConnectPay id(s) of orders whose create answer was lost filled into the journal",
+                            "{} ConnectPay id(s) lost with a create answer filled into the journal",
                             r.filled
                         ),
                         theme.dim,
