@@ -2,7 +2,10 @@
 //! Marking a sheet paid in the console, in a real pseudo-terminal against the
 //! simulator: Home, `m` Operations, "Mark orders paid", the file browser, the preview
 //! of the list, Confirm (which says it cannot be undone), `y`, Progress to the end,
-//! the run in Runs as done; every order paid at the simulator, once; terminal restored.
+//! the run in Runs as done and its results exported (`x`); then the orders run's
+//! status refresh (`s`) shows them all paid, and the Report screen (`p`) fetches and
+//! exports the paid-orders report; every order paid at the simulator, once; terminal
+//! restored.
 
 mod common;
 mod pty_support;
@@ -11,7 +14,7 @@ use pty_support::{Pty, against, console};
 
 #[test]
 fn a_sheet_is_marked_paid_from_the_console() {
-    let sim = common::Sim::start(&["--latency-ms", "150"]);
+    let sim = common::Sim::start(&["--latency-ms", "40"]);
     let dir = common::tempdir();
     let journal = dir.path().join("j.sqlite3");
     // The orders to mark, created by a headless run of ours.
@@ -59,6 +62,46 @@ fn a_sheet_is_marked_paid_from_the_console() {
     pty.wait_text("Every run in the journal");
     pty.wait_text("mark-paid");
     pty.wait_text("120 done");
+    // The mark run's results, written through the workbook writer.
+    pty.send("x");
+    pty.wait_text("run-2-results.xlsx");
+    pty.enter();
+    pty.wait_gone("run-2-results.xlsx");
+    assert!(dir.path().join("run-2-results.xlsx").is_file());
+
+    // Which orders are paid now? The orders run's status refresh says all of them.
+    pty.send("\x1b[B"); // Down: the orders run
+    pty.send("s");
+    pty.wait_text("paypro-console · Status");
+    pty.wait_text("done (journaled as check");
+    let screen = pty.screen();
+    assert!(screen.contains("120/120 looked up"), "{screen}");
+    assert!(screen.contains("paid     120"), "{screen}");
+    assert!(screen.contains("unpaid   0"), "{screen}");
+    pty.esc();
+    pty.wait_text("Every run in the journal");
+    pty.esc();
+    pty.wait_text("paypro-console · Progress");
+    pty.esc();
+    pty.wait_text("paypro-console · Home");
+
+    // The paid-orders report of this month so far lists them; exported.
+    pty.send("p");
+    pty.wait_text("paypro-console · Report");
+    pty.enter();
+    pty.wait_text("120 paid orders");
+    pty.send("x");
+    pty.wait_text("paid-orders-demo-");
+    pty.enter();
+    let written = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("paid-orders-demo-")
+        });
+    assert!(written, "the report's workbook is in the start folder");
     pty.send("q");
     let status = pty.wait_exit();
     assert!(status.success(), "{status:?}");
