@@ -127,7 +127,13 @@ fn noun(kind: Kind, n: usize) -> &'static str {
 
 /// `1234567.5` → `1,234,567.50`.
 pub fn group_thousands(amount: &Money) -> String {
-    let text = format!("{:.2}", amount.value());
+    group_decimal(amount.value())
+}
+
+/// A decimal amount to the cent with thousands separators (`-1,000.00`), as PayPro sent
+/// it (never through f64).
+pub fn group_decimal(amount: rust_decimal::Decimal) -> String {
+    let text = format!("{:.2}", amount);
     let (sign, digits) = match text.strip_prefix('-') {
         Some(rest) => ("-", rest),
         None => ("", text.as_str()),

@@ -473,13 +473,16 @@ fn classify_answer(c: &mut Classified, entries: &[Entry], resp: &Response, max_a
     }
 }
 
-fn classify_error(
+/// What every kind of request does with a failed one: the summary and HTTP status
+/// recorded, refused credentials stop the run with nothing counted as sent, retryable
+/// failures (transport, 5xx, unreadable) retried as maybe-sent. Returns whether the
+/// error was one of those (else the caller decides by its endpoint's codes).
+pub(super) fn common_error(
     c: &mut Classified,
-    kind: RunKind,
     entries: &[Entry],
     e: &ApiError,
     max_attempts: u32,
-) {
+) -> bool {
     c.summary = e.to_string();
     c.http_status = match e {
         ApiError::Http { status, .. } => Some(*status),
@@ -492,13 +495,26 @@ fn classify_error(
         for entry in entries {
             c.push(entry, ItemOutcome::Unsent, Next::Done);
         }
-        return;
+        return true;
     }
     if e.is_retryable() {
         let reason = e.to_string();
         for entry in entries {
             c.retry_or_fail(entry, &reason, max_attempts);
         }
+        return true;
+    }
+    false
+}
+
+fn classify_error(
+    c: &mut Classified,
+    kind: RunKind,
+    entries: &[Entry],
+    e: &ApiError,
+    max_attempts: u32,
+) {
+    if common_error(c, entries, e, max_attempts) {
         return;
     }
     match e {

@@ -9,9 +9,9 @@
 //! before is journaled).
 
 use super::EngineError;
-use super::status::StatusOptions;
+use super::status::{StatusOptions, blocking};
 use crate::api::{ApiError, ApiStatus, Client, ConsumerStatus};
-use crate::journal::{ConsumerRecord, Journal, JournalError, LookupId};
+use crate::journal::{ConsumerRecord, Journal, LookupId};
 use crate::sheet::codes::Code;
 use chrono::Utc;
 use futures::StreamExt;
@@ -60,21 +60,6 @@ pub enum LookupError {
     Cancelled { done: usize, total: usize },
 }
 
-impl From<JournalError> for LookupError {
-    fn from(e: JournalError) -> Self {
-        LookupError::Engine(EngineError::Journal(e))
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, JournalError> + Send + 'static,
-) -> Result<T, LookupError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| LookupError::Engine(EngineError::Task(e.to_string())))?
-        .map_err(LookupError::from)
-}
-
 /// Whose consumers, and where the codes came from (for the journal).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupRequest {
@@ -102,8 +87,10 @@ pub async fn lookup_consumers(
     } = request;
     let total = codes.len();
     let j = journal.clone();
-    let lookup =
-        blocking(move || j.begin_consumer_lookup(&merchant_id, &base_url, &source)).await?;
+    let lookup = blocking::<_, LookupError>(move || {
+        j.begin_consumer_lookup(&merchant_id, &base_url, &source)
+    })
+    .await?;
     let emit = |e: LookupEvent| {
         if let Some(tx) = &events {
             let _ = tx.send(e);
@@ -143,7 +130,7 @@ pub async fn lookup_consumers(
     records.sort_by_key(|r| r.row);
     let j = journal.clone();
     let kept = records.clone();
-    blocking(move || {
+    blocking::<_, LookupError>(move || {
         j.record_consumers(lookup, &kept)?;
         j.finish_consumer_lookup(lookup)
     })

@@ -28,7 +28,7 @@
 //!   fails.
 
 use super::RunKind;
-use super::classify::{Classified, Entry, Next, Payload, text_of};
+use super::classify::{Classified, Entry, Next, Payload, common_error, text_of};
 use crate::api::{ApiError, Client, Exchange, MarkFailure, MarkResponse, MarkStatus, OrderStatus};
 use crate::domain::{OrderRef, Refund};
 use crate::journal::ItemOutcome;
@@ -289,24 +289,7 @@ fn classify_answer(
 }
 
 fn classify_error(c: &mut Classified, entries: &[Entry], e: &ApiError, max_attempts: u32) {
-    c.summary = e.to_string();
-    c.http_status = match e {
-        ApiError::Http { status, .. } => Some(*status),
-        ApiError::Decode { .. } | ApiError::Status { .. } => Some(200),
-        _ => None,
-    };
-    if e.is_auth() {
-        c.auth = Some(e.to_string());
-        for entry in entries {
-            c.push(entry, ItemOutcome::Unsent, Next::Done);
-        }
-        return;
-    }
-    if e.is_retryable() {
-        let reason = e.to_string();
-        for entry in entries {
-            c.retry_or_fail(entry, &reason, max_attempts);
-        }
+    if common_error(c, entries, e, max_attempts) {
         return;
     }
     match e {

@@ -191,23 +191,21 @@ pub enum StatusError {
     Cancelled { done: usize, total: usize },
 }
 
-impl From<crate::journal::JournalError> for StatusError {
-    fn from(e: crate::journal::JournalError) -> Self {
-        StatusError::Engine(EngineError::Journal(e))
-    }
-}
-
 /// How an order PayPro does not know is journaled (and counted).
 const NOT_FOUND: &str = "not found";
 
-/// Runs blocking journal work off the executor.
-async fn blocking<T: Send + 'static>(
+/// Journal work off the async executor (each call may wait for an fsync).
+pub(crate) async fn blocking<T, E>(
     f: impl FnOnce() -> Result<T, crate::journal::JournalError> + Send + 'static,
-) -> Result<T, StatusError> {
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<EngineError>,
+{
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| StatusError::Engine(EngineError::Task(e.to_string())))?
-        .map_err(StatusError::from)
+        .map_err(|e| E::from(EngineError::Task(e.to_string())))?
+        .map_err(|e| E::from(EngineError::Journal(e)))
 }
 
 fn emit(events: Option<&UnboundedSender<StatusEvent>>, event: StatusEvent) {
@@ -237,7 +235,7 @@ pub async fn refresh_status(
     let (run, name, orders): (Option<RunId>, String, Vec<ToCheck>) = match source {
         StatusSource::Run(run) => {
             let j = journal.clone();
-            let created = blocking(move || j.created_orders(run)).await?;
+            let created = blocking::<_, StatusError>(move || j.created_orders(run)).await?;
             if created.is_empty() {
                 return Err(StatusError::NothingToCheck(run));
             }
@@ -261,7 +259,7 @@ pub async fn refresh_status(
         source: name,
     };
     let j = journal.clone();
-    let check = blocking(move || j.begin_status_check(&new)).await?;
+    let check = blocking::<_, StatusError>(move || j.begin_status_check(&new)).await?;
     let events = events.as_ref();
     emit(events, StatusEvent::Started { total });
     let concurrency = options.concurrency.clamp(1, 16);
@@ -303,13 +301,13 @@ pub async fn refresh_status(
         if unrecorded.len() >= RECORD_EVERY {
             let batch = std::mem::take(&mut unrecorded);
             let j = journal.clone();
-            blocking(move || j.record_statuses(check, &batch)).await?;
+            blocking::<_, StatusError>(move || j.record_statuses(check, &batch)).await?;
         }
     }
     // Dropping the stream drops the look-ups still in flight: what came back is kept.
     drop(stream);
     let j = journal.clone();
-    blocking(move || {
+    blocking::<_, StatusError>(move || {
         j.record_statuses(check, &unrecorded)?;
         j.finish_status_check(check)
     })

@@ -213,18 +213,10 @@ impl Exec {
                 Some(etx),
                 CancellationToken::new(),
             );
-            tokio::pin!(refresh);
-            let result = loop {
-                tokio::select! {
-                    Some(event) = erx.recv() => {
-                        let _ = tx.send(Msg::Status { run, event });
-                    }
-                    result = &mut refresh => break result,
-                }
-            };
-            while let Ok(event) = erx.try_recv() {
+            let result = forwarding(refresh, &mut erx, |event| {
                 let _ = tx.send(Msg::Status { run, event });
-            }
+            })
+            .await;
             let _ = tx.send(Msg::StatusEnded {
                 run,
                 result: result
@@ -277,18 +269,10 @@ impl Exec {
                 Some(etx),
                 CancellationToken::new(),
             );
-            tokio::pin!(fetch);
-            let result = loop {
-                tokio::select! {
-                    Some(event) = erx.recv() => {
-                        let _ = tx.send(Msg::Report { seq, event });
-                    }
-                    result = &mut fetch => break result,
-                }
-            };
-            while let Ok(event) = erx.try_recv() {
+            let result = forwarding(fetch, &mut erx, |event| {
                 let _ = tx.send(Msg::Report { seq, event });
-            }
+            })
+            .await;
             let result = match result {
                 Ok(report) => tokio::task::spawn_blocking(move || {
                     let filled = crate::report::reconcile(&journal, &report)
@@ -452,6 +436,26 @@ fn plan(
         base_url: p.base_url.clone(),
     };
     Ok((info, Arc::new(PlanRef(plan))))
+}
+
+/// Runs `work`, forwarding its events as they come; every event sent before it ended
+/// is forwarded before its result is returned.
+async fn forwarding<T, E>(
+    work: impl std::future::Future<Output = T>,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<E>,
+    send: impl Fn(E),
+) -> T {
+    tokio::pin!(work);
+    let result = loop {
+        tokio::select! {
+            Some(event) = events.recv() => send(event),
+            result = &mut work => break result,
+        }
+    };
+    while let Ok(event) = events.try_recv() {
+        send(event);
+    }
+    result
 }
 
 /// `dir/stem.ext`, or `dir/stem (2).ext`, ... : the first name not taken, so an export
@@ -672,4 +676,91 @@ pub fn dir_of(path: &Path) -> PathBuf {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::api::PaidOrder;
+    use crate::journal::{ItemState, NewItem, NewRun};
+    use calamine::Reader;
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn console_exports_never_replace_a_file_and_say_where_they_went() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
+        let (run, _) = journal
+            .create_run_with_items(
+                &NewRun {
+                    kind: "mark-paid".into(),
+                    source_file: "paid.csv".into(),
+                    source_sha256: String::new(),
+                    sheet: None,
+                    merchant_id: "acme".into(),
+                    base_url: "http://pp".into(),
+                },
+                &[NewItem {
+                    row: 2,
+                    key: "A-1".into(),
+                    payload: serde_json::json!({"order_number": "A-1"}),
+                    issues: serde_json::json!([]),
+                    state: ItemState::Pending,
+                }],
+            )
+            .unwrap();
+        let first = export_results_to(&journal, run, dir.path()).unwrap();
+        let second = export_results_to(&journal, run, dir.path()).unwrap();
+        assert!(first[0].ends_with("run-1-results.xlsx"), "{first:?}");
+        assert!(second[0].ends_with("run-1-results (2).xlsx"), "{second:?}");
+        assert_eq!(first[1], "run 1: 1 rows: 1 not sent");
+        let wb = calamine::open_workbook_auto(&first[0]).unwrap();
+        assert!(wb.sheet_names().contains(&"Done".to_string()));
+
+        let day = NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
+        let paid = |n: &str| PaidOrder {
+            order_number: n.into(),
+            connectpay_id: Some(format!("00440000000{n}")),
+            order_amount: Some(Decimal::new(150_050, 2)),
+            amount_paid: Some(Decimal::new(150_050, 2)),
+            date_paid: day.and_hms_opt(10, 0, 0),
+            date_created: None,
+            issue_date: None,
+            due_date: None,
+            customer_email: None,
+            customer_mobile: None,
+            customer_address: None,
+        };
+        let report = ReportRef {
+            report: crate::report::PaidReport {
+                merchant_id: "acme".into(),
+                base_url: "http://pp".into(),
+                range: DateRange {
+                    start: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+                    end: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+                },
+                fetched_at: Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap(),
+                chunks: 1,
+                orders: vec![paid("001"), paid("002")],
+                duplicates: 0,
+            },
+            filled: 0,
+        };
+        let written = export_report_to(&journal, &report, dir.path()).unwrap();
+        assert!(
+            written[0].ends_with("paid-orders-acme-2026-11-01-to-2026-11-30.xlsx"),
+            "{written:?}"
+        );
+        assert_eq!(written[1], "2 paid orders, total paid 3001.00");
+        let again = export_report_to(&journal, &report, dir.path()).unwrap();
+        assert!(again[0].ends_with("2026-11-30 (2).xlsx"), "{again:?}");
+        let mut wb = calamine::open_workbook_auto(&written[0]).unwrap();
+        let sheet = wb.worksheet_range("Paid orders").unwrap();
+        let numbers: Vec<String> = (1..=2)
+            .map(|r| sheet.get((r, 0)).unwrap().to_string())
+            .collect();
+        assert_eq!(numbers, ["001", "002"]);
+    }
 }

@@ -314,18 +314,5 @@ impl ReportView {
 
 /// `1,234.50` (shown as PayPro sent it, to the cent).
 fn money(a: Decimal) -> String {
-    let text = format!("{:.2}", a);
-    let (sign, digits) = match text.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", text.as_str()),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, "00"));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped}.{frac}")
+    crate::cli::submit::group_decimal(a)
 }
