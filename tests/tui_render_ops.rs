@@ -178,6 +178,14 @@ fn mark_confirm(kind: Kind) -> ConfirmInfo {
         invalid: 3,
         to_send: 116,
         skipped: vec![(9, "INV-00008".into(), "already done by run 3, row 9".into())],
+        refused: if kind == Kind::Refunds {
+            vec![(
+                4,
+                "OrderNumber: order INV-00003 is Unpaid, not paid (seen 2026-11-30 09:30 UTC by the status refresh of run 2); only paid orders can be refunded".into(),
+            )]
+        } else {
+            Vec::new()
+        },
         total: (kind == Kind::Refunds).then(|| "48,250.00".into()),
         merchant: "acme".into(),
         base_url: "https://demoapi.paypro.com.pk".into(),

@@ -323,6 +323,43 @@ mod tests {
     }
 
     #[test]
+    fn a_workbook_gives_its_first_visible_sheet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids.xlsx");
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let hidden = wb.add_worksheet();
+        hidden.set_name("Old").unwrap();
+        hidden.write_string(0, 0, "99999999999999").unwrap();
+        hidden.set_hidden(true);
+        let ws = wb.add_worksheet();
+        ws.set_name("Paid orders").unwrap();
+        // A hidden sheet cannot be the active one (the first, unless told).
+        ws.set_active(true);
+        ws.write_string(0, 0, "Order Number").unwrap();
+        ws.write_string(0, 1, "ConnectPay Id").unwrap();
+        ws.write_string(1, 0, "A-1").unwrap();
+        ws.write_string(1, 1, "00440000000001").unwrap();
+        ws.write_string(2, 0, "A-2").unwrap();
+        ws.write_number(2, 1, 440000000002.0).unwrap();
+        wb.save(&path).unwrap();
+        let got = read_codes(&path, &CONNECTPAY_IDS).unwrap();
+        assert_eq!(
+            got.codes,
+            vec![Code {
+                row: 2,
+                code: "00440000000001".into()
+            }]
+        );
+        assert_eq!(got.issues.len(), 1);
+        assert_eq!(got.issues[0].row, 3);
+        assert!(
+            got.issues[0].message.contains("number cell"),
+            "{:?}",
+            got.issues
+        );
+    }
+
+    #[test]
     fn text_files_one_code_a_line_or_csv() {
         let dir = tempfile::tempdir().unwrap();
         let plain = dir.path().join("ids.txt");

@@ -71,6 +71,9 @@ pub struct ConfirmInfo {
     pub to_send: usize,
     /// Valid rows not sent, with why (an earlier run created them).
     pub skipped: Vec<(u32, String, String)>,
+    /// Rows the engine's checks refused before sending (refunds the journal cannot
+    /// show paid), with why; the importer's invalid rows are in the preview.
+    pub refused: Vec<(u32, String)>,
     pub total: Option<String>,
     pub merchant: String,
     pub base_url: String,

@@ -431,6 +431,7 @@ fn plan(
             .iter()
             .map(|(row, key, prior)| (*row, key.clone(), prior.to_string()))
             .collect(),
+        refused: refused_rows(imported, &plan.imported),
         total: p.total.map(|t| crate::cli::submit::group_thousands(&t)),
         merchant: p.merchant_id.clone(),
         base_url: p.base_url.clone(),
@@ -538,6 +539,29 @@ pub fn export_report_to(
             written.orders, written.total_paid
         ),
     ])
+}
+
+/// Rows valid in the preview that the plan refused (the refund checks), with why.
+fn refused_rows(
+    previewed: &crate::sheet::Imported,
+    planned: &crate::sheet::Imported,
+) -> Vec<(u32, String)> {
+    previewed
+        .rows
+        .iter()
+        .zip(&planned.rows)
+        .filter(|(before, after)| before.is_valid() && !after.is_valid())
+        .map(|(_, after)| {
+            let why = after
+                .issues
+                .iter()
+                .filter(|i| i.is_error())
+                .map(|i| format!("{}: {}", i.column, i.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            (after.row, why)
+        })
+        .collect()
 }
 
 /// Folders and spreadsheets of `dir`, folders first, by name; dot-files left out.

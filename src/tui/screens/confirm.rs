@@ -136,6 +136,31 @@ impl Confirm {
                 ));
             }
         }
+        if !i.refused.is_empty() {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                format!(
+                    "  Refused before sending ({}), from what the journal knows:",
+                    thousands(i.refused.len() as u64)
+                ),
+                theme.bad,
+            ));
+            for (row, why) in i.refused.iter().take(4) {
+                lines.push(Line::styled(
+                    widgets::fit(&format!("  row {row}: {why}"), usize::from(area.width)),
+                    theme.bad,
+                ));
+            }
+            if i.refused.len() > 4 {
+                lines.push(Line::styled(
+                    format!(
+                        "  … and {} more (Runs shows every row)",
+                        i.refused.len() - 4
+                    ),
+                    theme.dim,
+                ));
+            }
+        }
         if let Some(warning) = warning(i.kind) {
             lines.push(Line::raw(""));
             lines.push(Line::styled(warning, theme.attention));
