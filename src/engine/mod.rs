@@ -11,9 +11,14 @@
 //! - Queries for faces are the journal's (`Journal::runs`, `run_totals`,
 //!   `items_page`, `item_history`, `find_key`), on the face's own connection.
 //!
-//! The engine owns batching (at most 50 items per request), bounded concurrency,
-//! retry with exponential backoff and jitter, the split of refused batches, pause,
-//! cancellation and crash recovery. It renders nothing.
+//! The engine owns batching (at most 50 items per request; for mark runs — mark paid,
+//! mark blocked, refunds — one `csvOrders` call of at most 4000 characters, see
+//! [`mark`]), bounded concurrency, retry with exponential backoff and jitter, the split
+//! of refused batches, pause, cancellation and crash recovery. It renders nothing.
+//!
+//! Beside runs: refunds are checked against the journal before a refund run is
+//! journaled (`refunds`), and two read-only look-ups journal what PayPro says:
+//! [`status`] (order status refresh) and [`lookup`] (consumer data).
 //!
 //! The journal is the single source of truth: every batch is written `in_flight`
 //! *before* its request leaves, and every answer is written before anything else hears
