@@ -13,7 +13,7 @@
 //!
 //! The engine owns batching (at most 50 items per request; for mark runs — mark paid,
 //! mark blocked, refunds — one `csvOrders` call of at most 4000 characters, see
-//! [`mark`]), bounded concurrency, retry with exponential backoff and jitter, the split
+//! `mark`), bounded concurrency, retry with exponential backoff and jitter, the split
 //! of refused batches, pause, cancellation and crash recovery. It renders nothing.
 //!
 //! Beside runs: refunds are checked against the journal before a refund run is
