@@ -869,19 +869,10 @@ fn other_journal_path(f: &Fixture) -> PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mark_lists_are_refused_and_unknown_runs_reported() {
+async fn unknown_runs_are_reported_and_files_fingerprinted() {
+    // (Mark lists are runs of their own kind now: tests/mark_runs.rs.)
     let sim = start_sim(BatchMode::PerItem, FaultConfig::default(), 0).await;
     let f = fixture();
-    let sheet = imported(
-        Kind::MarkPaid,
-        vec![SheetItem::OrderRef(paypro_console::domain::OrderRef {
-            order_number: "X".into(),
-        })],
-    );
-    assert!(matches!(
-        engine::prepare_run(&f.journal, &sheet, &source(), MERCHANT, "u", false),
-        Err(EngineError::UnsupportedKind(Kind::MarkPaid))
-    ));
     let (result, _) = drive(&f, client(&sim, PASSWORD), RunId(999), &fast_settings()).await;
     assert!(matches!(result, Err(EngineError::NotFound(RunId(999)))));
 

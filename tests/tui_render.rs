@@ -399,6 +399,7 @@ fn confirm_info() -> ConfirmInfo {
                 "created in run 2, row 9, ConnectPayId 100200301".into(),
             ),
         ],
+        refused: Vec::new(),
         total: Some("2,184,402.50".into()),
         merchant: "acme".into(),
         base_url: "https://demoapi.paypro.com.pk".into(),

@@ -15,7 +15,13 @@ pub const PLAIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The counts after `done/total`: `148 created, 2 retrying, 312 rows/s, ETA 3s`.
 pub fn details(p: &Progress, now: Instant) -> String {
-    let mut parts = vec![format!("{} created", p.created)];
+    use crate::domain::Kind;
+    let mut parts = vec![match p.kind {
+        Some(Kind::MarkPaid) => format!("{} marked paid", p.marked),
+        Some(Kind::MarkBlocked) => format!("{} marked blocked", p.marked),
+        Some(Kind::Refunds) => format!("{} refunded", p.marked),
+        _ => format!("{} created", p.created),
+    }];
     if p.exists > 0 {
         parts.push(format!("{} existed", p.exists));
     }

@@ -32,7 +32,7 @@ pub struct ShowArgs {
     /// The run's number (see `paypro-console runs`).
     pub run: i64,
     /// Only rows in this state: invalid, pending, in_flight, created, exists_before_run,
-    /// exists_id_unknown, rejected, failed or skipped.
+    /// exists_id_unknown, rejected, failed, skipped or done (mark runs).
     #[arg(long, value_name = "STATE", value_parser = parse_state)]
     pub state: Option<ItemState>,
     /// Only this row (as Excel numbers it), with every request it was in and what
@@ -215,7 +215,7 @@ pub fn render_runs(list: &[RunSummary], journal: &Path) -> String {
         );
     }
     let mut out = format!(
-        "{:>5}  {:<13} {:<16} {:<17} {:<20} {:>6} {:>7} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
+        "{:>5}  {:<13} {:<16} {:<17} {:<20} {:>6} {:>7} {:>6} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
         "RUN",
         "STATE",
         "KIND",
@@ -223,6 +223,7 @@ pub fn render_runs(list: &[RunSummary], journal: &Path) -> String {
         "BY",
         "ROWS",
         "CREATED",
+        "DONE",
         "EXISTS",
         "REJECTED",
         "FAILED",
@@ -237,7 +238,7 @@ pub fn render_runs(list: &[RunSummary], journal: &Path) -> String {
             state = format!("{state} (pid {})", lock.pid);
         }
         out.push_str(&format!(
-            "{:>5}  {:<13} {:<16} {:<17} {:<20} {:>6} {:>7} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
+            "{:>5}  {:<13} {:<16} {:<17} {:<20} {:>6} {:>7} {:>6} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
             s.run.id.0,
             state,
             s.run.kind,
@@ -245,6 +246,7 @@ pub fn render_runs(list: &[RunSummary], journal: &Path) -> String {
             s.run.started_by.as_deref().unwrap_or("-"),
             c.total(),
             c.created,
+            c.done,
             c.exists_before_run + c.exists_id_unknown,
             c.rejected,
             c.failed,

@@ -391,7 +391,10 @@ pub fn finish(journal: &Journal, driven: Driven, json: bool) -> Result<ExitCode,
             )));
         }
     };
-    let summary = Summary::of(&report, journal.path());
+    let mut summary = Summary::of(&report, journal.path());
+    if let Ok(Some(record)) = journal.run(run) {
+        summary = summary.with_kind(&record.kind);
+    }
     print_summary(&summary, json);
     if let Some(which) = driven.interrupted
         && report.state != RunState::Completed

@@ -21,9 +21,9 @@
 use super::backoff::Backoff;
 use super::classify::{Classified, Entry, Next, Payload, Response, classify};
 use super::events::{Event, ItemRef, ItemUpdate, StopReason};
-use super::{EngineError, EngineSettings, RunKind, RunReport};
+use super::{EngineError, EngineSettings, RunKind, RunReport, mark};
 use crate::api::{ApiError, Client, Exchange, Exchanged, RequestProblem};
-use crate::domain::{Consumer, ConsumerUpdate, Order};
+use crate::domain::{Consumer, ConsumerUpdate, Order, OrderRef, Refund};
 use crate::journal::{
     Applied, AttemptRecord, BatchId, ItemOutcome, JournalWriter, PendingItem, RunId, RunLock,
     RunState, RunTotals,
@@ -149,7 +149,7 @@ impl Outage {
 }
 
 /// Failures that say nothing about the items, only that the server cannot be reached.
-fn unreachable(result: &Result<super::classify::Response, ApiError>) -> bool {
+fn unreachable<T>(result: &Result<T, ApiError>) -> bool {
     match result {
         Err(ApiError::Transport { .. }) => true,
         Err(ApiError::Http { status, .. }) => *status >= 500,
@@ -163,7 +163,7 @@ fn emit(events: &UnboundedSender<Event>, event: Event) {
 }
 
 /// Reads a pending item back as what its run sends.
-fn entry_of(run: RunId, kind: RunKind, item: PendingItem) -> Result<Entry, EngineError> {
+pub(super) fn entry_of(run: RunId, kind: RunKind, item: PendingItem) -> Result<Entry, EngineError> {
     let parsed = match kind {
         RunKind::Orders => serde_json::from_str::<Order>(&item.payload).map(Payload::Order),
         RunKind::Consumers => {
@@ -172,6 +172,10 @@ fn entry_of(run: RunId, kind: RunKind, item: PendingItem) -> Result<Entry, Engin
         RunKind::ConsumerUpdates => {
             serde_json::from_str::<ConsumerUpdate>(&item.payload).map(Payload::Update)
         }
+        RunKind::MarkPaid | RunKind::MarkBlocked => {
+            serde_json::from_str::<OrderRef>(&item.payload).map(Payload::Mark)
+        }
+        RunKind::Refunds => serde_json::from_str::<Refund>(&item.payload).map(Payload::Refund),
     };
     let payload = parsed.map_err(|e| EngineError::Payload {
         run,
@@ -185,6 +189,7 @@ fn entry_of(run: RunId, kind: RunKind, item: PendingItem) -> Result<Entry, Engin
         key: item.key,
         payload,
         sends: 0,
+        earlier: item.attempts,
     })
 }
 
@@ -264,6 +269,8 @@ async fn send(
             }
             None => None,
         },
+        // Sent by `mark::send` (see `run_batch`).
+        RunKind::MarkPaid | RunKind::MarkBlocked | RunKind::Refunds => None,
     };
     match got {
         Some(Exchanged { result, exchange }) => (result, exchange),
@@ -353,11 +360,19 @@ async fn run_batch(
         .collect();
     emit(&ctx.events, Event::BatchSent { batch, items });
     let sent_at = Instant::now();
-    let (result, exchange) = send(client, ctx.kind, &entries).await;
+    let (mut classified, unreachable_now, answered) = if ctx.kind.is_mark() {
+        let (result, exchange) = mark::send(client, ctx.kind, &entries).await;
+        let mut c = mark::classify(ctx.kind, &entries, &result, ctx.max_attempts);
+        c.attach_evidence(&result, exchange);
+        (c, unreachable(&result), result.is_ok())
+    } else {
+        let (result, exchange) = send(client, ctx.kind, &entries).await;
+        let mut c = classify(ctx.kind, &entries, &result, ctx.max_attempts);
+        c.attach_evidence(&result, exchange);
+        (c, unreachable(&result), result.is_ok())
+    };
     let duration_ms = u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let mut classified = classify(ctx.kind, &entries, &result, ctx.max_attempts);
-    classified.attach_evidence(&result, exchange);
-    if unreachable(&result) {
+    if unreachable_now {
         let now = ctx.outage.failed(sent_at);
         if now.hold {
             classified.keep_sends_during_outage();
@@ -366,7 +381,7 @@ async fn run_batch(
             // Before the turn is given back, as for a 04: nothing waiting leaves.
             stop(&ctx.control, StopReason::Unreachable { since });
         }
-    } else if result.is_ok() || exchange_arrived(&classified) {
+    } else if answered || exchange_arrived(&classified) {
         ctx.outage.answered();
     }
     if let Some(reason) = &classified.auth {
@@ -441,7 +456,13 @@ struct Queue {
     backoff: Backoff,
     retries: u64,
     paused_at: Option<Instant>,
+    /// Mark runs: how many of the fresh items, from the first, one call carries (the
+    /// client's packing); `None`: `batch_size` at a time.
+    pack: Option<Packer>,
 }
+
+/// How many of the items given, from the first, go into the next request.
+type Packer = Box<dyn Fn(&[Entry]) -> usize + Send + Sync>;
 
 impl Queue {
     fn new(settings: &EngineSettings) -> Queue {
@@ -456,6 +477,25 @@ impl Queue {
             backoff: Backoff::new(settings.backoff_base, settings.backoff_max, settings.seed),
             retries: 0,
             paused_at: None,
+            pack: None,
+        }
+    }
+
+    /// A queue whose requests are cut by `pack` (mark runs): pages hold enough items to
+    /// fill a call however short the order numbers are.
+    fn packed(settings: &EngineSettings, pack: Packer) -> Queue {
+        Queue {
+            page: mark::MAX_PER_CALL * 2,
+            pack: Some(pack),
+            ..Queue::new(settings)
+        }
+    }
+
+    /// Fresh items needed to cut a request as full as allowed.
+    fn fill(&self) -> usize {
+        match self.pack {
+            Some(_) => mark::MAX_PER_CALL,
+            None => self.batch_size,
         }
     }
 
@@ -477,7 +517,7 @@ impl Queue {
 
     /// A request can only be filled from what is read: read more first.
     fn needs_page(&self) -> bool {
-        self.ready.is_empty() && !self.exhausted && self.fresh.len() < self.batch_size
+        self.ready.is_empty() && !self.exhausted && self.fresh.len() < self.fill()
     }
 
     fn add_page(&mut self, entries: Vec<Entry>, asked: usize) {
@@ -496,7 +536,13 @@ impl Queue {
         if let Some(batch) = self.ready.pop_front() {
             return Some(batch);
         }
-        let n = self.fresh.len().min(self.batch_size);
+        let n = match &self.pack {
+            Some(pack) if !self.fresh.is_empty() => {
+                let fresh = self.fresh.make_contiguous();
+                pack(fresh).clamp(1, fresh.len())
+            }
+            _ => self.fresh.len().min(self.batch_size),
+        };
         (n > 0).then(|| self.fresh.drain(..n).collect())
     }
 
@@ -590,6 +636,16 @@ impl Driver {
         );
         let (control_tx, control) = watch::channel(Control::Running);
         let (slot_tx, slot_rx) = unbounded_channel();
+        let queue = match (&client, kind.is_mark()) {
+            (Some(c), true) => {
+                let c = c.clone();
+                Queue::packed(
+                    &settings,
+                    Box::new(move |fresh: &[Entry]| mark::call_len(&c, kind, fresh)),
+                )
+            }
+            _ => Queue::new(&settings),
+        };
         let driver = Driver {
             ctx: Arc::new(Ctx {
                 writer,
@@ -603,7 +659,7 @@ impl Driver {
                 requests: AtomicU64::new(0),
                 outage: Outage::new(settings.give_up_after),
             }),
-            queue: Queue::new(&settings),
+            queue,
             tasks: JoinSet::new(),
             slot_tx,
             slot_rx,
@@ -1024,6 +1080,7 @@ mod tests {
                 address: String::new(),
             }),
             sends: 0,
+            earlier: 0,
         }
     }
 

@@ -11,9 +11,14 @@
 //! - Queries for faces are the journal's (`Journal::runs`, `run_totals`,
 //!   `items_page`, `item_history`, `find_key`), on the face's own connection.
 //!
-//! The engine owns batching (at most 50 items per request), bounded concurrency,
-//! retry with exponential backoff and jitter, the split of refused batches, pause,
-//! cancellation and crash recovery. It renders nothing.
+//! The engine owns batching (at most 50 items per request; for mark runs — mark paid,
+//! mark blocked, refunds — one `csvOrders` call of at most 4000 characters, see
+//! `mark`), bounded concurrency, retry with exponential backoff and jitter, the split
+//! of refused batches, pause, cancellation and crash recovery. It renders nothing.
+//!
+//! Beside runs: refunds are checked against the journal before a refund run is
+//! journaled (`refunds`), and two read-only look-ups journal what PayPro says:
+//! [`status`] (order status refresh) and [`lookup`] (consumer data).
 //!
 //! The journal is the single source of truth: every batch is written `in_flight`
 //! *before* its request leaves, and every answer is written before anything else hears
@@ -26,10 +31,14 @@ mod backoff;
 mod classify;
 mod drive;
 mod events;
+pub mod lookup;
+mod mark;
 mod plan;
 mod prepare;
 mod progress;
+mod refunds;
 mod run;
+pub mod status;
 
 pub use events::{Event, ItemRef, ItemUpdate, StopReason};
 pub use plan::{Plan, PlanRequest, Preview, Target, plan, plan_imported};
@@ -210,12 +219,6 @@ pub enum EngineError {
     #[error("{0}")]
     Locked(LockedBy),
 
-    /// The engine submits orders, consumers and consumer updates only.
-    #[error(
-        "{0} lists cannot be submitted yet (submit sends orders, consumers and consumer updates)"
-    )]
-    UnsupportedKind(Kind),
-
     /// The run's kind in the journal is not one this program writes.
     #[error("run {run} has kind '{kind}', which this program does not know")]
     UnknownKind { run: RunId, kind: String },
@@ -309,16 +312,31 @@ pub(crate) enum RunKind {
     Orders,
     Consumers,
     ConsumerUpdates,
+    /// Mark runs ([`mark`]): many order numbers per call, not at most 50 items.
+    MarkPaid,
+    MarkBlocked,
+    Refunds,
 }
 
 impl RunKind {
     pub(crate) fn of(kind: Kind) -> Result<RunKind, EngineError> {
-        match kind {
-            Kind::Orders => Ok(RunKind::Orders),
-            Kind::Consumers => Ok(RunKind::Consumers),
-            Kind::ConsumerUpdates => Ok(RunKind::ConsumerUpdates),
-            other => Err(EngineError::UnsupportedKind(other)),
-        }
+        Ok(match kind {
+            Kind::Orders => RunKind::Orders,
+            Kind::Consumers => RunKind::Consumers,
+            Kind::ConsumerUpdates => RunKind::ConsumerUpdates,
+            Kind::MarkPaid => RunKind::MarkPaid,
+            Kind::MarkBlocked => RunKind::MarkBlocked,
+            Kind::Refunds => RunKind::Refunds,
+        })
+    }
+
+    /// A mark run: its requests are `moap`/`moab`/`mofr` calls packed to 4000
+    /// characters, and its items end `done` rather than created.
+    pub(crate) fn is_mark(self) -> bool {
+        matches!(
+            self,
+            RunKind::MarkPaid | RunKind::MarkBlocked | RunKind::Refunds
+        )
     }
 
     /// The run's kind as journaled (`Kind::as_str`).
@@ -337,6 +355,9 @@ impl RunKind {
             RunKind::Orders => Kind::Orders,
             RunKind::Consumers => Kind::Consumers,
             RunKind::ConsumerUpdates => Kind::ConsumerUpdates,
+            RunKind::MarkPaid => Kind::MarkPaid,
+            RunKind::MarkBlocked => Kind::MarkBlocked,
+            RunKind::Refunds => Kind::Refunds,
         }
     }
 
@@ -345,6 +366,9 @@ impl RunKind {
             RunKind::Orders => crate::api::Endpoint::Cmo,
             RunKind::Consumers => crate::api::Endpoint::Cmc,
             RunKind::ConsumerUpdates => crate::api::Endpoint::Umc,
+            RunKind::MarkPaid => crate::api::Endpoint::Moap,
+            RunKind::MarkBlocked => crate::api::Endpoint::Moab,
+            RunKind::Refunds => crate::api::Endpoint::Mofr,
         }
     }
 }
@@ -387,10 +411,13 @@ mod tests {
             RunKind::parse(run, "consumer-updates").unwrap().endpoint(),
             crate::api::Endpoint::Umc
         );
-        assert!(matches!(
-            RunKind::parse(run, "mark-paid"),
-            Err(EngineError::UnsupportedKind(Kind::MarkPaid))
-        ));
+        let mark = RunKind::parse(run, "mark-paid").unwrap();
+        assert!(mark.is_mark() && !RunKind::Orders.is_mark());
+        assert_eq!(mark.endpoint(), crate::api::Endpoint::Moap);
+        assert_eq!(
+            RunKind::parse(run, "refunds").unwrap().endpoint(),
+            crate::api::Endpoint::Mofr
+        );
         assert!(matches!(
             RunKind::parse(run, "nonsense"),
             Err(EngineError::UnknownKind { .. })

@@ -57,7 +57,8 @@ pub struct Preview {
     /// Valid rows an earlier run created that will be sent again (`allow_resend`).
     pub resent: usize,
     pub to_send: usize,
-    /// Sum of `OrderAmount` over the rows to send (orders, and only when some are).
+    /// Sum of `OrderAmount` (orders) or of the refund amounts (refunds) over the rows
+    /// to send, only when some are.
     pub total: Option<Money>,
     pub merchant_id: String,
     pub base_url: String,
@@ -118,19 +119,24 @@ pub fn plan(journal: &Journal, request: PlanRequest) -> Result<Plan, EngineError
     )
 }
 
-/// Plans an already imported sheet: refuses kinds the engine does not submit, refuses
-/// a sheet whose rows another unfinished run of the merchant at this service holds
+/// Plans an already imported sheet: refuses kinds the engine does not submit, checks
+/// refunds against what the journal knows (rows that fail become invalid), refuses a
+/// sheet whose rows another unfinished run of the merchant at this service holds
 /// (pending or in flight: [`EngineError::HeldByOtherRuns`]) unless `allow_resend`,
-/// finds the rows an earlier run created, and computes the preview. The same guard is
-/// checked again when the run is journaled, in one transaction with its creation.
+/// finds the rows an earlier run created (or, for a mark run, already did), and
+/// computes the preview. The same guard is checked again when the run is journaled, in
+/// one transaction with its creation.
 pub fn plan_imported(
     journal: &Journal,
-    imported: Imported,
+    mut imported: Imported,
     source: RunSource,
     target: Target,
     allow_resend: bool,
 ) -> Result<Plan, EngineError> {
     let kind = RunKind::of(imported.kind)?;
+    // Refunds the journal's knowledge does not allow become invalid rows here, so the
+    // preview, the confirmation and the journal all show them refused before sending.
+    super::refunds::check_refunds(journal, &mut imported, &target)?;
     if !allow_resend && kind != RunKind::ConsumerUpdates {
         let holds = journal.held_elsewhere(
             imported.kind.as_str(),
@@ -182,6 +188,7 @@ fn preview_of(plan: &Plan) -> Preview {
         to_send += 1;
         total = match item {
             Item::Order(o) => total.and_then(|t| t.checked_add(o.amount)),
+            Item::Refund(r) => total.and_then(|t| t.checked_add(r.amount)),
             _ => None,
         };
     }
@@ -197,7 +204,8 @@ fn preview_of(plan: &Plan) -> Preview {
             0
         },
         to_send,
-        total: total.filter(|_| imported.kind == Kind::Orders && to_send > 0),
+        total: total
+            .filter(|_| matches!(imported.kind, Kind::Orders | Kind::Refunds) && to_send > 0),
         ..plan.preview.clone()
     }
 }

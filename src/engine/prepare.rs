@@ -220,6 +220,8 @@ fn payload_of(kind: RunKind, item: &Item) -> Result<serde_json::Value, String> {
         (RunKind::Orders, Item::Order(o)) => serde_json::to_value(o),
         (RunKind::Consumers, Item::Consumer(c)) => serde_json::to_value(c),
         (RunKind::ConsumerUpdates, Item::ConsumerUpdate(u)) => serde_json::to_value(u),
+        (RunKind::MarkPaid | RunKind::MarkBlocked, Item::OrderRef(r)) => serde_json::to_value(r),
+        (RunKind::Refunds, Item::Refund(r)) => serde_json::to_value(r),
         _ => return Err(format!("a {kind:?} run cannot carry this item")),
     };
     value.map_err(|e| e.to_string())

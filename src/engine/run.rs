@@ -156,6 +156,10 @@ pub async fn start(
     let set_up = writer
         .call(move |j| set_up(j, what, merchant.as_deref()))
         .await??;
+    let mut settings = settings;
+    if let (Some(c), true) = (&client, set_up.kind.is_mark()) {
+        settings.batch_size = call_size(&writer, c, set_up.run, set_up.kind).await;
+    }
     let (events_tx, events) = unbounded_channel();
     let (commands_tx, commands) = unbounded_channel();
     let run = set_up.run;
@@ -179,6 +183,25 @@ pub async fn start(
         recovered: set_up.recovered,
         failed_reset: set_up.failed_reset,
     })
+}
+
+/// A mark run's requests carry as many orders as fit in one call: how many the first
+/// call will, for the faces' "batches queued" (an estimate: order numbers vary).
+async fn call_size(writer: &JournalWriter, client: &Client, run: RunId, kind: RunKind) -> usize {
+    let page = writer
+        .call(move |j| j.pending_page(run, None, super::mark::MAX_PER_CALL))
+        .await;
+    let entries: Vec<_> = match page {
+        Ok(Ok(items)) => items
+            .into_iter()
+            .filter_map(|i| drive::entry_of(run, kind, i).ok())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if entries.is_empty() {
+        return 1;
+    }
+    super::mark::call_len(client, kind, &entries)
 }
 
 struct SetUp {

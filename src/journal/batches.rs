@@ -357,6 +357,10 @@ impl Journal {
             | ItemOutcome::Rejected {
                 status_code,
                 description,
+            }
+            | ItemOutcome::Done {
+                status_code,
+                description,
             } => Texts {
                 status_code: Some(self.redact(status_code)),
                 description: self.redact_opt(description.as_deref()),

@@ -196,8 +196,9 @@ pub(crate) fn item_from_row(r: &Row<'_>) -> rusqlite::Result<Item> {
     })
 }
 
-/// The states in which a key counts as created at PayPro by a run of ours.
-const CREATED_STATES: &str = "'created', 'exists_id_unknown', 'exists_before_run'";
+/// The states in which a key counts as created at PayPro by a run of ours (for a mark
+/// run: as done, marked or refunded).
+const CREATED_STATES: &str = "'created', 'exists_id_unknown', 'exists_before_run', 'done'";
 
 /// Refuses an item in a state items are not born in.
 pub(crate) fn check_new_item(item: &NewItem) -> Result<(), JournalError> {

@@ -45,6 +45,7 @@ mod items;
 mod lock;
 mod model;
 pub mod queries;
+mod remote;
 mod reports;
 mod runs;
 mod schema;
@@ -61,6 +62,10 @@ pub use model::{
     StateCounts,
 };
 pub use queries::{AttemptDetail, ItemFilter, KeyHit, PendingItem, RunTotals};
+pub use remote::{
+    CheckId, ConsumerRecord, CreatedOrder, KnownStatus, LookupId, NewCheck, OrderKnowledge,
+    OrderObservation,
+};
 pub use reports::{FilledId, ItemWithCells, KnownOrder, RowReader};
 pub use runs::UnfinishedRun;
 pub use schema::SCHEMA_VERSION;

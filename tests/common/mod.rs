@@ -394,3 +394,19 @@ impl Watched {
         (status.code(), text(&stdout), self.seen.join("\n"))
     }
 }
+
+/// Starts a console command, waits for its drive to start, lets it run `delay` (the
+/// moment of the kill, not a wait for something to happen), then SIGKILLs it. Returns
+/// the run number it announced.
+pub fn start_and_kill(cmd: Command, delay: Duration) -> i64 {
+    let mut w = spawn_watched(cmd);
+    let line = w.wait_for(": started:", Duration::from_secs(60));
+    let run: i64 = line
+        .strip_prefix("run ")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no run number in {line:?}"));
+    std::thread::sleep(delay);
+    sigkill(&mut w.child);
+    run
+}

@@ -113,6 +113,12 @@ impl Home {
             Action::ShowRuns => out.go(Nav::Push(Screen::Runs(
                 crate::tui::screens::runs::Runs::default(),
             ))),
+            Action::Operations => out.go(Nav::Push(Screen::Operations(
+                crate::tui::screens::operations::Operations::default(),
+            ))),
+            Action::PaidReport => out.go(Nav::Push(Screen::Report(Box::new(
+                crate::tui::screens::report::ReportView::new(chrono::Local::now().date_naive()),
+            )))),
             Action::Resume => match view.recent.resumable() {
                 Some(s) if view.live.is_none_or(|l| l.finished) => {
                     out.effect(Effect::Resume(s.run.id))

@@ -24,11 +24,6 @@ use std::time::Instant;
 /// The kinds offered when choosing what a sheet holds, in this order.
 pub const PICKABLE_KINDS: [Kind; 6] = Kind::ALL;
 
-/// The kinds the engine sends.
-pub fn sendable(kind: Kind) -> bool {
-    matches!(kind, Kind::Orders | Kind::Consumers | Kind::ConsumerUpdates)
-}
-
 #[derive(Debug)]
 pub enum Load {
     Loading { since: Option<Instant> },
@@ -354,17 +349,6 @@ impl Preview {
     fn submit(&mut self, out: &mut Out, view: &View<'_>) {
         let Some(data) = self.data_ref() else { return };
         let d = &data.0;
-        if !sendable(d.imported.kind) {
-            out.message(
-                "Not sent from here",
-                vec![format!(
-                    "{} lists are checked here but sent by their own command; orders, \
-                     consumers and consumer updates are sent from the console.",
-                    d.imported.kind
-                )],
-            );
-            return;
-        }
         if d.valid == 0 {
             out.message(
                 "Nothing to send",

@@ -22,9 +22,10 @@ pub const PAGE: usize = 500;
 const PREFETCH: usize = 50;
 
 /// The state filters `f` cycles through (`None`: every state).
-pub const FILTERS: [Option<ItemState>; 10] = [
+pub const FILTERS: [Option<ItemState>; 11] = [
     None,
     Some(ItemState::Created),
+    Some(ItemState::Done),
     Some(ItemState::ExistsIdUnknown),
     Some(ItemState::ExistsBeforeRun),
     Some(ItemState::Rejected),
@@ -95,6 +96,19 @@ impl Runs {
             Action::RetryFailed => {
                 if let Some(s) = selected {
                     resume_or_retry(s.run.id, true, out, view);
+                }
+            }
+            Action::StatusRefresh => {
+                if let Some(s) = selected {
+                    status_refresh(s, out, view);
+                }
+            }
+            Action::ExportResults => {
+                if let Some(s) = selected {
+                    out.effect(Effect::ExportResults {
+                        run: s.run.id,
+                        dir: view.info.start_dir.clone(),
+                    });
                 }
             }
             a => {
@@ -213,11 +227,45 @@ fn run_detail<'a>(s: &RunSummary, recent: &Recent, live: Option<&LiveRun>) -> Ve
         "interrupted: R resumes it".to_string()
     } else if s.counts.failed > 0 {
         "t sends its failed rows again".to_string()
+    } else if s.run.kind == "orders" && s.counts.created > 0 {
+        "Enter shows its rows · s looks its orders up at PayPro · x exports".to_string()
     } else {
-        "Enter shows its rows".to_string()
+        "Enter shows its rows · x exports its results".to_string()
     };
     lines.push(Line::raw(hint));
     lines
+}
+
+/// Opens the Status screen on an orders run that has created orders to look up.
+fn status_refresh(s: &RunSummary, out: &mut Out, view: &View<'_>) {
+    if s.run.kind != "orders" {
+        out.message(
+            "Nothing to look up",
+            vec![format!(
+                "Run {} is a {} run; a status refresh looks up the orders an orders run created.",
+                s.run.id, s.run.kind
+            )],
+        );
+        return;
+    }
+    if s.counts.created == 0 {
+        out.message(
+            "Nothing to look up",
+            vec![format!(
+                "Run {} has no created order with a known ConnectPay Id.",
+                s.run.id
+            )],
+        );
+        return;
+    }
+    if !view.info.demo
+        && let Some(problem) = &view.info.config_problem
+    {
+        out.message("Cannot look up", vec![problem.clone()]);
+        return;
+    }
+    let screen = crate::tui::screens::status::StatusView::start(s.run.id, out);
+    out.go(Nav::Push(Screen::Status(Box::new(screen))));
 }
 
 /// Asks the engine to resume or retry `run`, unless another process drives it or it has
@@ -419,6 +467,10 @@ impl RunItems {
             }
             Action::Resume => resume_or_retry(self.run, false, out, view),
             Action::RetryFailed => resume_or_retry(self.run, true, out, view),
+            Action::ExportResults => out.effect(Effect::ExportResults {
+                run: self.run,
+                dir: view.info.start_dir.clone(),
+            }),
             a => {
                 if self.window.apply(a, self.items.len()) {
                     if self.more
@@ -574,5 +626,6 @@ pub fn state_label(state: ItemState) -> &'static str {
         ItemState::InFlight => "→ in flight",
         ItemState::Invalid => "! invalid",
         ItemState::Skipped => "- skipped",
+        ItemState::Done => "✓ done",
     }
 }
