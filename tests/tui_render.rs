@@ -739,6 +739,39 @@ fn home_and_runs_say_what_needs_attention_and_who_started_a_run() {
         second.contains("PayPro refused the credentials"),
         "{second}"
     );
+    // R asks for the right password (masked) and resumes the run with it.
+    app.drain_effects();
+    app.update(key('R'));
+    let asked = text(&draw(&mut app, 160, 48));
+    assert!(
+        asked.contains("PayPro refused the password of merchant acme for run 2"),
+        "{asked}"
+    );
+    for c in "n3w-secret".chars() {
+        app.update(key(c));
+    }
+    let typed = text(&draw(&mut app, 160, 48));
+    assert!(
+        !typed.contains("n3w-secret"),
+        "the password is never shown: {typed}"
+    );
+    app.update(code(KeyCode::Enter));
+    let effects = app.drain_effects();
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [
+                paypro_console::tui::app::Effect::SetPassword(_),
+                paypro_console::tui::app::Effect::Resume(RunId(2))
+            ]
+        ),
+        "{effects:?}"
+    );
+    let progress = text(&draw(&mut app, 160, 48));
+    assert!(progress.contains("Progress"), "{progress}");
+    let mut app = make();
+    app.update(key('r'));
+    app.update(code(KeyCode::Down));
     app.update(code(KeyCode::Down));
     let third = text(&draw(&mut app, 160, 48));
     assert!(

@@ -295,6 +295,9 @@ pub enum InputFor {
     ReportFrom,
     /// The Report screen's last day.
     ReportTo,
+    /// The right password for a run PayPro stopped by refusing the old one: set, then
+    /// the run resumed.
+    PasswordThenResume(RunId),
 }
 
 #[derive(Debug)]
@@ -777,6 +780,11 @@ impl App {
         if let Some(Effect::Start { .. }) = self.effects.last() {
             self.live = Some(LiveRun::new(self.now));
         }
+        self.follow_resume();
+    }
+
+    /// A resume or retry just asked for shows its progress from Home.
+    fn follow_resume(&mut self) {
         if let Some(Effect::Resume(run) | Effect::Retry(run)) = self.effects.last() {
             let run = *run;
             let mut live = LiveRun::new(self.now);
@@ -901,6 +909,14 @@ impl App {
                     {
                         self.info.config_problem = None;
                     }
+                }
+            }
+            InputFor::PasswordThenResume(run) => {
+                if !input.text.is_empty() {
+                    self.effects
+                        .push(Effect::SetPassword(crate::Secret::new(input.text)));
+                    self.effects.push(Effect::Resume(run));
+                    self.follow_resume();
                 }
             }
             InputFor::ReportFrom | InputFor::ReportTo => {

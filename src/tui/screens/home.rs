@@ -143,7 +143,8 @@ impl Home {
         if info.demo {
             head.push(Line::from(vec![
                 Span::styled("DEMO — simulator in this process", theme.attention),
-                Span::raw(": nothing leaves this machine; no password needed"),
+                // 78 columns: whole at 80×24.
+                Span::raw(": nothing leaves this PC, no password"),
             ]));
         }
         head.push(Line::raw(format!(
@@ -192,7 +193,7 @@ impl Home {
             banner.push(Line::styled(
                 widgets::fit(
                     &format!(
-                        "× run {} ({}) stopped: PayPro refused the credentials; fix the password, then resume it",
+                        "× run {} ({}) stopped: PayPro refused the credentials; fix the password: r, then R on the run",
                         s.run.id,
                         file_name(&s.run.source_file),
                     ),

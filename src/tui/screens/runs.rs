@@ -220,7 +220,7 @@ fn run_detail<'a>(s: &RunSummary, recent: &Recent, live: Option<&LiveRun>) -> Ve
             s.run.id
         )
     } else if s.run.state == RunState::StoppedAuth && s.counts.unsettled() > 0 {
-        "PayPro refused the credentials: fix the password, then resume it".to_string()
+        "PayPro refused the credentials: R asks for the right password and resumes it".to_string()
     } else if recent.elsewhere().any(|o| o.run.id == s.run.id) {
         "being driven by another process: shown live, read-only".to_string()
     } else if recent.interrupted.contains(&s.run.id) {
@@ -299,6 +299,20 @@ fn resume_or_retry(run: RunId, retry: bool, out: &mut Out, view: &View<'_>) {
         }
         out.effect(Effect::Retry(run));
     } else {
+        if s.run.state == RunState::StoppedAuth && s.counts.unsettled() > 0 {
+            // The password in use is the one PayPro refused: resuming with it would
+            // only be refused again.
+            out.modal = Some(Modal::Input(Input {
+                title: format!(
+                    "PayPro refused the password of merchant {} for run {run}: the right one resumes it (Esc: not now)",
+                    s.run.merchant_id
+                ),
+                text: String::new(),
+                masked: true,
+                purpose: InputFor::PasswordThenResume(run),
+            }));
+            return;
+        }
         if !recent.interrupted.contains(&run) {
             out.message(
                 "Nothing to resume",
