@@ -369,6 +369,29 @@ fn preview_at_row_99_990_of_100_000() {
     });
 }
 
+/// While a long file loads, the screen says how far the importer has read (the
+/// counter it publishes), and keys are still answered.
+#[test]
+fn a_loading_file_shows_the_row_reached() {
+    let mut app = home_app(mono());
+    let screen = preview::Preview::open("/tmp/big.xlsx".into(), None, None, 7);
+    let paypro_console::tui::app::Effect::Load { rows_read, .. } = screen.load_effect() else {
+        panic!("a preview starts by loading its file");
+    };
+    app.push(Screen::Preview(Box::new(screen)));
+    let before = text(&draw(&mut app, 80, 24));
+    assert!(before.contains("Reading and checking big.xlsx"), "{before}");
+    assert!(before.contains("big.xlsx…  0.0 s"), "no row yet: {before}");
+    rows_read
+        .0
+        .store(45_000, std::sync::atomic::Ordering::Relaxed);
+    let during = text(&draw(&mut app, 80, 24));
+    assert!(during.contains("row 45,000"), "{during}");
+    app.update(key('?'));
+    let help = text(&draw(&mut app, 80, 24));
+    assert!(help.contains("help") || help.contains("Help"), "{help}");
+}
+
 #[test]
 fn the_kind_choice_is_preselected_from_the_headers() {
     snap("preview_kind_choice", || {

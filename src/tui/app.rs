@@ -90,6 +90,8 @@ pub enum Effect {
         path: PathBuf,
         kind: Option<Kind>,
         sheet: Option<String>,
+        /// Where the importer says how far it is.
+        rows_read: RowsRead,
     },
     /// Rows of `data` matching `query` among `among` (all rows when `None`).
     Search {
@@ -163,6 +165,23 @@ pub struct PreviewDataRef(pub PreviewData);
 impl PartialEq for PreviewDataRef {
     fn eq(&self, other: &Self) -> bool {
         std::ptr::eq(self, other)
+    }
+}
+
+/// The number of the last row a load has read, published by the importer while the
+/// screen that asked for it draws; compared by identity (one counter per load).
+#[derive(Debug, Clone, Default)]
+pub struct RowsRead(pub std::sync::Arc<std::sync::atomic::AtomicU32>);
+
+impl RowsRead {
+    pub fn get(&self) -> u32 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl PartialEq for RowsRead {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
     }
 }
 

@@ -82,11 +82,20 @@ impl Exec {
                 path,
                 kind,
                 sheet,
+                rows_read,
             } => self.blocking(move || Msg::Loaded {
                 seq,
-                result: crate::sheet::read(&path, kind, sheet.as_deref())
-                    .map(|imported| Arc::new(PreviewDataRef(PreviewData::new(imported))))
-                    .map_err(|e| e.to_string()),
+                result: crate::sheet::read_with(
+                    &path,
+                    &crate::sheet::ReadOptions {
+                        kind,
+                        sheet: sheet.as_deref(),
+                        rows_read: Some(&rows_read.0),
+                        ..crate::sheet::ReadOptions::default()
+                    },
+                )
+                .map(|imported| Arc::new(PreviewDataRef(PreviewData::new(imported))))
+                .map_err(|e| e.to_string()),
             }),
             Effect::Search {
                 seq,
