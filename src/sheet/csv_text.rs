@@ -55,6 +55,12 @@ pub fn read_csv(
             ..options
         })
         .with_rows_read(rows_read);
+    // At most a row per line break: room for every row at once, rather than a vector
+    // that doubles (holding both copies for a moment) as a big file is read.
+    let (lf, cr) = body.bytes().fold((0usize, 0usize), |(lf, cr), b| {
+        (lf + usize::from(b == b'\n'), cr + usize::from(b == b'\r'))
+    });
+    importer.reserve(lf.max(cr) + 1);
     let mut lines = LineCounter::new(body.as_bytes(), first_line);
     let mut record = csv::StringRecord::new();
     loop {

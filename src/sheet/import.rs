@@ -165,6 +165,43 @@ struct Pending {
     /// Index in `Imported::rows`.
     index: usize,
     values: Vec<Value>,
+    /// Its cells, kept until the row is known valid or not (every row of a CSV with
+    /// text dates waits: packed, they cost a third of a string per cell).
+    raw: PackedCells,
+}
+
+/// Cells as text in one allocation.
+struct PackedCells {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl PackedCells {
+    fn of(layout: &Layout, cells: &[CellValue<'_>]) -> PackedCells {
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(layout.width);
+        for c in 0..layout.width {
+            if let Some(cell) = cells.get(c) {
+                text.push_str(&cell.plain());
+            }
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+        text.shrink_to_fit();
+        PackedCells { text, ends }
+    }
+
+    fn unpack(&self) -> Vec<String> {
+        let mut start = 0usize;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let end = (end as usize).min(self.text.len());
+                let cell = self.text.get(start..end).unwrap_or_default().to_string();
+                start = end;
+                cell
+            })
+            .collect()
+    }
 }
 
 /// Builds `Imported` from rows pushed one at a time.
@@ -284,9 +321,15 @@ impl Importer {
         );
         imp.rows.push(built.row);
         if built.pending {
+            // The row takes the buffer, exactly as long as its values; the next row gets
+            // one of that length at once.
+            let fields = layout.specs.len();
+            let mut values = std::mem::replace(&mut self.values, Vec::with_capacity(fields));
+            values.shrink_to_fit();
             self.pending.push(Pending {
                 index,
-                values: std::mem::take(&mut self.values),
+                values,
+                raw: PackedCells::of(layout, cells),
             });
         }
         Ok(())
@@ -305,7 +348,7 @@ impl Importer {
         verdicts.warn(&layout, imp.header_row, &self.stats, &mut imp.issues);
         for pending in std::mem::take(&mut self.pending) {
             if let Some(r) = imp.rows.get_mut(pending.index) {
-                settle(&layout, &self.options, &verdicts, r, pending.values);
+                settle(&layout, &self.options, &verdicts, r, pending);
             }
         }
         if imp.rows.is_empty() {
@@ -636,7 +679,8 @@ fn build_row(
             item = Some(assemble(layout.kind, values));
         }
     }
-    let raw = if item.is_some() && !options.keep_cells {
+    // A waiting row keeps its cells packed until it is settled.
+    let raw = if pending || (item.is_some() && !options.keep_cells) {
         Vec::new()
     } else {
         raw_cells(layout, cells)
@@ -949,8 +993,11 @@ fn settle(
     options: &ImportOptions,
     verdicts: &Verdicts,
     r: &mut ImportedRow,
-    mut values: Vec<Value>,
+    pending: Pending,
 ) {
+    let Pending {
+        mut values, raw, ..
+    } = pending;
     // Last column first, so that each issue goes in at its place in column order.
     for (i, value) in values.iter_mut().enumerate().rev() {
         let (resolved, at) = match value {
@@ -986,11 +1033,12 @@ fn settle(
         }
     }
     row_rules(layout, options, r.row, &values, &mut r.issues);
-    if !r.issues.iter().any(Issue::is_error) {
+    let valid = !r.issues.iter().any(Issue::is_error);
+    if valid {
         r.item = Some(assemble(layout.kind, &mut values));
-        if !options.keep_cells {
-            r.raw = Vec::new();
-        }
+    }
+    if !valid || options.keep_cells {
+        r.raw = raw.unpack();
     }
 }
 
@@ -1241,5 +1289,72 @@ mod tests {
         rows.push(row(3, "B"));
         assert_eq!(seen.first_row("b", 4, &rows), Some(3));
         assert_eq!(seen.first_row("a", 5, &rows), Some(2));
+    }
+
+    /// Rows that wait for their columns' verdicts (text dates) keep their cells packed:
+    /// an invalid one gets them back exactly, a valid one only when cells are kept.
+    #[test]
+    fn a_waiting_row_gets_its_cells_back_when_it_needs_them() {
+        let header = [
+            "OrderNumber",
+            "OrderAmount",
+            "OrderDueDate",
+            "IssueDate",
+            "CustomerName",
+            "CustomerMobile",
+            "CustomerEmail",
+            "CustomerAddress",
+        ];
+        let rows = [
+            [
+                "K-1",
+                "100.50",
+                "05/06/2099",
+                "01/06/2099",
+                "Ali",
+                "03001234567",
+                "a@x.pk",
+                "H 1",
+            ],
+            [
+                "K-2",
+                "200",
+                "05/06/2099",
+                "01/06/2099",
+                "Sara",
+                "03001234567",
+                "bad@",
+                "H, 2",
+            ],
+        ];
+        for keep_cells in [false, true] {
+            let mut importer = Importer::new(Path::new("t.csv"), "t", Some(Kind::Orders))
+                .with_options(ImportOptions {
+                    keep_cells,
+                    ..ImportOptions::default()
+                });
+            let cells = |r: &[&'static str]| -> Vec<CellValue<'static>> {
+                r.iter().map(|c| CellValue::Text((*c).into())).collect()
+            };
+            importer.push_row(1, &cells(&header)).unwrap();
+            for (i, r) in rows.iter().enumerate() {
+                importer.push_row(i as u32 + 2, &cells(r)).unwrap();
+            }
+            assert_eq!(
+                importer.pending.len(),
+                2,
+                "text dates wait for their column"
+            );
+            let imp = importer.finish().unwrap().unwrap();
+            let (ok, bad) = (&imp.rows[0], &imp.rows[1]);
+            assert!(ok.is_valid(), "{:?}", ok.issues);
+            assert!(!bad.is_valid());
+            assert_eq!(bad.raw, rows[1]);
+            if keep_cells {
+                assert_eq!(ok.raw, rows[0]);
+            } else {
+                assert!(ok.raw.is_empty());
+            }
+        }
     }
 }
