@@ -485,3 +485,35 @@ fn resume_without_a_run_picks_the_interrupted_one_or_lists_them() {
     assert!(text(&out.stdout).contains("no interrupted run"));
     assert_eq!(sim.orders_by_number().len(), 600);
 }
+
+/// Ctrl-C while a big sheet is being journaled (after its preview, before its first
+/// request) ends the process at once with nothing sent: the set-up is one transaction,
+/// so the journal holds no run, or one with nothing sent that `resume` can take.
+#[test]
+fn ctrl_c_during_set_up_stops_before_anything_is_sent() {
+    let sim = Sim::start(&[]);
+    let dir = common::tempdir();
+    let journal = dir.path().join("j.sqlite3");
+    let csv = dir.path().join("big.csv");
+    // Big enough that journaling its rows takes a good second.
+    common::write_orders_csv(&csv, "SETUP", 60_000);
+    let mut cmd = console(&journal, &sim);
+    cmd.args(["submit", csv.to_str().unwrap(), "--yes", "--json"]);
+    let mut w = common::spawn_watched(cmd);
+    // With --json the preview goes to stderr, printed right before the set-up.
+    w.wait_for("60000 valid", Duration::from_secs(60));
+    common::sigint(&w.child);
+    let (code, _stdout, stderr) = w.finish();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("stopped before anything was sent"),
+        "{stderr}"
+    );
+    assert!(sim.orders().is_empty(), "nothing reaches PayPro");
+    let runs = common::runs(&journal, &sim);
+    assert!(runs.len() <= 1, "{runs:?}");
+    if let Some(run) = runs.first() {
+        // A run journaled just before the Ctrl-C: every row still to send.
+        assert_eq!(run["counts"]["pending"], 60_000, "{run}");
+    }
+}
