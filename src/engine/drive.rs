@@ -610,6 +610,7 @@ impl Driver {
             started,
             busy_at_start: writer.busy(),
             cpu_at_start: writer.cpu(),
+            groups_at_start: writer.groups(),
             events: events.clone(),
         };
         let to_send = totals.counts.pending;
@@ -971,6 +972,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         started,
         busy_at_start,
         cpu_at_start,
+        groups_at_start,
         events,
     } = closing;
     let stop = driver.run().await;
@@ -1020,6 +1022,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         requests,
         journal_time: writer.busy().saturating_sub(busy_at_start),
         journal_cpu: writer.cpu().saturating_sub(cpu_at_start),
+        journal_commits: writer.groups().saturating_sub(groups_at_start),
     })
 }
 
@@ -1030,6 +1033,7 @@ struct Closing {
     started: Instant,
     busy_at_start: Duration,
     cpu_at_start: Duration,
+    groups_at_start: u64,
     events: UnboundedSender<Event>,
 }
 
