@@ -385,13 +385,19 @@ impl Watched {
     }
 
     /// Waits for the exit; returns the code, stdout and all of stderr.
-    pub fn finish(mut self) -> (Option<i32>, String, String) {
+    pub fn finish(self) -> (Option<i32>, String, String) {
+        let (status, stdout, stderr) = self.finish_status();
+        (status.code(), stdout, stderr)
+    }
+
+    /// Waits for the exit; returns its status (code or signal), stdout and all of stderr.
+    pub fn finish_status(mut self) -> (std::process::ExitStatus, String, String) {
         let status = self.child.wait().unwrap();
         let stdout = self.stdout.take().unwrap().join().unwrap();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push(line);
         }
-        (status.code(), text(&stdout), self.seen.join("\n"))
+        (status, text(&stdout), self.seen.join("\n"))
     }
 }
 
