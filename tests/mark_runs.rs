@@ -392,3 +392,99 @@ fn refunds_of_paid_orders_go_out_and_the_others_are_refused_before_sending() {
     assert!(err.contains("already refunded by run"), "{err}");
     assert_eq!(mark_calls(&sim).len(), before + 1, "nothing more was sent");
 }
+
+/// Refunds are not idempotent at PayPro. A refund whose answer was lost (sent, never
+/// recorded) keeps its order out of any other refund run — `--allow-resend` does not
+/// lift that while its run is unfinished — and, once its run is over, counts against
+/// what is left to refund until a look-up settles it.
+#[test]
+fn a_refund_whose_answer_was_lost_is_never_doubled() {
+    let sim = Sim::start(&[]);
+    let dir = common::tempdir();
+    let journal = dir.path().join("j.sqlite3");
+    let orders = submit_orders(&journal, &sim, dir.path(), "LOST", 1);
+    pay(&sim, &journal, orders, &["LOST-00001"]);
+    let mut cmd = console(&journal, &sim);
+    cmd.args(["status", &orders.to_string(), "--json"]);
+    run_ok(cmd);
+    let paid: f64 = sim.orders_by_number()["LOST-00001"]["OrderAmount"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let half = format!("{:.2}", (paid / 2.0).floor());
+    let file = list(
+        dir.path(),
+        "half.csv",
+        &[("LOST-00001", Some(half.as_str()))],
+    );
+    let mut cmd = console(&journal, &sim);
+    cmd.args(["refund", file.to_str().unwrap(), "--yes", "--json"]);
+    let first = summary(&run_ok(cmd))["run"].as_i64().unwrap();
+    // As if its answer had been lost and the process killed: sent once, in flight.
+    let raw = rusqlite::Connection::open(&journal).unwrap();
+    raw.execute(
+        "UPDATE items SET state = 'in_flight', attempts = 1 WHERE run_id = ?1",
+        [first],
+    )
+    .unwrap();
+    raw.execute(
+        "UPDATE runs SET state = 'interrupted' WHERE id = ?1",
+        [first],
+    )
+    .unwrap();
+    let calls = mark_calls(&sim).len();
+
+    // A small refund that would fit what is left, even with --allow-resend: refused
+    // while that run is unfinished, nothing sent.
+    let small = list(dir.path(), "small.csv", &[("LOST-00001", Some("1.00"))]);
+    let mut cmd = console(&journal, &sim);
+    cmd.args([
+        "refund",
+        small.to_str().unwrap(),
+        "--yes",
+        "--json",
+        "--allow-resend",
+    ]);
+    let out = run(cmd);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("run {first}")), "{err}");
+    assert!(
+        err.contains("marks and refunds are never sent twice"),
+        "{err}"
+    );
+    assert_eq!(mark_calls(&sim).len(), calls);
+
+    // Its run over (the item failed after its tries): its amount still counts as
+    // perhaps refunded, so the other half is all that may be refunded now.
+    raw.execute(
+        "UPDATE items SET state = 'failed' WHERE run_id = ?1",
+        [first],
+    )
+    .unwrap();
+    raw.execute("UPDATE runs SET state = 'completed' WHERE id = ?1", [first])
+        .unwrap();
+    let more = format!("{:.2}", paid - (paid / 2.0).floor() + 1.0);
+    let file = list(
+        dir.path(),
+        "more.csv",
+        &[("LOST-00001", Some(more.as_str()))],
+    );
+    let mut cmd = console(&journal, &sim);
+    cmd.args([
+        "refund",
+        file.to_str().unwrap(),
+        "--yes",
+        "--json",
+        "--allow-resend",
+    ]);
+    let out = run(cmd);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("perhaps refunded by run {first}")),
+        "{err}"
+    );
+    assert_eq!(mark_calls(&sim).len(), calls, "nothing was sent");
+}

@@ -802,4 +802,47 @@ fn home_and_runs_say_what_needs_attention_and_who_started_a_run() {
         "{third}"
     );
     assert!(third.contains("paypro-console unlock 1"), "{third}");
+
+    // u asks, worded for another host's lock; y clears it through the executor, whose
+    // answer is shown and the runs read again.
+    app.drain_effects();
+    app.update(key('u'));
+    let asked = text(&draw(&mut app, 160, 48));
+    assert!(
+        asked.contains("Run 1 is locked by process 4242 on host old-container-7f3a"),
+        "{asked}"
+    );
+    assert!(asked.contains("another host"), "{asked}");
+    app.update(key('y'));
+    assert_eq!(
+        app.drain_effects(),
+        [paypro_console::tui::app::Effect::Unlock(RunId(1))]
+    );
+    app.update(Msg::Unlocked(Ok(vec![
+        "Run 1 is unlocked (recorded in its history).".into(),
+    ])));
+    let told = text(&draw(&mut app, 160, 48));
+    assert!(told.contains("Run 1 is unlocked"), "{told}");
+    assert!(
+        app.drain_effects()
+            .contains(&paypro_console::tui::app::Effect::LoadRuns)
+    );
+    // A stopped run of another merchant is not resumed with this console's merchant.
+    let mut other = rs.clone();
+    other[1].run.merchant_id = "globex".into();
+    let mut app2 = App::new(info(false), mono(), Instant::now());
+    app2.update(Msg::Runs(Ok(other), vec![RunId(3)]));
+    app2.update(key('r'));
+    app2.update(code(KeyCode::Down));
+    app2.drain_effects();
+    app2.update(key('R'));
+    let refused = text(&draw(&mut app2, 160, 48));
+    assert!(refused.contains("Run 2 is of merchant globex"), "{refused}");
+    assert!(app2.drain_effects().is_empty());
+    // A run nobody holds has nothing to unlock.
+    app.update(code(KeyCode::Esc));
+    app.update(code(KeyCode::Up));
+    app.update(key('u'));
+    let none = text(&draw(&mut app, 160, 48));
+    assert!(none.contains("is not locked"), "{none}");
 }

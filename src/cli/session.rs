@@ -174,7 +174,7 @@ pub fn start_failure(journal: &Path, e: EngineError) -> Failure {
                 }
             }
             lines.push(
-                "  (--allow-resend sends them anyway: PayPro answers 01 for those it already has)"
+                "  (orders and consumers: --allow-resend sends them anyway, PayPro answers 01 for those it already has; marks and refunds are never sent twice: finish that run first)"
                     .to_string(),
             );
             Failure::not_started(lines.join("\n"))

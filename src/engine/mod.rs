@@ -183,9 +183,9 @@ pub enum EngineError {
 
     /// Rows of the sheet are in another run's hands (pending or in flight in a run that
     /// is not finished): sending them again could bill twice. `--allow-resend` sends
-    /// them anyway.
+    /// orders and consumers anyway; never marks or refunds.
     #[error(
-        "{}; nothing was sent (--allow-resend sends them anyway)",
+        "{}; nothing was sent (finish that run first; for orders and consumers, --allow-resend sends them anyway)",
         .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     )]
     HeldByOtherRuns(Vec<RunHold>),

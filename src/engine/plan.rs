@@ -137,7 +137,7 @@ pub fn plan_imported(
     // Refunds the journal's knowledge does not allow become invalid rows here, so the
     // preview, the confirmation and the journal all show them refused before sending.
     super::refunds::check_refunds(journal, &mut imported, &target)?;
-    if !allow_resend && kind != RunKind::ConsumerUpdates {
+    if guarded(kind, allow_resend) {
         let holds = journal.held_elsewhere(
             imported.kind.as_str(),
             &target.merchant_id,
@@ -210,8 +210,33 @@ fn preview_of(plan: &Plan) -> Preview {
     }
 }
 
+/// Whether the cross-run guard applies: to every kind but consumer updates, unless
+/// `--allow-resend` lifts it for a create run (PayPro answers 01 for what it already
+/// has). Marks and refunds are not idempotent at PayPro: a row another unfinished run
+/// holds is never sent from a second run, whatever the flag says.
+pub(crate) fn guarded(kind: RunKind, allow_resend: bool) -> bool {
+    kind != RunKind::ConsumerUpdates && (!allow_resend || kind.is_mark())
+}
+
 #[cfg(test)]
 mod tests {
+
+    /// `--allow-resend` lifts the cross-run guard for creates only: marks and refunds
+    /// are not idempotent at PayPro, so a row another unfinished run holds is never
+    /// sent from a second one; consumer updates are never guarded.
+    #[test]
+    fn allow_resend_never_lifts_the_guard_for_marks_and_refunds() {
+        for kind in [RunKind::MarkPaid, RunKind::MarkBlocked, RunKind::Refunds] {
+            assert!(guarded(kind, true), "{kind:?}");
+            assert!(guarded(kind, false), "{kind:?}");
+        }
+        for kind in [RunKind::Orders, RunKind::Consumers] {
+            assert!(!guarded(kind, true), "{kind:?}");
+            assert!(guarded(kind, false), "{kind:?}");
+        }
+        assert!(!guarded(RunKind::ConsumerUpdates, false));
+    }
+
     use super::*;
     use std::path::Path;
 

@@ -151,7 +151,7 @@ pub fn journal_plan(journal: &Journal, plan: &Plan) -> Result<PreparedRun, Engin
     // never a copy of the sheet.
     let columns = sheet_columns(&plan.imported);
     let keep = columns.is_some();
-    let guard = !plan.allow_resend && kind != RunKind::ConsumerUpdates;
+    let guard = super::plan::guarded(kind, plan.allow_resend);
     let (run, _) = journal.create_guarded_run(
         &new_run,
         columns.as_deref(),

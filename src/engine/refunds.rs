@@ -10,7 +10,9 @@
 //!   Decision: refund applies to paid orders); `Refunded` says it is already refunded,
 //!   any other state is named with when and how it was seen;
 //! - the amount is not more than what is left to refund: the amount paid, less what our
-//!   refund runs already refunded of it.
+//!   refund runs already refunded of it, and less what refunds of ours that left without
+//!   a recorded answer may have refunded (PayPro may have done them: refunds are not
+//!   idempotent, so a doubt counts as done until a status look-up settles it).
 //!
 //! A status seen can be stale (an order paid since the last refresh is refused; one
 //! refunded elsewhere since is refused by PayPro and rejected with its answer): the
@@ -162,11 +164,22 @@ fn refusal(
             ),
         ));
     };
-    let left = paid - k.refunded;
+    let left = paid - k.refunded - k.maybe_refunded;
     if amount <= left {
         return None;
     }
-    let message = if k.refunded.is_zero() {
+    let message = if !k.maybe_refunded.is_zero() {
+        let runs: Vec<String> = k.maybe_runs.iter().map(|r| r.to_string()).collect();
+        format!(
+            "refund {amount:.2} is more than the {left:.2} that may be left to refund of \
+             order {number}: {paid:.2} paid, {:.2} already refunded, and {:.2} perhaps \
+             refunded by run {} (sent, its answer never recorded: resume that run, or look \
+             the order's status up, first)",
+            k.refunded,
+            k.maybe_refunded,
+            runs.join(", ")
+        )
+    } else if k.refunded.is_zero() {
         format!(
             "refund {amount:.2} is more than the {paid:.2} paid for order {number} ({})",
             seen(latest)
@@ -214,11 +227,31 @@ mod tests {
             }),
             refunded: Decimal::new(refunded, 2),
             refund_runs: if refunded > 0 { vec![RunId(9)] } else { vec![] },
+            maybe_refunded: Decimal::ZERO,
+            maybe_runs: Vec::new(),
         }
     }
 
     fn why(amount: i64, k: Option<&OrderKnowledge>) -> Option<(bool, String)> {
         refusal("A-1", Decimal::new(amount, 2), k, &target())
+    }
+
+    /// A refund that left without a recorded answer may have been done: it counts
+    /// against what is left, and the message says which run and what to do.
+    #[test]
+    fn a_refund_whose_answer_was_lost_counts_against_what_is_left() {
+        let mut k = knowing("PAID", Some(100_000), 0);
+        k.maybe_refunded = Decimal::new(50_000, 2);
+        k.maybe_runs = vec![RunId(7)];
+        assert_eq!(why(50_000, Some(&k)), None);
+        let (on_amount, m) = why(50_001, Some(&k)).unwrap();
+        assert!(on_amount);
+        assert!(
+            m.contains("more than the 500.00 that may be left to refund of order A-1"),
+            "{m}"
+        );
+        assert!(m.contains("500.00 perhaps refunded by run 7"), "{m}");
+        assert!(m.contains("resume that run"), "{m}");
     }
 
     #[test]

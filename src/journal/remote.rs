@@ -92,6 +92,12 @@ pub struct OrderKnowledge {
     pub refunded: Decimal,
     /// The refund runs that did.
     pub refund_runs: Vec<RunId>,
+    /// What refunds of ours that were sent but whose answer was never recorded (items
+    /// sent at least once and left `failed`, `pending` or `in_flight`) may have
+    /// refunded: PayPro may have done them, so they count against what is left.
+    pub maybe_refunded: Decimal,
+    /// The refund runs holding those.
+    pub maybe_runs: Vec<RunId>,
 }
 
 /// One consumer as a look-up found it (or did not).
@@ -422,9 +428,13 @@ impl Journal {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT i.key, i.run_id, json_extract(i.payload, '$.amount')
+                    "SELECT i.key, i.run_id, json_extract(i.payload, '$.amount'),
+                            i.state = 'done'
                      FROM temp.known_keys k
-                     JOIN items i ON i.key = k.key AND i.state = 'done'
+                     JOIN items i ON i.key = k.key
+                      AND (i.state = 'done'
+                           OR (i.state IN ('failed', 'pending', 'in_flight')
+                               AND i.attempts > 0))
                      JOIN runs r ON r.id = i.run_id
                      WHERE r.merchant_id = ?1 AND r.kind = 'refunds'
                        AND rtrim(trim(r.base_url), '/') = ?2
@@ -437,11 +447,12 @@ impl Journal {
                         r.get::<_, String>(0)?,
                         RunId(r.get(1)?),
                         r.get::<_, Option<String>>(2)?,
+                        r.get::<_, bool>(3)?,
                     ))
                 })
                 .ctx(CTX)?;
             for row in rows {
-                let (key, run, amount) = row.ctx(CTX)?;
+                let (key, run, amount, done) = row.ctx(CTX)?;
                 let amount: Decimal =
                     amount.as_deref().unwrap_or_default().parse().map_err(|_| {
                         JournalError::Corrupt {
@@ -451,9 +462,14 @@ impl Journal {
                         }
                     })?;
                 let entry = known.entry(key).or_default();
-                entry.refunded += amount;
-                if !entry.refund_runs.contains(&run) {
-                    entry.refund_runs.push(run);
+                let (sum, runs) = if done {
+                    (&mut entry.refunded, &mut entry.refund_runs)
+                } else {
+                    (&mut entry.maybe_refunded, &mut entry.maybe_runs)
+                };
+                *sum += amount;
+                if !runs.contains(&run) {
+                    runs.push(run);
                 }
             }
         }
@@ -734,6 +750,28 @@ mod tests {
         assert_eq!(latest.observation.amount_paid, Some(Decimal::new(45000, 2)));
         assert_eq!(a.refunded, Decimal::new(10050, 2));
         assert_eq!(a.refund_runs, vec![refunds]);
+        assert_eq!(a.maybe_refunded, Decimal::ZERO);
+        // A refund of ours that left and whose answer never came (failed after its
+        // tries) may have been done: it counts apart, against what is left.
+        let doubtful = run_of(
+            &j,
+            "refunds",
+            &[("A", json!({"order_number": "A", "amount": "50.00"}))],
+        );
+        answer(&j, doubtful, |_| ItemOutcome::Failed {
+            last_error: "transport: connection reset".into(),
+        });
+        // One never sent (rows of a run cancelled before they left) does not count.
+        run_of(
+            &j,
+            "refunds",
+            &[("A", json!({"order_number": "A", "amount": "70.00"}))],
+        );
+        let again = j.order_knowledge("acme", "http://pp", ["A"]).unwrap();
+        let a = &again["A"];
+        assert_eq!(a.refunded, Decimal::new(10050, 2));
+        assert_eq!(a.maybe_refunded, Decimal::new(5000, 2));
+        assert_eq!(a.maybe_runs, vec![doubtful]);
         let b = &known["B"];
         assert_eq!(
             b.latest.as_ref().unwrap().observation.status.as_deref(),

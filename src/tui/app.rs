@@ -140,6 +140,8 @@ pub enum Effect {
         report: Arc<ReportRef>,
         dir: PathBuf,
     },
+    /// Clear run N's lock, the clerk having said yes.
+    Unlock(RunId),
 }
 
 /// A fetched paid-orders report, shared between the Report screen and its export;
@@ -255,6 +257,8 @@ pub enum Msg {
     },
     /// A workbook was written (what to tell the clerk), or why not.
     Exported(Result<Vec<String>, String>),
+    /// A run's lock was cleared (what to tell the clerk), or why not.
+    Unlocked(Result<Vec<String>, String>),
 }
 
 /// Where to go after a key.
@@ -282,6 +286,8 @@ pub enum Modal {
 pub enum AskFor {
     CancelRun,
     Quit,
+    /// Clear the lock on a run (see `cli::unlock`).
+    Unlock(RunId),
 }
 
 #[derive(Debug)]
@@ -682,6 +688,13 @@ impl App {
                 Ok(lines) => out.message("Written", lines),
                 Err(e) => out.message("Nothing was written", vec![e]),
             },
+            Msg::Unlocked(result) => {
+                match result {
+                    Ok(lines) => out.message("Unlocked", lines),
+                    Err(e) => out.message("The lock is kept", vec![e]),
+                }
+                out.effect(Effect::LoadRuns);
+            }
             _ => {}
         }
         self.apply(out);
@@ -802,6 +815,20 @@ impl App {
         self.follow_resume();
     }
 
+    /// The password typed replaces the console's (and ends a "no password" problem).
+    fn set_password(&mut self, text: String) {
+        self.effects
+            .push(Effect::SetPassword(crate::Secret::new(text)));
+        if self
+            .info
+            .config_problem
+            .as_deref()
+            .is_some_and(|p| p.starts_with("no password"))
+        {
+            self.info.config_problem = None;
+        }
+    }
+
     /// A resume or retry just asked for shows its progress from Home.
     fn follow_resume(&mut self) {
         if let Some(Effect::Resume(run) | Effect::Retry(run)) = self.effects.last() {
@@ -847,6 +874,7 @@ impl App {
                             self.quit = true;
                         }
                     }
+                    AskFor::Unlock(run) => self.effects.push(Effect::Unlock(run)),
                 },
                 Some(Action::No) => {}
                 _ => self.modal = Some(Modal::Ask { question, then }),
@@ -918,22 +946,12 @@ impl App {
         match input.purpose {
             InputFor::Password => {
                 if !input.text.is_empty() {
-                    self.effects
-                        .push(Effect::SetPassword(crate::Secret::new(input.text)));
-                    if self
-                        .info
-                        .config_problem
-                        .as_deref()
-                        .is_some_and(|p| p.starts_with("no password"))
-                    {
-                        self.info.config_problem = None;
-                    }
+                    self.set_password(input.text);
                 }
             }
             InputFor::PasswordThenResume(run) => {
                 if !input.text.is_empty() {
-                    self.effects
-                        .push(Effect::SetPassword(crate::Secret::new(input.text)));
+                    self.set_password(input.text);
                     self.effects.push(Effect::Resume(run));
                     self.follow_resume();
                 }

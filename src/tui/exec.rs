@@ -153,6 +153,10 @@ impl Exec {
                 self.blocking(move || Msg::Exported(export_results_to(&journal, run, &dir)))
             }
             Effect::FetchReport { seq, range } => self.fetch_report(seq, range),
+            Effect::Unlock(run) => {
+                let journal = self.journal.clone();
+                self.blocking(move || Msg::Unlocked(unlock(&journal, run)))
+            }
             Effect::ExportReport { report, dir } => {
                 let journal = self.journal.clone();
                 self.blocking(move || Msg::Exported(export_report_to(&journal, &report, &dir)))
@@ -711,6 +715,24 @@ pub fn dir_of(path: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// Clears run `run`'s lock (the clerk said yes), with what to tell them.
+fn unlock(journal: &Journal, run: RunId) -> Result<Vec<String>, String> {
+    let holder = crate::cli::unlock::unlock_confirmed(journal, run)?;
+    let was = holder
+        .map(|h| {
+            format!(
+                "It was held by {}.",
+                crate::cli::unlock::describe_holder(&h)
+            )
+        })
+        .unwrap_or_else(|| "It was not locked.".into());
+    Ok(vec![
+        format!("Run {run} is unlocked (recorded in its history)."),
+        was,
+        "R resumes it.".into(),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -720,6 +742,50 @@ mod tests {
     use calamine::Reader;
     use chrono::{NaiveDate, TimeZone, Utc};
     use rust_decimal::Decimal;
+
+    /// The console's unlock clears another host's lock and records who did it; a run
+    /// with no lock says so; the run's history has the unlock.
+    #[test]
+    fn the_console_clears_another_hosts_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite3");
+        let journal = Journal::open(&path).unwrap();
+        let (run, _) = journal
+            .create_run_with_items(
+                &NewRun {
+                    kind: "orders".into(),
+                    source_file: "o.csv".into(),
+                    source_sha256: String::new(),
+                    sheet: None,
+                    merchant_id: "acme".into(),
+                    base_url: "http://pp".into(),
+                },
+                &[],
+            )
+            .unwrap();
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE runs SET lock_pid = 4242, lock_host = 'old-container-7f3a',
+                                 lock_token = 1, lock_since = '2026-11-24T16:40:03.000Z',
+                                 state = 'running'
+                 WHERE id = ?1",
+                [run.0],
+            )
+            .unwrap();
+        let told = unlock(&journal, run).unwrap();
+        assert_eq!(
+            told[0],
+            format!("Run {run} is unlocked (recorded in its history).")
+        );
+        assert!(
+            told[1].contains("process 4242 on host old-container-7f3a"),
+            "{told:?}"
+        );
+        assert!(journal.run(run).unwrap().unwrap().lock.is_none());
+        let again = unlock(&journal, run).unwrap();
+        assert_eq!(again[1], "It was not locked.");
+    }
 
     #[test]
     fn console_exports_never_replace_a_file_and_say_where_they_went() {

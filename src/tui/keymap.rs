@@ -73,6 +73,8 @@ pub enum Action {
     StatusRefresh,
     /// Write a run's results workbook.
     ExportResults,
+    /// Clear the lock a process of another host (or an ended one) left on a run.
+    Unlock,
     /// The report's first day.
     EditFrom,
     /// The report's last day.
@@ -398,6 +400,14 @@ pub fn bindings() -> Vec<Binding> {
             "write the selected run's results workbook into the start folder",
         ),
         b(L::Runs, K::Esc, A::Back, "back", "back"),
+        // After Esc: at 80 columns the bar drops it rather than "Esc back".
+        b(
+            L::Runs,
+            K::Char('u'),
+            A::Unlock,
+            "unlock",
+            "clear the lock another host's process left on the selected run (asks first)",
+        ),
         b(
             L::RunItems,
             K::Char('f'),

@@ -6,7 +6,7 @@
 
 use super::{counts_line, file_name, run_state_label};
 use crate::journal::{ItemId, ItemState, RunId, RunState, RunSummary};
-use crate::tui::app::{Effect, Input, InputFor, Modal, Nav, Out, Screen, View};
+use crate::tui::app::{AskFor, Effect, Input, InputFor, Modal, Nav, Out, Screen, View};
 use crate::tui::keymap::Action;
 use crate::tui::live::LiveRun;
 use crate::tui::screens::home::Recent;
@@ -109,6 +109,11 @@ impl Runs {
                         run: s.run.id,
                         dir: view.info.start_dir.clone(),
                     });
+                }
+            }
+            Action::Unlock => {
+                if let Some(s) = selected {
+                    ask_unlock(s, out, view);
                 }
             }
             a => {
@@ -268,6 +273,40 @@ fn status_refresh(s: &RunSummary, out: &mut Out, view: &View<'_>) {
     out.go(Nav::Push(Screen::Status(Box::new(screen))));
 }
 
+/// Asks before clearing the lock on `s`: only a lock whose holder this host cannot see
+/// alive (another host's, or an ended process of this host), worded as `unlock` is.
+fn ask_unlock(s: &RunSummary, out: &mut Out, view: &View<'_>) {
+    let run = s.run.id;
+    let Some(holder) = &s.run.lock else {
+        out.message("Not locked", vec![format!("Run {run} is not locked.")]);
+        return;
+    };
+    let who = crate::cli::unlock::describe_holder(holder);
+    let mine = view.live.is_some_and(|l| l.run == Some(run) && !l.finished);
+    if mine || view.recent.elsewhere().any(|o| o.run.id == run) {
+        out.message(
+            "Cannot unlock",
+            vec![format!(
+                "Run {run} is being driven right now by {who}, on this host; it cannot be unlocked while that process runs."
+            )],
+        );
+        return;
+    }
+    let question = if view.recent.held_by_other_host().any(|o| o.run.id == run) {
+        format!(
+            "Run {run} is locked by {who}. That is another host, which cannot be checked from here. Clear the lock only if that process is gone: two processes driving one run could send its rows twice. Clear it?"
+        )
+    } else {
+        format!(
+            "Run {run} is locked by {who}, a process of this host that has ended (resuming takes the lock over by itself). Clear it?"
+        )
+    };
+    out.modal = Some(Modal::Ask {
+        question,
+        then: AskFor::Unlock(run),
+    });
+}
+
 /// Asks the engine to resume or retry `run`, unless another process drives it or it has
 /// nothing to do.
 fn resume_or_retry(run: RunId, retry: bool, out: &mut Out, view: &View<'_>) {
@@ -300,6 +339,20 @@ fn resume_or_retry(run: RunId, retry: bool, out: &mut Out, view: &View<'_>) {
         out.effect(Effect::Retry(run));
     } else {
         if s.run.state == RunState::StoppedAuth && s.counts.unsettled() > 0 {
+            // The console has one merchant's password: a run of another merchant is
+            // resumed by a console started as that merchant.
+            if let Some(mine) = view.info.merchant.as_deref()
+                && mine != s.run.merchant_id
+            {
+                out.message(
+                    "Another merchant",
+                    vec![format!(
+                        "Run {run} is of merchant {}; this console sends as merchant {mine}. Start the console as merchant {} (--merchant) to resume it.",
+                        s.run.merchant_id, s.run.merchant_id
+                    )],
+                );
+                return;
+            }
             // The password in use is the one PayPro refused: resuming with it would
             // only be refused again.
             out.modal = Some(Modal::Input(Input {
