@@ -633,55 +633,33 @@ impl App {
                 }
             }
             Msg::Items(reply) => {
-                for s in self.stack.iter_mut().rev() {
-                    if let Screen::RunItems(r) = s {
-                        r.items(reply, &mut out);
-                        break;
-                    }
+                if let Some(r) = self.run_items() {
+                    r.items(reply, &mut out);
                 }
             }
             Msg::Attempts { seq, result } => {
-                for s in self.stack.iter_mut().rev() {
-                    if let Screen::RunItems(r) = s {
-                        r.attempts(seq, result);
-                        break;
-                    }
+                if let Some(r) = self.run_items() {
+                    r.attempts(seq, result);
                 }
             }
             Msg::Status { run, event } => {
-                for s in self.stack.iter_mut().rev() {
-                    if let Screen::Status(v) = s
-                        && v.run == run
-                    {
-                        v.event(event);
-                        break;
-                    }
+                if let Some(v) = self.status_view(run) {
+                    v.event(event);
                 }
             }
             Msg::StatusEnded { run, result } => {
-                for s in self.stack.iter_mut().rev() {
-                    if let Screen::Status(v) = s
-                        && v.run == run
-                    {
-                        v.ended(result);
-                        break;
-                    }
+                if let Some(v) = self.status_view(run) {
+                    v.ended(result);
                 }
             }
             Msg::Report { seq, event } => {
-                for s in self.stack.iter_mut().rev() {
-                    if let Screen::Report(r) = s {
-                        r.event(seq, event);
-                        break;
-                    }
+                if let Some(r) = self.report_view() {
+                    r.event(seq, event);
                 }
             }
             Msg::ReportFetched { seq, result } => {
-                for s in self.stack.iter_mut().rev() {
-                    if let Screen::Report(r) = s {
-                        r.fetched(seq, result);
-                        break;
-                    }
+                if let Some(r) = self.report_view() {
+                    r.fetched(seq, result);
                 }
             }
             Msg::Exported(result) => match result {
@@ -698,6 +676,30 @@ impl App {
             _ => {}
         }
         self.apply(out);
+    }
+
+    // Answers of work a screen started go to the topmost such screen still open (the
+    // clerk may have opened others over it, or closed it: then the answer is dropped).
+
+    fn run_items(&mut self) -> Option<&mut runs::RunItems> {
+        self.stack.iter_mut().rev().find_map(|s| match s {
+            Screen::RunItems(r) => Some(&mut **r),
+            _ => None,
+        })
+    }
+
+    fn status_view(&mut self, run: RunId) -> Option<&mut status::StatusView> {
+        self.stack.iter_mut().rev().find_map(|s| match s {
+            Screen::Status(v) if v.run == run => Some(&mut **v),
+            _ => None,
+        })
+    }
+
+    fn report_view(&mut self) -> Option<&mut report::ReportView> {
+        self.stack.iter_mut().rev().find_map(|s| match s {
+            Screen::Report(r) => Some(&mut **r),
+            _ => None,
+        })
     }
 
     fn route(&mut self, f: impl FnOnce(&mut Screen, &mut Out, &View<'_>)) {
