@@ -9,7 +9,7 @@
 
 use super::batches::{ATTEMPT_COLUMNS, attempt_from_row};
 use super::error::{Context, JournalError};
-use super::items::{ITEM_COLUMNS, item_from_row};
+use super::items::{ITEM_COLUMNS, ITEM_TABLES, item_from_row};
 use super::model::{AttemptInfo, Item, ItemId, ItemState, Run, RunId, StateCounts};
 use super::{Journal, to_u32};
 use rusqlite::params_from_iter;
@@ -160,7 +160,7 @@ impl Journal {
         let more = conditions(state, text, &mut params);
         params.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
         let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND row > ?2{more}
+            "SELECT {ITEM_COLUMNS} FROM {ITEM_TABLES} WHERE run_id = ?1 AND row > ?2{more}
              ORDER BY row LIMIT ?{}",
             params.len()
         );
@@ -223,7 +223,8 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND key = ?2 ORDER BY row"
+                "SELECT {ITEM_COLUMNS} FROM {ITEM_TABLES}
+                 WHERE run_id = ?1 AND key = ?2 ORDER BY row"
             ))
             .ctx("finding a key")?;
         stmt.query_map(rusqlite::params![run.0, key.trim()], item_from_row)
@@ -239,7 +240,8 @@ impl Journal {
             let conn = self.conn();
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT {ITEM_COLUMNS} FROM items WHERE key = ?1 ORDER BY run_id, row"
+                    "SELECT {ITEM_COLUMNS} FROM {ITEM_TABLES}
+                     WHERE key = ?1 ORDER BY run_id, row"
                 ))
                 .ctx("finding a key")?;
             stmt.query_map([key.trim()], item_from_row)
@@ -297,7 +299,7 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT id, row, key, payload FROM items
+                "SELECT id, row, key, payload FROM items JOIN item_inputs ON item_id = id
                  WHERE run_id = ?1 AND state = 'pending' AND row > ?2
                  ORDER BY row LIMIT ?3",
             )
