@@ -73,6 +73,7 @@ struct Outcome {
     elapsed: Duration,
     journal: Duration,
     journal_cpu: Duration,
+    journal_commits: u64,
     requests: u64,
     created: u64,
     /// Mean time from a request leaving to its answer being journaled.
@@ -160,6 +161,7 @@ async fn run_once(n: usize, latency_ms: u64, prefix: &str) -> Outcome {
         elapsed: report.elapsed,
         journal: report.journal_time,
         journal_cpu: report.journal_cpu,
+        journal_commits: report.journal_commits,
         requests: report.requests,
         created: report.counts.created,
         request_ms,
@@ -272,6 +274,10 @@ fn main() {
              {commit:.3} ms)",
             per_batch(o.journal),
             per_batch(o.journal_cpu)
+        );
+        println!(
+            "engine {n} rows: commits of batch records per batch at zero latency: {:.2}",
+            o.journal_commits as f64 / o.requests.max(1) as f64
         );
         println!(
             "engine {n} rows: journal share at zero latency: {:.1}%",

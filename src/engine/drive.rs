@@ -479,6 +479,7 @@ impl Driver {
             started,
             busy_at_start: writer.busy(),
             cpu_at_start: writer.cpu(),
+            groups_at_start: writer.groups(),
             events: events.clone(),
         };
         let to_send = totals.counts.pending;
@@ -829,6 +830,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         started,
         busy_at_start,
         cpu_at_start,
+        groups_at_start,
         events,
     } = closing;
     let stop = driver.run().await;
@@ -878,6 +880,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         requests,
         journal_time: writer.busy().saturating_sub(busy_at_start),
         journal_cpu: writer.cpu().saturating_sub(cpu_at_start),
+        journal_commits: writer.groups().saturating_sub(groups_at_start),
     })
 }
 
@@ -888,6 +891,7 @@ struct Closing {
     started: Instant,
     busy_at_start: Duration,
     cpu_at_start: Duration,
+    groups_at_start: u64,
     events: UnboundedSender<Event>,
 }
 

@@ -119,6 +119,8 @@ pub struct RunReport {
     pub journal_time: Duration,
     /// The CPU time of that work.
     pub journal_cpu: Duration,
+    /// Commits of batch records in that time (records that arrive together share one).
+    pub journal_commits: u64,
 }
 
 impl RunReport {

@@ -44,11 +44,12 @@ pub struct JournalWriter {
 }
 
 /// The thread's time spent serving requests: wall time (waiting for the disk and for
-/// a CPU included) and its own CPU time.
+/// a CPU included) and its own CPU time; and how many groups of writes it committed.
 #[derive(Default)]
 struct Clocks {
     busy_ns: AtomicU64,
     cpu_ns: AtomicU64,
+    groups: AtomicU64,
 }
 
 /// This thread's CPU time so far (0 where the clock cannot be read).
@@ -110,6 +111,12 @@ impl JournalWriter {
     /// The CPU time of that work (what it costs on an idle machine, fsyncs aside).
     pub fn cpu(&self) -> Duration {
         Duration::from_nanos(self.clocks.cpu_ns.load(Ordering::Relaxed))
+    }
+
+    /// Groups of batch writes committed so far, each in one transaction (one fsync):
+    /// with [`JournalWriter::busy`], how well group commit shares the disk's syncs.
+    pub fn groups(&self) -> u64 {
+        self.clocks.groups.load(Ordering::Relaxed)
     }
 
     /// [`Journal::begin_batch`], answered once the batch is durably in flight.
@@ -212,6 +219,7 @@ fn serve(journal: &Journal, requests: &Receiver<Request>, clocks: &Clocks) {
                     }
                 }
                 let results = journal.write_group(&ops);
+                clocks.groups.fetch_add(1, Ordering::Relaxed);
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
