@@ -816,6 +816,59 @@ fn double_sending_and_mismatched_answers_are_refused_without_writing() {
     );
 }
 
+/// A batch's items are marked one by one with the check folded into each mark: one
+/// that cannot go (named twice, of another run, unknown, not pending) is named with
+/// why, and nothing of the batch is kept, however far the marking got.
+#[test]
+fn a_batch_with_an_item_it_cannot_send_names_it_and_writes_nothing() {
+    let (_dir, _path, j, run, ids) = journal_with_run(4);
+    let other = j.create_run(&new_run("M1")).unwrap();
+    let stranger = j.add_items(other, &[pending(2, "B-0")]).unwrap()[0];
+    let _lock = j.lock_run(run).unwrap();
+
+    let twice = j
+        .begin_batch(run, "cpay/cmo", &[ids[0], ids[1], ids[2], ids[1]])
+        .unwrap_err();
+    assert!(
+        matches!(
+            twice,
+            JournalError::InvalidTransition { item, row: 3, from: ItemState::InFlight, .. }
+                if item == ids[1]
+        ),
+        "{twice:?}"
+    );
+    let elsewhere = j
+        .begin_batch(run, "cpay/cmo", &[ids[0], stranger])
+        .unwrap_err();
+    assert!(
+        matches!(&elsewhere, JournalError::NotFound { what } if what.contains(&stranger.to_string())),
+        "{elsewhere:?}"
+    );
+    let unknown = j
+        .begin_batch(run, "cpay/cmo", &[ids[3], ItemId(999_999)])
+        .unwrap_err();
+    assert!(
+        matches!(unknown, JournalError::NotFound { .. }),
+        "{unknown:?}"
+    );
+
+    for id in &ids {
+        let item = j.item(*id).unwrap().unwrap();
+        assert_eq!(
+            (item.state, item.attempts),
+            (ItemState::Pending, 0),
+            "row {}",
+            item.row
+        );
+        assert!(j.item_attempts(*id).unwrap().is_empty(), "row {}", item.row);
+    }
+    assert_eq!(j.run_totals(run).unwrap().counts.in_flight, 0);
+    // The batches refused left no request behind.
+    let b = j.begin_batch(run, "cpay/cmo", &ids).unwrap();
+    assert_eq!(j.item_attempts(ids[0]).unwrap()[0].batch, b);
+    assert_eq!(j.run_totals(run).unwrap().counts.in_flight, 4);
+}
+
 #[test]
 fn runs_list_with_counts_and_state_times() {
     let (_dir, _path, j, run1, _) = journal_with_run(3);

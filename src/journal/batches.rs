@@ -55,24 +55,6 @@ impl Journal {
             });
         }
         self.require_lock(tx, run)?;
-        // The whole batch in a few statements (the ids travel as one JSON array): a
-        // write-ahead record costs little more than its commit. Every item must be of
-        // this run, pending, and named once, or nothing is written.
-        let ids = ids_json(item_ids);
-        let distinct = item_ids.iter().collect::<HashSet<_>>().len() == item_ids.len();
-        // `+`: look each item up by its id; an index on (run, state) would walk every
-        // pending item of the run for each batch.
-        let sendable: i64 = tx
-            .prepare_cached(
-                "SELECT COUNT(*) FROM items
-                 WHERE id IN (SELECT value FROM json_each(?1))
-                   AND +run_id = ?2 AND +state = 'pending'",
-            )
-            .and_then(|mut s| s.query_row(params![ids, run.0], |r| r.get(0)))
-            .ctx("recording a batch")?;
-        if !distinct || usize::try_from(sendable).ok() != Some(item_ids.len()) {
-            return Err(why_not_sendable(tx, run, item_ids)?);
-        }
         tx.prepare_cached(
             "INSERT INTO batches (run_id, endpoint, item_count, started_at)
              VALUES (?1, ?2, ?3, ?4)",
@@ -80,18 +62,33 @@ impl Journal {
         .and_then(|mut s| s.execute(params![run.0, endpoint, item_ids.len() as i64, now]))
         .ctx("recording a batch")?;
         let batch = BatchId(tx.last_insert_rowid());
-        tx.prepare_cached(
-            "INSERT INTO attempts (batch_id, item_id, position)
-             SELECT ?1, value, key FROM json_each(?2)",
-        )
-        .and_then(|mut s| s.execute(params![batch.0, ids]))
-        .ctx("recording a batch")?;
-        tx.prepare_cached(
-            "UPDATE items SET state = 'in_flight', attempts = attempts + 1, updated_at = ?2
-             WHERE id IN (SELECT value FROM json_each(?1))",
-        )
-        .and_then(|mut s| s.execute(params![ids, now]))
-        .ctx("recording a batch")?;
+        // One prepared statement per item, the check folded into the change: an item
+        // is marked only if it is of this run and pending, so one that is not (or is
+        // named twice: the first mark made it in flight) changes no row, and nothing
+        // of the batch is kept. Measured cheaper than the same work over a JSON array
+        // of the ids, whose `IN (SELECT … json_each)` costs more than it saves.
+        let mut mark = tx
+            .prepare_cached(
+                "UPDATE items SET state = 'in_flight', attempts = attempts + 1, updated_at = ?3
+                 WHERE id = ?1 AND run_id = ?2 AND state = 'pending'",
+            )
+            .ctx("recording a batch")?;
+        let mut member = tx
+            .prepare_cached(
+                "INSERT INTO attempts (batch_id, item_id, position) VALUES (?1, ?2, ?3)",
+            )
+            .ctx("recording a batch")?;
+        for (position, item) in item_ids.iter().enumerate() {
+            let marked = mark
+                .execute(params![item.0, run.0, now])
+                .ctx("recording a batch")?;
+            if marked != 1 {
+                return Err(why_not_sendable(tx, run, item_ids, position)?);
+            }
+            member
+                .execute(params![batch.0, item.0, position as i64])
+                .ctx("recording a batch")?;
+        }
         Ok(batch)
     }
 
@@ -498,61 +495,43 @@ struct PreparedAnswer<'a> {
     items: Vec<(ItemId, &'a ItemOutcome, Texts)>,
 }
 
-/// `[1,2,3]`: item ids as one SQL parameter, read back with `json_each`.
-fn ids_json(ids: &[ItemId]) -> String {
-    let mut out = String::with_capacity(ids.len() * 8 + 2);
-    out.push('[');
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&id.0.to_string());
-    }
-    out.push(']');
-    out
-}
-
-/// Why a batch's items could not all be marked in flight: the first item that is
-/// repeated, of another run, missing, or not pending.
+/// Why the item at `position` of a batch could not be marked in flight (the ones
+/// before it were): it is missing, of another run, named twice, or not pending.
 fn why_not_sendable(
     tx: &Connection,
     run: RunId,
     item_ids: &[ItemId],
+    position: usize,
 ) -> Result<JournalError, JournalError> {
-    let mut read = tx
+    let item = item_ids[position];
+    let found: Option<(i64, i64, ItemState)> = tx
         .prepare_cached("SELECT run_id, row, state FROM items WHERE id = ?1")
+        .and_then(|mut s| {
+            s.query_row([item.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
         .ctx("recording a batch")?;
-    let mut seen = HashSet::with_capacity(item_ids.len());
-    for &item in item_ids {
-        let found: Option<(i64, i64, ItemState)> = read
-            .query_row([item.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()
-            .ctx("recording a batch")?;
-        let Some((_, row, state)) = found.filter(|(item_run, ..)| *item_run == run.0) else {
-            return Ok(JournalError::NotFound {
-                what: format!("item {item} in run {run}"),
-            });
-        };
-        let row = to_u32(row).unwrap_or(0);
-        // A repeated item would be in flight by the time its second place came.
-        let from = if seen.insert(item) {
-            state
-        } else {
-            ItemState::InFlight
-        };
-        if from != ItemState::InFlight && from.can_become(ItemState::InFlight) {
-            continue;
-        }
-        return Ok(JournalError::InvalidTransition {
-            item,
-            row,
-            from,
-            to: ItemState::InFlight,
+    let Some((_, row, state)) = found.filter(|(item_run, ..)| *item_run == run.0) else {
+        return Ok(JournalError::NotFound {
+            what: format!("item {item} in run {run}"),
+        });
+    };
+    // Named earlier in the batch, it is in flight now because of this very batch.
+    let from = if item_ids[..position].contains(&item) {
+        ItemState::InFlight
+    } else {
+        state
+    };
+    if from != ItemState::InFlight && from.can_become(ItemState::InFlight) {
+        return Err(JournalError::Corrupt {
+            detail: format!("item {item} (row {row}) could not be marked in flight, yet it can be"),
         });
     }
-    Err(JournalError::Corrupt {
-        detail: "a batch's items could not all be marked in flight, yet each one can be"
-            .to_string(),
+    Ok(JournalError::InvalidTransition {
+        item,
+        row: to_u32(row).unwrap_or(0),
+        from,
+        to: ItemState::InFlight,
     })
 }
 
