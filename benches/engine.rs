@@ -73,6 +73,7 @@ struct Outcome {
     elapsed: Duration,
     journal: Duration,
     journal_cpu: Duration,
+    journal_call_cpu: Duration,
     journal_commits: u64,
     requests: u64,
     created: u64,
@@ -161,6 +162,7 @@ async fn run_once(n: usize, latency_ms: u64, prefix: &str) -> Outcome {
         elapsed: report.elapsed,
         journal: report.journal_time,
         journal_cpu: report.journal_cpu,
+        journal_call_cpu: report.journal_call_cpu,
         journal_commits: report.journal_commits,
         requests: report.requests,
         created: report.counts.created,
@@ -274,6 +276,11 @@ fn main() {
              {commit:.3} ms)",
             per_batch(o.journal),
             per_batch(o.journal_cpu)
+        );
+        println!(
+            "engine {n} rows: of the CPU time, reads of pending items and other calls: \
+             {:.3} ms per batch",
+            per_batch(o.journal_call_cpu)
         );
         println!(
             "engine {n} rows: commits of batch records per batch at zero latency: {:.2}",

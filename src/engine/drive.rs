@@ -479,6 +479,7 @@ impl Driver {
             started,
             busy_at_start: writer.busy(),
             cpu_at_start: writer.cpu(),
+            call_cpu_at_start: writer.call_cpu(),
             groups_at_start: writer.groups(),
             events: events.clone(),
         };
@@ -830,6 +831,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         started,
         busy_at_start,
         cpu_at_start,
+        call_cpu_at_start,
         groups_at_start,
         events,
     } = closing;
@@ -880,6 +882,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         requests,
         journal_time: writer.busy().saturating_sub(busy_at_start),
         journal_cpu: writer.cpu().saturating_sub(cpu_at_start),
+        journal_call_cpu: writer.call_cpu().saturating_sub(call_cpu_at_start),
         journal_commits: writer.groups().saturating_sub(groups_at_start),
     })
 }
@@ -891,6 +894,7 @@ struct Closing {
     started: Instant,
     busy_at_start: Duration,
     cpu_at_start: Duration,
+    call_cpu_at_start: Duration,
     groups_at_start: u64,
     events: UnboundedSender<Event>,
 }

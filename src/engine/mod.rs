@@ -119,6 +119,8 @@ pub struct RunReport {
     pub journal_time: Duration,
     /// The CPU time of that work.
     pub journal_cpu: Duration,
+    /// Of `journal_cpu`, the reads and other calls (the rest is batch records).
+    pub journal_call_cpu: Duration,
     /// Commits of batch records in that time (records that arrive together share one).
     pub journal_commits: u64,
 }
