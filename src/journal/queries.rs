@@ -7,7 +7,7 @@
 //! 100,000 as at row 1: every query here walks an index in row order and stops after
 //! `limit` rows.
 
-use super::batches::{ATTEMPT_COLUMNS, attempt_from_row};
+use super::batches::{attempt_from_row, item_attempts_sql};
 use super::error::{Context, JournalError};
 use super::items::{ITEM_COLUMNS, ITEM_TABLES, item_from_row};
 use super::model::{AttemptInfo, Item, ItemId, ItemState, Run, RunId, StateCounts};
@@ -269,12 +269,7 @@ impl Journal {
     pub fn item_history(&self, item: ItemId) -> Result<Vec<AttemptDetail>, JournalError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {ATTEMPT_COLUMNS}, b.response_body
-                 FROM attempts a JOIN batches b ON b.id = a.batch_id
-                 WHERE a.item_id = ?1
-                 ORDER BY b.id"
-            ))
+            .prepare_cached(&item_attempts_sql(", b.response_body"))
             .ctx("reading an item's requests")?;
         stmt.query_map([item.0], |r| {
             Ok(AttemptDetail {

@@ -115,12 +115,19 @@ ALTER TABLE items ADD COLUMN id_source TEXT;
 ///   constants)` by building a temporary index of the list on every execution of an
 ///   UPDATE, which was half the cost of recording an answer. The accepted values are
 ///   the same.
+/// - An attempt (one item's part in one request) is no longer a row of its own,
+///   written when the request began and again when it was answered (two B-tree
+///   entries, two foreign-key look-ups): a request's row holds its members and, once
+///   answered, their results, in the same order, and an item lists the requests it
+///   was sent in (`sent_in`), which is how its history is found.
+/// - Only unanswered requests are indexed by run (recovery looks for them).
 ///
 /// SQLite cannot change a CHECK in place, so the table is rebuilt (SQLite's documented
-/// procedure: new table, copy, drop, rename, indexes). [`migrate`] runs every step with foreign keys
-/// off (otherwise dropping the old table would cascade into `attempts`) and checks
-/// them before committing. Ids are kept, so `attempts` still point at their items.
-/// Any later step that adds a column to `items` must come after this one.
+/// procedure: new table, copy, drop, rename, indexes). [`migrate`] runs every step with
+/// foreign keys off (otherwise dropping the old table would cascade into the tables
+/// that point at it) and checks them before committing. Ids are kept, so everything
+/// that points at an item still does. Any later step that adds a column to `items`
+/// must come after this one.
 const V4_NARROW_ITEMS: &str = r#"
 CREATE TABLE item_inputs (
     item_id       INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
@@ -148,21 +155,46 @@ CREATE TABLE items_v4 (
     description   TEXT,
     last_error    TEXT,
     id_source     TEXT,
+    -- The requests the item was sent in, oldest first ("3,17"); NULL if none.
+    sent_in       TEXT,
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL,
     UNIQUE (run_id, row)
 );
 INSERT INTO items_v4 (id, run_id, row, key, state, attempts, connectpay_id, fee,
-                      status_code, description, last_error, id_source, created_at,
-                      updated_at)
+                      status_code, description, last_error, id_source, sent_in,
+                      created_at, updated_at)
     SELECT id, run_id, row, key, state, attempts, connectpay_id, fee, status_code,
-           description, last_error, id_source, created_at, updated_at
+           description, last_error, id_source,
+           (SELECT group_concat(batch_id, ',' ORDER BY batch_id) FROM attempts
+            WHERE item_id = items.id),
+           created_at, updated_at
     FROM items;
 DROP TABLE items;
 ALTER TABLE items_v4 RENAME TO items;
 CREATE INDEX items_run_state ON items(run_id, state, row);
 CREATE INDEX items_run_key ON items(run_id, key);
 CREATE INDEX items_key ON items(key);
+
+-- A request's members, in the order sent (JSON array of item ids), and once it is
+-- answered their results, in the same order (JSON array of [result, status_code,
+-- description, error]): an item's attempt is its place in both. The `attempts` table
+-- (one row per item per request, two B-tree entries and two foreign-key look-ups
+-- each) is folded into them; an item finds its requests through `sent_in`.
+ALTER TABLE batches ADD COLUMN members TEXT;
+ALTER TABLE batches ADD COLUMN results TEXT;
+UPDATE batches SET
+    members = (SELECT json_group_array(item_id ORDER BY position)
+               FROM attempts WHERE batch_id = batches.id),
+    results = CASE WHEN finished_at IS NULL THEN NULL ELSE
+              (SELECT json_group_array(json_array(result, status_code, description, error)
+                                       ORDER BY position)
+               FROM attempts WHERE batch_id = batches.id) END;
+DROP TABLE attempts;
+-- Only unanswered requests are looked up by run (to close them after a crash): the
+-- index holds just those, so answering a request deletes an entry instead of moving it.
+DROP INDEX batches_run_open;
+CREATE INDEX batches_open ON batches(run_id) WHERE finished_at IS NULL;
 "#;
 
 /// Every migration step, in order.
@@ -250,7 +282,7 @@ fn check_foreign_keys(tx: &Connection, version: usize) -> Result<(), JournalErro
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::journal::{ItemId, ItemState, Journal, RunId};
+    use crate::journal::{BatchId, INTERRUPTED_OUTCOME, ItemId, ItemState, Journal, RunId};
 
     /// A file left at `version` by an older program, with a run mid-way: one item
     /// answered, one in flight, one pending, each with its payload and cells.
@@ -371,9 +403,40 @@ mod tests {
             items[1].updated_at.to_rfc3339(),
             "2026-01-01T00:00:02+00:00"
         );
-        // Attempts still point at their items (dropping the old table cascaded nowhere).
-        assert_eq!(j.item_attempts(ItemId(12)).unwrap().len(), 2);
-        assert_eq!(j.item_attempts(ItemId(11)).unwrap().len(), 1);
+        // Every attempt is in its item's history, at its place in its request, with
+        // its result; the older program's unanswered request with none yet.
+        let before = j.item_attempts(ItemId(12)).unwrap();
+        assert_eq!(before.len(), 2, "{before:?}");
+        assert_eq!(
+            (
+                before[0].batch,
+                before[0].position,
+                before[0].result.as_deref()
+            ),
+            (BatchId(1), 1, Some("retry"))
+        );
+        assert_eq!((before[1].position, before[1].result.as_deref()), (0, None));
+        let answered = j.item_attempts(ItemId(11)).unwrap();
+        assert_eq!(answered.len(), 1);
+        assert_eq!(
+            (
+                answered[0].position,
+                answered[0].result.as_deref(),
+                answered[0].status_code.as_deref()
+            ),
+            (0, Some("created"), Some("00"))
+        );
+        assert!(j.item_attempts(ItemId(13)).unwrap().is_empty());
+        // That request is closed like one of this program's when the run is resumed.
+        let lock = j.lock_run(RunId(7)).unwrap();
+        let recovery = j.recover(RunId(7)).unwrap();
+        assert_eq!((recovery.items_reset, recovery.batches_closed), (1, 1));
+        let after = j.item_attempts(ItemId(12)).unwrap();
+        assert_eq!(after.len(), 2);
+        assert_eq!(after[1].result.as_deref(), Some("interrupted"));
+        assert_eq!(after[1].error.as_deref(), Some(INTERRUPTED_OUTCOME));
+        assert!(after[1].finished_at.is_some());
+        lock.release().unwrap();
         drop(j);
 
         let conn = Connection::open(&path).unwrap();
@@ -401,9 +464,9 @@ mod tests {
         // Every column of the old table is in exactly one of the two.
         let mut now = columns(&conn, "items");
         now.extend(columns(&conn, "item_inputs"));
-        now.retain(|c| c != "item_id");
+        now.retain(|c| c != "item_id" && c != "sent_in");
         now.sort();
-        let mut before = [
+        let mut was = [
             "id",
             "run_id",
             "row",
@@ -422,8 +485,36 @@ mod tests {
             "cells",
             "id_source",
         ];
-        before.sort_unstable();
-        assert_eq!(now, before);
+        was.sort_unstable();
+        assert_eq!(now, was);
+        // The attempts are in their requests' rows and their items' lists.
+        assert!(columns(&conn, "attempts").is_empty(), "the table is gone");
+        let requests: Vec<(Option<String>, Option<String>)> = conn
+            .prepare("SELECT members, results FROM batches ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let interrupted = format!(r#"[["interrupted",null,null,"{INTERRUPTED_OUTCOME}"]]"#);
+        assert_eq!(
+            requests,
+            [
+                (
+                    Some("[11,12]".to_string()),
+                    Some(r#"[["created","00",null,null],["retry",null,null,null]]"#.to_string())
+                ),
+                (Some("[12]".to_string()), Some(interrupted)),
+            ]
+        );
+        let sent_in: Vec<Option<String>> = conn
+            .prepare("SELECT sent_in FROM items ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(sent_in, [Some("1".into()), Some("1,2".into()), None]);
         // The state check accepts exactly what it did.
         for state in ItemState::ALL {
             conn.execute(
@@ -441,18 +532,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = old_file(dir.path(), 3);
         {
-            // An attempt of an item that is gone (written with foreign keys off).
+            // A request of a run that is gone (written with foreign keys off).
             let conn = Connection::open(&path).unwrap();
             conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
             conn.execute(
-                "INSERT INTO attempts (batch_id, item_id, position) VALUES (2, 99, 1)",
+                "INSERT INTO batches (id, run_id, endpoint, item_count, started_at)
+                 VALUES (3, 99, '/cpay/co', 0, '2026-01-01T00:00:00.000Z')",
                 [],
             )
             .unwrap();
         }
         let err = Journal::open(&path).unwrap_err();
         assert!(
-            matches!(&err, JournalError::Corrupt { detail } if detail.contains("attempts")),
+            matches!(&err, JournalError::Corrupt { detail } if detail.contains("batches")),
             "{err:?}"
         );
         let conn = Connection::open(&path).unwrap();
