@@ -277,7 +277,10 @@ impl Journal {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut out = redactor.redact(text);
         // A URL's user-info password is a credential whether or not we were told of it.
-        if let Ok(mut url) = url::Url::parse(&out)
+        // (Only text with an `@` can hold one: the rest, nearly every status and
+        // description of an answer, is not parsed.)
+        if out.contains('@')
+            && let Ok(mut url) = url::Url::parse(&out)
             && url.password().is_some()
             && url.set_password(Some("***")).is_ok()
         {
