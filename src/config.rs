@@ -13,13 +13,19 @@
 //! [staging]
 //! base_url = "http://127.0.0.1:8080"
 //! merchant_id = "demo"
+//! min_amount = "1"            # the merchant's per-order limits, as PayPro set them:
+//! max_amount = "1000000"      # orders outside them are invalid before sending
 //! ```
+//!
+//! The password travels in query strings (the API's design), so a base URL with plain
+//! `http://` is accepted only on this machine (loopback) unless `--insecure-http`.
 //!
 //! It never holds a password: a file with a password-like key anywhere is refused, so a
 //! credential cannot sit in a file that gets copied, backed up or shared. Nothing here
 //! prints or stores the password.
 
 use crate::Secret;
+use crate::domain::{AmountLimits, Money};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +41,7 @@ pub const DEFAULT_PROFILE: &str = "default";
 pub const FILE_NAME: &str = "profiles.toml";
 
 /// Keys a profile may have.
-const PROFILE_KEYS: [&str; 2] = ["base_url", "merchant_id"];
+const PROFILE_KEYS: [&str; 4] = ["base_url", "merchant_id", "min_amount", "max_amount"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -55,10 +61,37 @@ pub enum ConfigError {
     )]
     PasswordInProfile { path: PathBuf, key: String },
     #[error(
-        "profile file {}: unknown key `{key}`; a profile has only base_url and merchant_id",
+        "profile file {}: unknown key `{key}`; a profile has only base_url, merchant_id, \
+         min_amount and max_amount",
         path.display()
     )]
     UnknownKey { path: PathBuf, key: String },
+    #[error(
+        "profile file {}: `{key}` = {value:?} is not an amount (a number with at most 2 \
+         decimals, more than zero, such as \"1000000\" or \"0.50\")",
+        path.display()
+    )]
+    BadAmount {
+        path: PathBuf,
+        key: String,
+        value: String,
+    },
+    #[error(
+        "profile file {}: profile \"{profile}\": min_amount {min} is above max_amount {max}",
+        path.display()
+    )]
+    AmountRange {
+        path: PathBuf,
+        profile: String,
+        min: String,
+        max: String,
+    },
+    #[error(
+        "base URL {url} is plain http:// to another machine: the merchant password travels in \
+         its query strings and would cross the network readable by anyone on the way. Use \
+         https://, or pass --insecure-http if this network is trusted"
+    )]
+    InsecureHttp { url: String },
     #[error("profile file {}: `{key}` must be a string", path.display())]
     NotAString { path: PathBuf, key: String },
     #[error("profile file {}: no profile named \"{name}\" (profiles: {available})", path.display())]
@@ -105,6 +138,10 @@ pub struct ConnectionArgs {
     /// [env: PAYPRO_CONFIG]
     #[arg(long = "profiles", value_name = "FILE")]
     pub profiles_file: Option<PathBuf>,
+    /// Allow a plain http:// base URL to another machine (the password travels in
+    /// query strings; without this only loopback may use http://)
+    #[arg(long)]
+    pub insecure_http: bool,
 }
 
 /// Where a setting came from; a resumed run prefers its recorded base URL over one from
@@ -128,11 +165,13 @@ impl Setting {
     }
 }
 
-/// Base URL and merchant id as far as flags, environment and profile give them.
+/// Base URL and merchant id as far as flags, environment and profile give them, and
+/// the merchant's amount limits when the profile has them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Connection {
     pub base_url: Option<Setting>,
     pub merchant_id: Option<Setting>,
+    pub amount_limits: Option<AmountLimits>,
 }
 
 impl Connection {
@@ -166,6 +205,33 @@ impl Connection {
 pub struct Profile {
     pub base_url: Option<String>,
     pub merchant_id: Option<String>,
+    /// `min_amount` and `max_amount` (both, or the missing one unbounded).
+    pub amount_limits: Option<AmountLimits>,
+}
+
+/// Refuses a plain `http://` base URL to anything but this machine unless
+/// `insecure_http`: the password travels in query strings. A URL that does not parse
+/// is left to the client, which names the problem.
+pub fn check_base_url(url: &str, insecure_http: bool) -> Result<(), ConfigError> {
+    let Ok(parsed) = url::Url::parse(url.trim()) else {
+        return Ok(());
+    };
+    if parsed.scheme() != "http" || insecure_http {
+        return Ok(());
+    }
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if loopback {
+        Ok(())
+    } else {
+        Err(ConfigError::InsecureHttp {
+            url: url.trim().to_string(),
+        })
+    }
 }
 
 /// The default profile file: `$XDG_CONFIG_HOME/paypro-console/profiles.toml` on Linux.
@@ -231,6 +297,7 @@ pub fn resolve_with(
     Ok(Connection {
         base_url: pick(&args.base_url, ENV_BASE_URL, profile.base_url),
         merchant_id: pick(&args.merchant, ENV_MERCHANT, profile.merchant_id),
+        amount_limits: profile.amount_limits,
     })
 }
 
@@ -298,12 +365,36 @@ pub fn parse_profile(path: &Path, text: &str, name: Option<&str>) -> Result<Prof
         });
     };
     let mut profile = Profile::default();
+    let (mut min, mut max) = (None, None);
     for (key, value) in entry {
         if !PROFILE_KEYS.contains(&key.as_str()) {
             return Err(ConfigError::UnknownKey {
                 path: path.to_path_buf(),
                 key: format!("{wanted}.{key}"),
             });
+        }
+        if key.ends_with("_amount") {
+            // A TOML number is read through its text: never through a float.
+            let text = match value {
+                toml::Value::String(s) => s.trim().to_string(),
+                toml::Value::Integer(i) => i.to_string(),
+                other => other.to_string(),
+            };
+            let amount = text
+                .parse::<Money>()
+                .ok()
+                .filter(|m| *m > Money::zero())
+                .ok_or_else(|| ConfigError::BadAmount {
+                    path: path.to_path_buf(),
+                    key: format!("{wanted}.{key}"),
+                    value: text.clone(),
+                })?;
+            if key == "min_amount" {
+                min = Some(amount);
+            } else {
+                max = Some(amount);
+            }
+            continue;
         }
         let Some(value) = value.as_str() else {
             return Err(ConfigError::NotAString {
@@ -315,6 +406,23 @@ pub fn parse_profile(path: &Path, text: &str, name: Option<&str>) -> Result<Prof
             "base_url" => profile.base_url = Some(value.to_string()),
             _ => profile.merchant_id = Some(value.to_string()),
         }
+    }
+    if min.is_some() || max.is_some() {
+        let limits = AmountLimits {
+            min: min.unwrap_or_else(|| Money::from_cents(1).unwrap_or_else(|_| Money::zero())),
+            max: max
+                .or_else(|| Money::new(Money::max_value()).ok())
+                .unwrap_or_else(Money::zero),
+        };
+        if limits.min > limits.max {
+            return Err(ConfigError::AmountRange {
+                path: path.to_path_buf(),
+                profile: wanted.to_string(),
+                min: limits.min.to_string(),
+                max: limits.max.to_string(),
+            });
+        }
+        profile.amount_limits = Some(limits);
     }
     Ok(profile)
 }
@@ -499,6 +607,80 @@ mod tests {
         .to_string();
         assert!(err.contains("not valid TOML"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn amount_limits_come_from_the_profile() {
+        let (_dir, path) = file_with(
+            "[default]\nmerchant_id = \"a\"\nmin_amount = \"10\"\nmax_amount = 5000\n\
+             [open]\nmerchant_id = \"b\"\n[top]\nmax_amount = \"99.50\"\n",
+        );
+        let p = load_profile(&path, None).unwrap();
+        let l = p.amount_limits.unwrap();
+        assert_eq!(
+            (l.min.to_string(), l.max.to_string()),
+            ("10.00".into(), "5000.00".into())
+        );
+        assert_eq!(
+            load_profile(&path, Some("open")).unwrap().amount_limits,
+            None
+        );
+        let top = load_profile(&path, Some("top"))
+            .unwrap()
+            .amount_limits
+            .unwrap();
+        assert_eq!(top.max.to_string(), "99.50");
+        assert_eq!(top.min.to_string(), "0.01");
+        let args = ConnectionArgs {
+            profiles_file: Some(path),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve_with(&args, env_of(&[])).unwrap().amount_limits,
+            Some(l)
+        );
+        for bad in [
+            "max_amount = \"lots\"",
+            "max_amount = \"1.005\"",
+            "min_amount = 0",
+        ] {
+            let err = parse_profile(Path::new("p.toml"), &format!("[default]\n{bad}\n"), None)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("is not an amount"), "{bad}: {err}");
+        }
+        let err = parse_profile(
+            Path::new("p.toml"),
+            "[default]\nmin_amount = 10\nmax_amount = 5\n",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("min_amount 10.00 is above max_amount 5.00"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine_unless_asked() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost/cpay",
+            "http://[::1]:9",
+            "https://demoapi.paypro.com.pk",
+        ] {
+            assert!(check_base_url(ok, false).is_ok(), "{ok}");
+        }
+        let err = check_base_url("http://demoapi.paypro.com.pk", false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--insecure-http") && err.contains("query strings"),
+            "{err}"
+        );
+        assert!(check_base_url("http://10.0.0.5", false).is_err());
+        assert!(check_base_url("http://10.0.0.5", true).is_ok());
     }
 
     #[test]

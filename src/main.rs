@@ -43,6 +43,20 @@ enum Command {
     Resume(cli::resume::ResumeArgs),
     /// Send a run's failed rows again.
     Retry(cli::resume::RetryArgs),
+    /// Clear the lock a process of another host left on a run (shows the holder and
+    /// asks; --yes for scripts).
+    Unlock(cli::unlock::UnlockArgs),
+    /// Mark a sheet of orders paid or blocked (`mark paid FILE`, `mark blocked FILE`).
+    Mark(cli::mark::MarkArgs),
+    /// Refund a sheet of paid orders (order number and amount), checked first against
+    /// what the journal knows of each order.
+    Refund(cli::mark::OrdersFileArgs),
+    /// Look up the status of a run's orders (or of a file of ConnectPay Ids): unpaid,
+    /// paid, blocked, refunded, expired; journaled with the time of the check.
+    Status(cli::status::StatusArgs),
+    /// Look consumers up by full consumer code (one, or a file of them into a
+    /// workbook); journaled.
+    Consumer(cli::consumer::ConsumerArgs),
     /// Reports as xlsx workbooks: `report paid` (orders paid in a date range).
     Report(cli::report::ReportArgs),
     /// A run's results as an xlsx workbook (or CSV files): every row and its outcome.
@@ -88,6 +102,11 @@ fn main() -> ExitCode {
         Command::Find(args) => cli::runs::find(args, journal),
         Command::Resume(args) => cli::resume::resume(args, journal),
         Command::Retry(args) => cli::resume::retry(args, journal),
+        Command::Unlock(args) => cli::unlock::run(args, journal),
+        Command::Mark(args) => cli::mark::mark(args, journal),
+        Command::Refund(args) => cli::mark::refund(args, journal),
+        Command::Status(args) => cli::status::run(args, journal),
+        Command::Consumer(args) => cli::consumer::run(args, journal),
         Command::Report(args) => cli::report::run(args, journal),
         Command::Results(args) => cli::results::run(args, journal),
         Command::Demo(args) if args.headless => cli::demo::run(args, journal),

@@ -71,7 +71,18 @@ fn fault_kinds_met(attempts: &[Vec<AttemptInfo>]) -> BTreeSet<&'static str> {
 
 #[test]
 fn a_thousand_orders_through_every_kind_of_fault_are_each_created_exactly_once() {
-    let sim = Sim::with_every_fault(SEED, "0.04");
+    every_kind_of_fault(&[]);
+}
+
+/// The same with batch answers shaped exactly like the guide's samples (no per-item
+/// `Status`; each order decided by its own content).
+#[test]
+fn every_kind_of_fault_with_guide_shaped_answers() {
+    every_kind_of_fault(&["--guide-responses"]);
+}
+
+fn every_kind_of_fault(shape: &[&str]) {
+    let sim = Sim::with_every_fault_shaped(SEED, "0.04", shape);
     let dir = common::tempdir();
     let journal = dir.path().join("j.sqlite3");
     let csv = dir.path().join("faults.csv");

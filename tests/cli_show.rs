@@ -33,7 +33,19 @@ fn a_row_a_key_and_a_key_across_runs() {
     let mut cmd = console(&journal, &sim);
     cmd.args(["show", "1"]);
     let table = text(&run_ok(cmd).stdout);
-    assert_eq!(table.lines().count(), 1201, "one header, then every row");
+    assert!(table.starts_with("run 1: orders.csv (orders)"), "{table}");
+    assert!(
+        table.lines().nth(1).unwrap().starts_with("  started by "),
+        "who started it: {table}"
+    );
+    assert_eq!(
+        table
+            .lines()
+            .skip_while(|l| !l.starts_with("   ROW"))
+            .count(),
+        1201,
+        "one header, then every row"
+    );
     assert_eq!(table.lines().filter(|l| l.starts_with("   ROW")).count(), 1);
 
     // One row in detail: the row sent twice, if the faults made one.
@@ -131,7 +143,8 @@ fn a_row_a_key_and_a_key_across_runs() {
         found,
         [
             (1, "created", "completed"),
-            (2, "exists_before_run", "completed")
+            // Run 1 of this journal sent it: the 01 is ours, not "existed before".
+            (2, "exists_id_unknown", "completed")
         ]
     );
     assert_eq!(hits[0]["connectpay_id"], id.as_str());
@@ -140,7 +153,7 @@ fn a_row_a_key_and_a_key_across_runs() {
     cmd.args(["find", &key]);
     let table = text(&run_ok(cmd).stdout);
     assert_eq!(table.lines().count(), 3, "{table}");
-    assert!(table.contains("exists_before_run"), "{table}");
+    assert!(table.contains("exists_id_unknown"), "{table}");
 
     let mut cmd = console(&journal, &sim);
     cmd.args(["find", "NOPE-1"]);

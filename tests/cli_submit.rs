@@ -128,6 +128,8 @@ fn happy_path_sends_every_sample_order_once_in_batches_of_at_most_50() {
     assert!(sim.orders().iter().all(|o| o["CreateRequests"] == 1));
 
     // --allow-resend sends them anyway; PayPro answers 01 and nothing is created twice.
+    // Run 1 of this journal sent them, so they did not "exist before the run": they
+    // are ours (their ids are in run 1).
     let mut cmd = console(&journal, &sim);
     cmd.args([
         "submit",
@@ -143,9 +145,10 @@ fn happy_path_sends_every_sample_order_once_in_batches_of_at_most_50() {
         (
             s["skipped"].clone(),
             s["sent"].clone(),
-            s["exists_before_run"].clone()
+            s["exists_before_run"].clone(),
+            s["exists_id_unknown"].clone()
         ),
-        (json!(0), json!(200), json!(200))
+        (json!(0), json!(200), json!(0), json!(200))
     );
     assert!(text(&resent.stderr).contains("will be sent again"));
     assert_eq!(sim.orders().len(), 200);

@@ -3,6 +3,10 @@
 //! a journal in a temporary directory: batching, faults of every kind, mixed and
 //! all-or-nothing batches, 04, consumers, cancellation, the run lock, crash recovery
 //! and the cross-run guard.
+//!
+//! `tests/engine_guide.rs` runs every test of this file again with the simulator
+//! answering batches exactly in the guide's shape (no per-item `Status`); see
+//! [`guide_shape`].
 
 mod common;
 
@@ -27,14 +31,28 @@ use std::time::Duration;
 const MERCHANT: &str = "demo";
 const PASSWORD: &str = "demo-pass";
 
+/// Whether this file is compiled as part of `tests/engine_guide.rs`: then every
+/// simulator answers batches in the guide's exact shape.
+fn guide_shape() -> bool {
+    module_path!().starts_with("engine_guide")
+}
+
+/// Every simulator of these tests, in the answer shape of this test binary.
+fn shaped(config: SimConfig) -> SimConfig {
+    SimConfig {
+        guide_responses: guide_shape(),
+        ..config
+    }
+}
+
 async fn start_sim(batch_mode: BatchMode, faults: FaultConfig, seed: u64) -> RunningSim {
-    inproc::start(SimConfig {
+    inproc::start(shaped(SimConfig {
         merchants: vec![Merchant::demo()],
         batch_mode,
         faults,
         seed,
         ..SimConfig::default()
-    })
+    }))
     .await
 }
 
@@ -56,6 +74,7 @@ fn fast_settings() -> EngineSettings {
         backoff_base: Duration::from_millis(5),
         backoff_max: Duration::from_millis(40),
         seed: Some(7),
+        give_up_after: Duration::from_secs(60),
     }
 }
 
@@ -483,35 +502,40 @@ async fn mixed_batch_all_or_nothing_mode() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_whole_request_is_split_and_the_splitting_ends() {
-    // Order creation limits MerchantId to 15 characters: every request is refused
-    // whole with 03 and no items, whatever it carries. The engine splits down to single
-    // items and rejects each; it must not loop.
+async fn a_merchant_id_longer_than_15_is_refused_before_any_request() {
+    // Order creation limits MerchantId to 15 characters: every request would be refused
+    // whole with 03 and no items, and the engine would split each batch down to single
+    // orders before rejecting them all (issue 11). It is checked once, before sending.
     let long_id = "merchant-id-of-20ch";
     let config = SimConfig {
         merchants: vec![Merchant::new(long_id, "pw", "0044")],
         ..SimConfig::default()
     };
-    let sim = inproc::start(config).await;
+    let sim = inproc::start(shaped(config)).await;
     let f = fixture();
     let keys = numbers("SP", 7);
     let sheet = orders_sheet(keys.iter().map(|k| order(k, 5_000)).collect());
     let prepared =
         engine::prepare_run(&f.journal, &sheet, &source(), long_id, &sim.base_url, false).unwrap();
     let c = ClientConfig::new(sim.base_url.clone(), long_id, Secret::new("pw"));
-    let (report, _) = drive(&f, c, prepared.run, &fast_settings()).await;
-    let report = report.unwrap();
-    assert_eq!(report.state, RunState::Completed);
-    assert_eq!(report.counts.rejected, 7);
-    // At most 2n - 1 requests for n items.
-    assert!(report.requests < 2 * 7, "{} requests", report.requests);
+    let err = engine::start(
+        &f.journal,
+        Start::Resume(prepared.run),
+        Some(c),
+        &fast_settings(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, EngineError::Credentials(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("is 19 characters; Connect Pay accepts at most 15"),
+        "{err}"
+    );
     for item in items(&f, prepared.run) {
-        assert_eq!(item.status_code.as_deref(), Some("03"));
-        assert_eq!(
-            item.attempts, 1,
-            "splits take the send back; only the last counts"
-        );
+        assert_eq!((item.state, item.attempts), (ItemState::Pending, 0));
     }
+    assert!(batches_of(&f, prepared.run).is_empty(), "nothing was sent");
     assert!(sim_orders(&sim).await.is_empty());
 }
 
@@ -780,7 +804,7 @@ async fn the_cross_run_guard_skips_rows_created_by_an_earlier_run() {
         issues: vec![Issue::error(4, "OrderAmount", "\"abc\" is not an amount")],
         raw: vec!["GD-BAD".to_string(), "abc".to_string()],
     });
-    let guard = engine::prior_creations(&f.journal, &sheet, MERCHANT).unwrap();
+    let guard = engine::prior_creations(&f.journal, &sheet, MERCHANT, &sim.base_url).unwrap();
     assert_eq!(guard.len(), 1);
     let second = prepare(&f, &sheet, &sim, false);
     assert_eq!((second.pending, second.invalid), (1, 1));
@@ -810,32 +834,45 @@ async fn the_cross_run_guard_skips_rows_created_by_an_earlier_run() {
     );
     assert_eq!(sim_orders(&sim).await["GD-00002"].1, 1, "not sent again");
 
-    // --allow-resend: sent, and the server's 01 on a first send is "existed before".
+    // --allow-resend: sent, and the server's 01 is not "existed before" (we never sent
+    // it): the first run of this journal did send it, so it is ours, id unknown here.
     let third = prepare(
         &f,
-        &orders_sheet(vec![order("GD-00003", 5_000)]),
+        &orders_sheet(vec![order("GD-00003", 5_000), order("GD-ELSE", 5_000)]),
         &sim,
         true,
     );
     assert!(third.skipped.is_empty());
+    // GD-ELSE was created by someone else (not by a run of this journal).
+    let elsewhere = sheet_for_sim_only("GD-ELSE");
+    let other = Fixture {
+        journal: Journal::open(&other_journal_path(&f)).unwrap(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let p = prepare(&other, &elsewhere, &sim, false);
+    let (r, _) = drive(&other, client(&sim, PASSWORD), p.run, &fast_settings()).await;
+    assert_eq!(r.unwrap().counts.created, 1);
     let (report, _) = drive(&f, client(&sim, PASSWORD), third.run, &fast_settings()).await;
-    assert_eq!(report.unwrap().counts.exists_before_run, 1);
+    let counts = report.unwrap().counts;
+    assert_eq!((counts.exists_id_unknown, counts.exists_before_run), (1, 1));
+    let third_items = by_key(&items(&f, third.run));
+    assert_eq!(third_items["GD-00003"].state, ItemState::ExistsIdUnknown);
+    assert_eq!(third_items["GD-ELSE"].state, ItemState::ExistsBeforeRun);
+}
+
+fn sheet_for_sim_only(key: &str) -> Imported {
+    orders_sheet(vec![order(key, 5_000)])
+}
+
+fn other_journal_path(f: &Fixture) -> PathBuf {
+    f.journal.path().with_file_name("other-journal.sqlite3")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mark_lists_are_refused_and_unknown_runs_reported() {
+async fn unknown_runs_are_reported_and_files_fingerprinted() {
+    // (Mark lists are runs of their own kind now: tests/mark_runs.rs.)
     let sim = start_sim(BatchMode::PerItem, FaultConfig::default(), 0).await;
     let f = fixture();
-    let sheet = imported(
-        Kind::MarkPaid,
-        vec![SheetItem::OrderRef(paypro_console::domain::OrderRef {
-            order_number: "X".into(),
-        })],
-    );
-    assert!(matches!(
-        engine::prepare_run(&f.journal, &sheet, &source(), MERCHANT, "u", false),
-        Err(EngineError::UnsupportedKind(Kind::MarkPaid))
-    ));
     let (result, _) = drive(&f, client(&sim, PASSWORD), RunId(999), &fast_settings()).await;
     assert!(matches!(result, Err(EngineError::NotFound(RunId(999)))));
 
@@ -987,14 +1024,16 @@ async fn a_04_after_the_server_restarts_with_a_new_password_mid_request() {
     // are retried, and meet the 04.
     let dir = tempfile::tempdir().unwrap();
     let state_file = dir.path().join("sim.sqlite3");
-    let config = |password: &str| SimConfig {
-        merchants: vec![Merchant::new(MERCHANT, password, "0044")],
-        faults: FaultConfig {
-            latency_ms: 80,
-            ..FaultConfig::default()
-        },
-        state_file: Some(state_file.clone()),
-        ..SimConfig::default()
+    let config = |password: &str| {
+        shaped(SimConfig {
+            merchants: vec![Merchant::new(MERCHANT, password, "0044")],
+            faults: FaultConfig {
+                latency_ms: 80,
+                ..FaultConfig::default()
+            },
+            state_file: Some(state_file.clone()),
+            ..SimConfig::default()
+        })
     };
     let first = sim::start(config(PASSWORD), "127.0.0.1:0".parse().unwrap())
         .await
@@ -1142,14 +1181,37 @@ async fn a_failed_request_is_journaled_with_its_real_status_and_body() {
     let f = fixture();
     let sheet = orders_sheet(vec![order("F5-1", 10_000), order("F5-2", 10_000)]);
     let prepared = prepare(&f, &sheet, &sim, false);
+    // Every request answered 500 is an outage, not a reason to fail the rows: after
+    // `give_up_after` the run is interrupted with both rows pending.
     let settings = EngineSettings {
         max_attempts: 2,
+        give_up_after: Duration::from_millis(300),
         ..fast_settings()
     };
     let (report, _) = drive(&f, client(&sim, PASSWORD), prepared.run, &settings).await;
-    assert_eq!(report.unwrap().counts.failed, 2);
+    let report = report.unwrap();
+    assert_eq!(report.state, RunState::Interrupted);
+    assert!(
+        matches!(&report.stop, Some(StopReason::Unreachable { since }) if since.len() == 5),
+        "{:?}",
+        report.stop
+    );
+    assert_eq!((report.counts.failed, report.counts.pending), (0, 2));
+    let run = f.journal.run(prepared.run).unwrap().unwrap();
+    assert!(
+        run.note
+            .as_deref()
+            .unwrap()
+            .starts_with("server unreachable since "),
+        "{:?}",
+        run.note
+    );
     let batches = batches_of(&f, prepared.run);
-    assert_eq!(batches.len(), 2, "sent twice, then failed");
+    assert!(
+        batches.len() > 2,
+        "sent past the attempt limit: {}",
+        batches.len()
+    );
     for (batch, attempts) in &batches {
         assert!(attempts.iter().all(|a| a.http_status == Some(500)));
         let body = f
@@ -1419,8 +1481,9 @@ async fn pause_holds_new_requests_while_those_on_the_wire_finish_then_resume_con
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pause_keeps_every_items_sends_and_its_backoff() {
+    // An HTML page with HTTP 200: the server answers (no outage), unreadably.
     let faults = FaultConfig {
-        http_500: 1.0,
+        html_200: 1.0,
         ..FaultConfig::default()
     };
     let sim = start_sim(BatchMode::PerItem, faults, 3).await;
@@ -1452,7 +1515,12 @@ async fn a_pause_keeps_every_items_sends_and_its_backoff() {
             "row {}",
             item.row
         );
-        assert!(item.last_error.as_deref().unwrap().contains("500"));
+        assert!(
+            item.last_error
+                .as_deref()
+                .unwrap()
+                .contains("unreadable response")
+        );
     }
 
     assert!(handle.control.resume());
@@ -1651,6 +1719,7 @@ async fn a_plan_previews_what_start_journals_and_sends() {
             merchant_id: MERCHANT.to_string(),
         },
         allow_resend: false,
+        amount_limits: None,
     };
     let plan = engine::plan(&f.journal, request.clone()).unwrap();
     let p = &plan.preview;

@@ -209,3 +209,26 @@ fn every_labelled_mistake_is_found_and_nothing_else() {
     let sheet_notes: Vec<String> = imp.issues.iter().map(|i| i.to_string()).collect();
     assert_eq!(sheet_notes.len(), 1, "{sheet_notes:#?}");
 }
+
+/// A face can follow a long read: every format publishes the number of the row it has
+/// reached, ending at the last row of the sheet.
+#[test]
+fn the_row_reached_is_published_while_reading() {
+    for name in ["orders.xlsx", "orders.csv"] {
+        let path = sample(name);
+        let counter = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let imp = sheet::read_with(
+            &path,
+            &sheet::ReadOptions {
+                rows_read: Some(&counter),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let last = imp.rows.iter().map(|r| r.row).max().unwrap();
+        assert!(
+            counter.load(std::sync::atomic::Ordering::Relaxed) >= last,
+            "{name}: {counter:?} < {last}"
+        );
+    }
+}

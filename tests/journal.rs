@@ -15,12 +15,14 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHILD_MODE: &str = "JOURNAL_TEST_CHILD";
 const CHILD_PATH: &str = "JOURNAL_TEST_PATH";
 const CHILD_RUN: &str = "JOURNAL_TEST_RUN";
 const READY: &str = "JOURNAL-CHILD-READY";
+
+const BASE: &str = "https://demoapi.paypro.com.pk";
 
 fn new_run(merchant: &str) -> NewRun {
     NewRun {
@@ -203,7 +205,9 @@ fn file_is_private_wal_and_fully_synchronous() {
 }
 
 #[test]
-fn an_existing_file_readable_by_others_is_narrowed() {
+fn an_existing_file_keeps_its_mode() {
+    // Only a file this program creates is made 0600: one that was there is the
+    // clerk's, and its mode is theirs to choose.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.sqlite3");
     std::fs::write(&path, b"").unwrap();
@@ -211,8 +215,84 @@ fn an_existing_file_readable_by_others_is_narrowed() {
     Journal::open(&path).unwrap();
     assert_eq!(
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-        0o600
+        0o644
     );
+}
+
+/// The bytes and mode of a file, to show it was not touched.
+fn snapshot(path: &Path) -> (Vec<u8>, u32) {
+    (
+        std::fs::read(path).unwrap(),
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777,
+    )
+}
+
+#[test]
+fn a_path_that_is_not_a_journal_is_refused_untouched_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // A spreadsheet given as the journal.
+    let csv = dir.path().join("orders.csv");
+    std::fs::write(&csv, "OrderNumber,OrderAmount\nA-1,100\n").unwrap();
+    std::fs::set_permissions(&csv, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let before = snapshot(&csv);
+    let err = Journal::open(&csv).unwrap_err();
+    assert!(matches!(err, JournalError::NotAJournal { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains(&csv.display().to_string()), "{msg}");
+    assert!(msg.contains("not an SQLite database"), "{msg}");
+    assert_eq!(snapshot(&csv), before, "bytes and mode unchanged");
+    assert!(!dir.path().join("orders.csv-wal").exists());
+
+    // A directory, and a device.
+    let err = Journal::open(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("it is a directory"), "{err}");
+    let null = Path::new("/dev/null");
+    let mode_before = std::fs::metadata(null).unwrap().permissions().mode();
+    let err = Journal::open(null).unwrap_err().to_string();
+    assert!(
+        err.contains("/dev/null") && err.contains("not a regular file"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::metadata(null).unwrap().permissions().mode(),
+        mode_before
+    );
+
+    // Another program's SQLite database.
+    let other = dir.path().join("other.db");
+    let raw = rusqlite::Connection::open(&other).unwrap();
+    raw.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    drop(raw);
+    let before = snapshot(&other);
+    let err = Journal::open(&other).unwrap_err().to_string();
+    assert!(err.contains("another program"), "{err}");
+    assert_eq!(snapshot(&other), before);
+}
+
+#[test]
+fn a_newer_schema_is_refused_byte_for_byte_unchanged() {
+    let (_dir, path, j, _run, _) = journal_with_run(2);
+    j.checkpoint().unwrap();
+    drop(j);
+    // As a newer program would leave it: a newer version, and rollback mode (so the
+    // switch to WAL would rewrite the header).
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let _: String = raw
+        .pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get(0))
+        .unwrap();
+    raw.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(raw);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let before = snapshot(&path);
+    let err = Journal::open(&path).unwrap_err();
+    assert!(matches!(err, JournalError::NewerSchema { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    assert_eq!(snapshot(&path), before, "bytes and mode unchanged");
 }
 
 #[test]
@@ -244,16 +324,6 @@ fn reopening_keeps_everything_and_a_newer_schema_is_refused() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(v, 99);
-}
-
-#[test]
-fn a_file_that_is_not_a_journal_is_refused_with_context() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("notes.txt");
-    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
-    let err = Journal::open(&path).unwrap_err();
-    assert!(matches!(err, JournalError::Sqlite { .. }), "{err:?}");
-    assert!(err.to_string().starts_with("journal: "), "{err}");
 }
 
 #[test]
@@ -487,51 +557,69 @@ fn write_holder(path: &Path, run: RunId, pid: u32, host: &str, start: Option<u64
 }
 
 #[test]
-fn liveness_uses_pid_start_time_and_host() {
+fn liveness_is_the_os_file_lock_and_another_hosts_lock_is_cleared_by_unlock() {
     let (_dir, path, j, run, _) = journal_with_run(1);
     let host = own_host(&j, run);
-    let sleeper = ChildGuard(Command::new("sleep").arg("30").spawn().unwrap());
-    let pid = sleeper.0.id();
-    let ticks = start_ticks(pid);
 
-    // The real holder, alive.
-    write_holder(&path, run, pid, &host, Some(ticks));
+    // A process of this host holds it: refused, named.
+    let child = spawn_child("hold", &path, run);
+    let pid = child.0.id();
     let err = j.lock_run(run).unwrap_err();
     assert!(
-        matches!(&err, JournalError::Locked { pid: p, since, .. } if *p == pid && since == "2026-11-24 16:40:03 UTC"),
+        matches!(&err, JournalError::Locked { pid: p, other_host: false, .. } if *p == pid),
         "{err:?}"
     );
     assert!(j.interrupted_runs().unwrap().is_empty());
+    assert!(j.break_lock(run).is_err(), "a live holder is not unlocked");
 
-    // Same pid, other start time: the pid was reused, the holder is gone.
-    write_holder(&path, run, pid, &host, Some(ticks + 1));
+    // Killed outright: the kernel released its file lock; the record is taken over
+    // at once, whatever its pid now is.
+    kill_hard(child);
     assert_eq!(j.interrupted_runs().unwrap().len(), 1);
     j.lock_run(run).unwrap().release().unwrap();
 
-    // Another host cannot be checked: respected, and breakable on purpose.
-    write_holder(&path, run, pid, "another-host", Some(ticks));
-    let err = j.lock_run(run).unwrap_err();
-    assert!(err.to_string().contains("on host another-host"), "{err}");
-    let former = j.break_lock(run).unwrap().unwrap();
-    assert_eq!(former.host, "another-host");
+    // A record naming a live process of this host that holds no file lock (a reused
+    // pid: here, a sleeping process) is not a holder either.
+    let sleeper = ChildGuard(Command::new("sleep").arg("30").spawn().unwrap());
+    write_holder(
+        &path,
+        run,
+        sleeper.0.id(),
+        &host,
+        Some(start_ticks(sleeper.0.id())),
+    );
     j.lock_run(run).unwrap().release().unwrap();
-
-    // A killed holder not yet reaped by its parent (a zombie) is gone too.
-    write_holder(&path, run, pid, &host, Some(ticks));
-    let mut sleeper = sleeper;
-    sleeper.0.kill().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let lock = loop {
-        match j.lock_run(run) {
-            Ok(lock) => break lock,
-            Err(JournalError::Locked { .. }) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("zombie holder not recognised as gone: {e}"),
-        }
-    };
-    drop(lock);
     drop(sleeper);
+
+    // Another host cannot be checked: respected, and the message says how to clear it.
+    write_holder(&path, run, 4242, "another-host", None);
+    let err = j.lock_run(run).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            JournalError::Locked {
+                other_host: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("on host another-host"), "{msg}");
+    assert!(
+        msg.contains(&format!("paypro-console unlock {run}")),
+        "{msg}"
+    );
+    assert!(!msg.contains("automatically"), "{msg}");
+    assert!(j.interrupted_runs().unwrap().is_empty());
+    let former = j.break_lock(run).unwrap().unwrap();
+    assert_eq!((former.host.as_str(), former.pid), ("another-host", 4242));
+    let history = j.run_history(run).unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last.action, paypro_console::journal::RunAction::Unlocked);
+    assert!(last.detail.as_deref().unwrap().contains("another-host"));
+    assert_eq!(last.host, host);
+    j.lock_run(run).unwrap().release().unwrap();
 }
 
 #[test]
@@ -566,7 +654,7 @@ fn cross_run_guard_finds_earlier_creations_of_the_same_merchant_and_kind() {
     let run2 = j.create_run(&new_run("M1")).unwrap();
 
     let hit = j
-        .created_elsewhere("orders", "M1", "A-0", Some(run2))
+        .created_elsewhere("orders", "M1", BASE, "A-0", Some(run2))
         .unwrap()
         .unwrap();
     assert_eq!((hit.run, hit.row), (run1, 2));
@@ -575,24 +663,39 @@ fn cross_run_guard_finds_earlier_creations_of_the_same_merchant_and_kind() {
         format!("created in run {run1}, row 2, ConnectPayId 00342000600028")
     );
     let unknown = j
-        .created_elsewhere("orders", "M1", "A-1", Some(run2))
+        .created_elsewhere("orders", "M1", BASE, "A-1", Some(run2))
         .unwrap()
         .unwrap();
     assert_eq!(unknown.state, ItemState::ExistsIdUnknown);
     assert!(unknown.to_string().contains("ConnectPayId unknown"));
-    // Rejected and never-created keys are free; other merchants, other kinds and the
+    // The same service written with a trailing slash is the same service.
+    assert!(
+        j.created_elsewhere("orders", "M1", &format!("{BASE}/"), "A-0", Some(run2))
+            .unwrap()
+            .is_some()
+    );
+    // Rejected and never-created keys are free; other merchants, other kinds, another
+    // service of the same merchant (a sandbox says nothing about production) and the
     // run itself do not count.
-    for (kind, merchant, key, except) in [
-        ("orders", "M1", "A-2", Some(run2)),
-        ("orders", "M1", "A-3", Some(run2)),
-        ("orders", "M2", "A-0", Some(run2)),
-        ("consumers", "M1", "A-0", Some(run2)),
-        ("orders", "M1", "A-0", Some(run1)),
+    for (kind, merchant, base, key, except) in [
+        ("orders", "M1", BASE, "A-2", Some(run2)),
+        ("orders", "M1", BASE, "A-3", Some(run2)),
+        ("orders", "M2", BASE, "A-0", Some(run2)),
+        ("consumers", "M1", BASE, "A-0", Some(run2)),
+        (
+            "orders",
+            "M1",
+            "https://sandbox.paypro.com.pk",
+            "A-0",
+            Some(run2),
+        ),
+        ("orders", "M1", BASE, "A-0", Some(run1)),
     ] {
         assert_eq!(
-            j.created_elsewhere(kind, merchant, key, except).unwrap(),
+            j.created_elsewhere(kind, merchant, base, key, except)
+                .unwrap(),
             None,
-            "{kind} {merchant} {key}"
+            "{kind} {merchant} {base} {key}"
         );
     }
 
@@ -605,7 +708,7 @@ fn cross_run_guard_finds_earlier_creations_of_the_same_merchant_and_kind() {
         .unwrap();
     drop(lock2);
     let best = j
-        .created_elsewhere("orders", "M1", "A-0", None)
+        .created_elsewhere("orders", "M1", BASE, "A-0", None)
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -619,7 +722,7 @@ fn cross_run_guard_finds_earlier_creations_of_the_same_merchant_and_kind() {
     keys[19_999] = "A-1".into();
     keys.push("A-1".into()); // duplicates in the sheet are harmless
     let found = j
-        .created_elsewhere_many("orders", "M1", &keys, None)
+        .created_elsewhere_many("orders", "M1", BASE, &keys, None)
         .unwrap();
     assert_eq!(found.len(), 2);
     assert_eq!(
@@ -629,7 +732,7 @@ fn cross_run_guard_finds_earlier_creations_of_the_same_merchant_and_kind() {
     assert_eq!(found["A-1"].row, 3);
     // The temporary key table does not leak between calls.
     let none = j
-        .created_elsewhere_many("orders", "M1", ["B-1"], None)
+        .created_elsewhere_many("orders", "M1", BASE, ["B-1"], None)
         .unwrap();
     assert!(none.is_empty());
 }

@@ -103,6 +103,8 @@ fn summary(id: i64, state: RunState, counts: StateCounts, file: &str) -> RunSumm
             created_at: date(u32::try_from(id).unwrap()),
             finished_at: None,
             lock: None,
+            started_by: None,
+            note: None,
         },
         counts,
     }
@@ -273,7 +275,9 @@ fn home_in_the_demo_and_with_a_run_of_another_process() {
         rs[0].run.state = RunState::Running;
         rs[0].run.lock = Some(LockHolder {
             pid: 4_000_000,
-            host: "office-pc".into(),
+            // A process of this host: one of another host is shown as such.
+            host: paypro_console::journal::this_host(),
+            user: Some("clerk".into()),
             start_ticks: None,
             since: date(3),
         });
@@ -365,6 +369,29 @@ fn preview_at_row_99_990_of_100_000() {
     });
 }
 
+/// While a long file loads, the screen says how far the importer has read (the
+/// counter it publishes), and keys are still answered.
+#[test]
+fn a_loading_file_shows_the_row_reached() {
+    let mut app = home_app(mono());
+    let screen = preview::Preview::open("/tmp/big.xlsx".into(), None, None, 7);
+    let paypro_console::tui::app::Effect::Load { rows_read, .. } = screen.load_effect() else {
+        panic!("a preview starts by loading its file");
+    };
+    app.push(Screen::Preview(Box::new(screen)));
+    let before = text(&draw(&mut app, 80, 24));
+    assert!(before.contains("Reading and checking big.xlsx"), "{before}");
+    assert!(before.contains("big.xlsx…  0.0 s"), "no row yet: {before}");
+    rows_read
+        .0
+        .store(45_000, std::sync::atomic::Ordering::Relaxed);
+    let during = text(&draw(&mut app, 80, 24));
+    assert!(during.contains("row 45,000"), "{during}");
+    app.update(key('?'));
+    let help = text(&draw(&mut app, 80, 24));
+    assert!(help.contains("help") || help.contains("Help"), "{help}");
+}
+
 #[test]
 fn the_kind_choice_is_preselected_from_the_headers() {
     snap("preview_kind_choice", || {
@@ -395,6 +422,7 @@ fn confirm_info() -> ConfirmInfo {
                 "created in run 2, row 9, ConnectPayId 100200301".into(),
             ),
         ],
+        refused: Vec::new(),
         total: Some("2,184,402.50".into()),
         merchant: "acme".into(),
         base_url: "https://demoapi.paypro.com.pk".into(),
@@ -662,4 +690,116 @@ fn find(buf: &ratatui::buffer::Buffer, needle: &str) -> Option<(u16, u16)> {
         }
     }
     None
+}
+
+/// What needs a clerk's attention (issue 11), on Home and in a run's detail on Runs:
+/// an outage that interrupted a run, a refused password, another host's lock (with
+/// how to clear it), who started a run.
+#[test]
+fn home_and_runs_say_what_needs_attention_and_who_started_a_run() {
+    let mut rs = runs();
+    // Run 3: interrupted by an outage, started by a clerk.
+    rs[0].run.note = Some("server unreachable since 14:05".into());
+    rs[0].run.started_by = Some("ana@office-pc".into());
+    // Run 2: stopped by a refused password, rows left.
+    rs[1].run.state = RunState::StoppedAuth;
+    rs[1].counts.pending = 40;
+    // Run 1: held by a process of a host that no longer exists.
+    rs[2].run.state = RunState::Running;
+    rs[2].counts.pending = 10;
+    rs[2].run.lock = Some(LockHolder {
+        pid: 4242,
+        host: "old-container-7f3a".into(),
+        user: Some("clerk".into()),
+        start_ticks: None,
+        since: date(1),
+    });
+    let make = || {
+        let mut app = App::new(info(false), mono(), Instant::now());
+        app.update(Msg::Runs(Ok(rs.clone()), vec![RunId(3)]));
+        app
+    };
+    let mut app = make();
+    let home = text(&draw(&mut app, 160, 48));
+    assert!(
+        home.contains("run 3 (november-orders.xlsx) interrupted (server unreachable since 14:05)"),
+        "{home}"
+    );
+    assert!(
+        home.contains(
+            "run 2 (october-orders.xlsx) stopped: PayPro refused the credentials; fix the password"
+        ),
+        "{home}"
+    );
+    assert!(
+        home.contains("run 1 is held by pid 4242 on host old-container-7f3a (another host)"),
+        "{home}"
+    );
+    assert!(home.contains("paypro-console unlock 1"), "{home}");
+    assert!(
+        !home.contains("being sent by another process"),
+        "another host's lock is not shown as a live run: {home}"
+    );
+    // At 80 columns every banner still starts its line.
+    let narrow = text(&draw(&mut make(), 80, 24));
+    assert!(narrow.contains("run 1 is held by pid 4242"), "{narrow}");
+
+    // Runs: the selected run's detail says who started it and why it stopped.
+    let mut app = make();
+    app.update(key('r'));
+    let runs_screen = text(&draw(&mut app, 160, 48));
+    assert!(
+        runs_screen.contains("started by ana@office-pc 2026-11-03 09:30"),
+        "{runs_screen}"
+    );
+    assert!(
+        runs_screen.contains("stopped: server unreachable since 14:05"),
+        "{runs_screen}"
+    );
+    app.update(code(KeyCode::Down));
+    let second = text(&draw(&mut app, 160, 48));
+    assert!(
+        second.contains("PayPro refused the credentials"),
+        "{second}"
+    );
+    // R asks for the right password (masked) and resumes the run with it.
+    app.drain_effects();
+    app.update(key('R'));
+    let asked = text(&draw(&mut app, 160, 48));
+    assert!(
+        asked.contains("PayPro refused the password of merchant acme for run 2"),
+        "{asked}"
+    );
+    for c in "n3w-secret".chars() {
+        app.update(key(c));
+    }
+    let typed = text(&draw(&mut app, 160, 48));
+    assert!(
+        !typed.contains("n3w-secret"),
+        "the password is never shown: {typed}"
+    );
+    app.update(code(KeyCode::Enter));
+    let effects = app.drain_effects();
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [
+                paypro_console::tui::app::Effect::SetPassword(_),
+                paypro_console::tui::app::Effect::Resume(RunId(2))
+            ]
+        ),
+        "{effects:?}"
+    );
+    let progress = text(&draw(&mut app, 160, 48));
+    assert!(progress.contains("Progress"), "{progress}");
+    let mut app = make();
+    app.update(key('r'));
+    app.update(code(KeyCode::Down));
+    app.update(code(KeyCode::Down));
+    let third = text(&draw(&mut app, 160, 48));
+    assert!(
+        third.contains("held by pid 4242 on host old-container-7f3a (another host)"),
+        "{third}"
+    );
+    assert!(third.contains("paypro-console unlock 1"), "{third}");
 }

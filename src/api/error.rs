@@ -244,6 +244,15 @@ pub enum RequestProblem {
     DateFormat(String),
     #[error("the request could not be built: {0}")]
     Build(String),
+    /// A mark call was asked to carry more than one `csvOrders` parameter can hold.
+    #[error(
+        "{entries} orders do not fit in one csvOrders parameter of at most {max} characters (they need {calls} calls)"
+    )]
+    NotOneCall {
+        entries: usize,
+        calls: usize,
+        max: usize,
+    },
 }
 
 /// Everything a Connect Pay call can fail with.

@@ -509,6 +509,97 @@ impl Client {
         request::csv_call_ranges(&self.inner.credentials, &entries, '|')
     }
 
+    /// One `moap` (`paid`) or `moab` call carrying exactly `orders`, decided and with
+    /// the exchange for the record, for a caller that journals each call before it is
+    /// made (see [`Client::plan_mark_calls`]). `Ok` when the server answered 00, or
+    /// listed orders it did not change (whatever element 0 says: the caller decides
+    /// each order, listed or not); `Err(Status)` when it refused the whole call
+    /// without a list. Orders that need more than one call are refused unsent
+    /// ([`RequestProblem::NotOneCall`]).
+    pub async fn mark_call_with_exchange(
+        &self,
+        paid: bool,
+        orders: &[OrderRef],
+    ) -> Exchanged<MarkResponse> {
+        let ep = if paid { Endpoint::Moap } else { Endpoint::Moab };
+        match request::mark_entries(orders) {
+            Ok(entries) => self.one_mark_call(ep, &entries, ',').await,
+            Err(p) => Exchanged::unsent(Self::refuse(ep, p)),
+        }
+    }
+
+    /// [`Client::mark_call_with_exchange`] for `mofr`.
+    pub async fn refund_call_with_exchange(&self, refunds: &[Refund]) -> Exchanged<MarkResponse> {
+        let ep = Endpoint::Mofr;
+        match request::refund_entries(refunds) {
+            Ok(entries) => self.one_mark_call(ep, &entries, '|').await,
+            Err(p) => Exchanged::unsent(Self::refuse(ep, p)),
+        }
+    }
+
+    async fn one_mark_call(
+        &self,
+        ep: Endpoint,
+        entries: &[String],
+        sep: char,
+    ) -> Exchanged<MarkResponse> {
+        let mut calls =
+            match request::csv_calls(&self.inner.credentials, entries, sep, CSV_ORDERS_MAX) {
+                Ok(calls) => calls,
+                Err(p) => return Exchanged::unsent(Self::refuse(ep, p)),
+            };
+        let call = match (calls.pop(), calls.is_empty()) {
+            (Some(call), true) => call,
+            (_, _) => {
+                return Exchanged::unsent(Self::refuse(
+                    ep,
+                    RequestProblem::NotOneCall {
+                        entries: entries.len(),
+                        calls: calls.len() + 1,
+                        max: CSV_ORDERS_MAX,
+                    },
+                ));
+            }
+        };
+        let sent = self
+            .send_raw(
+                ep,
+                call.range.len(),
+                &[("csvOrders", call.csv_orders.as_str())],
+                Payload::Get,
+            )
+            .await;
+        match sent {
+            Err(e) => Exchanged::unsent(e),
+            Ok((http_status, body)) => {
+                let result = self
+                    .require_success(ep, http_status, &body)
+                    .and_then(|()| {
+                        wire::decode_mark_response(&body)
+                            .map_err(|e| self.decode_error(ep, &body, e))
+                    })
+                    .and_then(|resp| {
+                        if resp.status == MarkStatus::Ok || !resp.failed.is_empty() {
+                            Ok(resp)
+                        } else {
+                            Err(self.status_error(
+                                ep,
+                                ApiStatus::Mark(resp.status),
+                                resp.description.as_deref(),
+                            ))
+                        }
+                    });
+                Exchanged {
+                    result,
+                    exchange: Some(Exchange {
+                        http_status,
+                        body: self.redact(&body),
+                    }),
+                }
+            }
+        }
+    }
+
     async fn mark(
         &self,
         ep: Endpoint,

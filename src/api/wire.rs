@@ -858,6 +858,8 @@ pub struct MarkFailure {
     pub order_number: String,
     pub order_status: Option<OrderStatus>,
     pub connectpay_id: Option<String>,
+    /// Why, when the server says (the guide's sample gives only the state).
+    pub description: Option<String>,
 }
 
 /// A decoded `moap`/`moab`/`mofr` response.
@@ -890,6 +892,7 @@ pub fn decode_mark_response(body: &str) -> Result<MarkResponse, DecodeError> {
                 .map_err(at)?
                 .map(|s| OrderStatus::from_word(&s)),
             connectpay_id: o.field("ConnectPayId").text().map_err(at)?,
+            description: o.field("Description").text().map_err(at)?,
         });
     }
     Ok(MarkResponse {

@@ -160,6 +160,8 @@ async fn demo_run(
                 merchant_id: DEMO_MERCHANT_ID.to_string(),
             },
             allow_resend: true,
+            // The demo's profile carries the simulator's limits for its merchant.
+            amount_limits: Some(demo_amount_limits()),
         },
     )
     .map_err(|e| Failure::not_started(e.to_string()))?;
@@ -184,11 +186,17 @@ async fn demo_run(
         seed: Some(DEMO_SEED),
         ..EngineSettings::default()
     };
-    let handle = engine::start(journal, Start::plan(plan), Some(connection), &settings)
-        .await
-        .map_err(session::start_failure)?;
+    let mut signals = session::Signals::install();
+    let handle = session::start(
+        journal,
+        Start::plan(plan),
+        Some(connection),
+        &settings,
+        &mut signals,
+    )
+    .await?;
     let run = handle.run;
-    let driven = session::watch(journal, handle).await;
+    let driven = session::watch(journal, handle, signals).await;
     let retries = driven.result.as_ref().map(|r| r.retries).unwrap_or(0);
     let code = session::finish(journal, driven, args.json);
     let prefix = session::command_prefix(journal.path());
@@ -203,10 +211,28 @@ async fn demo_run(
     code
 }
 
+/// The amount limits of the simulator's demo merchant, as a profile would mirror them.
+pub fn demo_amount_limits() -> crate::domain::AmountLimits {
+    let demo = crate::sim::Merchant::demo();
+    crate::domain::AmountLimits {
+        min: demo.min_amount,
+        max: demo.max_amount,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sim::faults::{Fault, Faults};
+
+    #[test]
+    fn the_demo_profile_mirrors_the_simulators_limits() {
+        let l = demo_amount_limits();
+        assert_eq!(
+            (l.min.to_string(), l.max.to_string()),
+            ("1.00".into(), "1000000.00".into())
+        );
+    }
 
     /// The faults are drawn per request in arrival order from one seeded stream, so
     /// what this checks holds for every demo run, whatever the concurrency: the first

@@ -39,12 +39,17 @@ pub struct Summary {
     pub invalid: u64,
     /// Rows an earlier run had already created (cross-run guard); not sent.
     pub skipped: u64,
+    /// Mark runs: orders PayPro marked paid or blocked, or refunded.
+    pub done: u64,
     /// Item sends in this invocation that failed retryably and were sent again.
     pub retries: u64,
     /// The run's state as journaled (`completed`, `interrupted`, `stopped_auth`, ...).
     pub state: RunState,
     /// The journal file, for `show` and `resume`.
     pub journal: String,
+    /// What the run sends (`orders`, `mark-paid`, ...), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 impl Summary {
@@ -78,14 +83,22 @@ impl Summary {
             pending: counts.pending + counts.in_flight,
             invalid: counts.invalid,
             skipped: counts.skipped,
+            done: counts.done,
             retries,
             state,
             journal: journal.display().to_string(),
+            kind: None,
         }
     }
 
-    /// Every valid row ended created or existing (skipped rows were created by an
-    /// earlier run, so they count as done).
+    /// The same summary, naming the run's kind (a mark run reads "done").
+    pub fn with_kind(mut self, kind: &str) -> Summary {
+        self.kind = Some(kind.to_string());
+        self
+    }
+
+    /// Every valid row ended created, existing or done (skipped rows were created or
+    /// done by an earlier run, so they count as done).
     pub fn all_done(&self) -> bool {
         self.rejected == 0 && self.failed == 0 && self.pending == 0 && self.invalid == 0
     }
@@ -102,6 +115,9 @@ impl Summary {
     /// The readable summary: counts, then what to do about what is left. `command` is
     /// how to call the program on this journal (`paypro-console --journal PATH`).
     pub fn render_text(&self, command: &str) -> String {
+        if self.done > 0 || self.kind_is_mark() {
+            return self.render_mark_text(command);
+        }
         let mut out = format!(
             "run {}: {}: {} rows, {} sent: {} created, {} already existed, {} existed (id unknown), \
              {} rejected, {} failed, {} pending, {} invalid, {} skipped; {} retried sends\n",
@@ -119,6 +135,41 @@ impl Summary {
             self.skipped,
             self.retries
         );
+        self.advice(&mut out, command);
+        out
+    }
+
+    /// Whether the run's rows end done rather than created.
+    fn kind_is_mark(&self) -> bool {
+        matches!(
+            self.kind.as_deref(),
+            Some("mark-paid" | "mark-blocked" | "refunds")
+        )
+    }
+
+    /// The readable summary of a mark run: done rather than created.
+    fn render_mark_text(&self, command: &str) -> String {
+        let mut out = format!(
+            "run {}: {}: {} rows, {} sent: {} done, {} rejected, {} failed, {} pending, \
+             {} invalid, {} done by an earlier run (skipped); {} retried sends\n",
+            self.run,
+            self.state,
+            self.rows,
+            self.sent,
+            self.done,
+            self.rejected,
+            self.failed,
+            self.pending,
+            self.invalid,
+            self.skipped,
+            self.retries
+        );
+        self.advice(&mut out, command);
+        out
+    }
+
+    /// What to do about what is left.
+    fn advice(&self, out: &mut String, command: &str) {
         if self.rejected > 0 {
             out.push_str(&format!(
                 "{} rejected by PayPro: {command} show {} --state rejected\n",
@@ -143,7 +194,6 @@ impl Summary {
                 self.pending, self.run
             ));
         }
-        out
     }
 }
 
@@ -256,6 +306,41 @@ mod tests {
         assert!(text.contains("retry 3"), "{text}");
         assert!(text.contains("resume 3"), "{text}");
         assert!(text.contains("--journal /tmp/j.sqlite3"), "{text}");
+    }
+
+    #[test]
+    fn mark_runs_read_done() {
+        let s = summary(
+            StateCounts {
+                done: 7,
+                rejected: 2,
+                skipped: 1,
+                ..Default::default()
+            },
+            RunState::Completed,
+        )
+        .with_kind("mark-paid");
+        let text = s.render_text("paypro-console");
+        assert!(text.contains("7 done, 2 rejected"), "{text}");
+        assert!(
+            text.contains("1 done by an earlier run (skipped)"),
+            "{text}"
+        );
+        assert!(text.contains("show 3 --state rejected"), "{text}");
+        assert_eq!(s.exit_code(), EXIT_PROBLEMS);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            (v["done"].as_u64(), v["kind"].as_str()),
+            (Some(7), Some("mark-paid"))
+        );
+        let all = summary(
+            StateCounts {
+                done: 3,
+                ..Default::default()
+            },
+            RunState::Completed,
+        );
+        assert_eq!(all.exit_code(), EXIT_OK);
     }
 
     #[test]

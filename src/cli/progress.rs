@@ -4,6 +4,7 @@
 //! [`Progress`]; this file only words them. Progress always goes to stderr: stdout
 //! carries the summary (and only the JSON object with `--json`).
 
+use super::out;
 use crate::engine::{Event, Progress, StopReason};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -14,7 +15,13 @@ pub const PLAIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The counts after `done/total`: `148 created, 2 retrying, 312 rows/s, ETA 3s`.
 pub fn details(p: &Progress, now: Instant) -> String {
-    let mut parts = vec![format!("{} created", p.created)];
+    use crate::domain::Kind;
+    let mut parts = vec![match p.kind {
+        Some(Kind::MarkPaid) => format!("{} marked paid", p.marked),
+        Some(Kind::MarkBlocked) => format!("{} marked blocked", p.marked),
+        Some(Kind::Refunds) => format!("{} refunded", p.marked),
+        _ => format!("{} created", p.created),
+    }];
     if p.exists > 0 {
         parts.push(format!("{} existed", p.exists));
     }
@@ -87,6 +94,7 @@ enum Mode {
 pub struct Renderer {
     progress: Progress,
     mode: Mode,
+    detached: bool,
 }
 
 impl Renderer {
@@ -115,6 +123,7 @@ impl Renderer {
         Renderer {
             progress: Progress::new(),
             mode,
+            detached: false,
         }
     }
 
@@ -126,8 +135,17 @@ impl Renderer {
     pub fn note(&self, text: &str) {
         match &self.mode {
             Mode::Bar(bar) => bar.println(text),
-            Mode::Plain { .. } => eprintln!("{text}"),
+            Mode::Plain { .. } => out::errln(text),
         }
+    }
+
+    /// The terminal is gone: draw nothing more (plain lines go through [`out`], which
+    /// is detached already).
+    pub fn detach(&mut self) {
+        if let Mode::Bar(bar) = &self.mode {
+            bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        self.detached = true;
     }
 
     pub fn event(&mut self, event: &Event) {
@@ -143,16 +161,19 @@ impl Renderer {
             } => {
                 // "Settled" here means nothing left to send: invalid or skipped rows, or
                 // rows an earlier invocation of this run already finished.
-                eprintln!(
+                out::errln(&format!(
                     "run {run}: started: {total} rows, {to_send} to send, {settled} with nothing to send (invalid, skipped or already done)"
-                );
+                ));
+                let detached = self.detached;
                 match &mut self.mode {
                     Mode::Bar(bar) => {
                         bar.set_prefix(run.to_string());
                         bar.set_length((*total).max(1));
                         bar.set_position(self.progress.position());
-                        bar.set_draw_target(ProgressDrawTarget::stderr());
-                        bar.enable_steady_tick(Duration::from_millis(200));
+                        if !detached {
+                            bar.set_draw_target(ProgressDrawTarget::stderr());
+                            bar.enable_steady_tick(Duration::from_millis(200));
+                        }
                     }
                     Mode::Plain { last, .. } => *last = Some(now),
                 }
@@ -173,7 +194,7 @@ impl Renderer {
                     // summary that follows on stdout starts on its own line.
                     bar.finish_and_clear();
                 }
-                eprintln!("{}", line(&self.progress, now));
+                out::errln(&line(&self.progress, now));
                 if let Mode::Plain { last, .. } = &mut self.mode {
                     *last = Some(now);
                 }
@@ -199,15 +220,15 @@ impl Renderer {
                 } = event
                     && last_retry.is_none_or(|t| now.duration_since(t) >= PLAIN_INTERVAL)
                 {
-                    eprintln!(
+                    out::errln(&format!(
                         "run {}: {items} rows to send again in {}: {reason}",
                         run_name(progress),
                         short_duration(*delay)
-                    );
+                    ));
                     *last_retry = Some(now);
                 }
                 if last.is_none_or(|t| now.duration_since(t) >= PLAIN_INTERVAL) {
-                    eprintln!("{}", line(progress, now));
+                    out::errln(&line(progress, now));
                     *last = Some(now);
                 }
             }

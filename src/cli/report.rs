@@ -206,6 +206,12 @@ fn run_paid(args: &PaidArgs, journal_path: Option<&Path>) -> Result<ExitCode, Fa
             "the report was fetched but the journal could not record the ids it shows: {e}; nothing was written"
         ))
     })?;
+    // What refunds are checked against: these orders are paid, by these amounts.
+    report::record_paid(&journal, &report).map_err(|e| {
+        Failure::not_started(format!(
+            "the report was fetched but the journal could not record the orders it shows as paid: {e}; nothing was written"
+        ))
+    })?;
     let total_amount: Decimal = report.orders.iter().filter_map(|o| o.order_amount).sum();
     let total_paid: Decimal = report.orders.iter().filter_map(|o| o.amount_paid).sum();
 

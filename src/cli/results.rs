@@ -8,7 +8,7 @@ use super::report::{WriteBar, stop_on_signals};
 use super::session::{self, Failure};
 use crate::journal::RunId;
 use crate::report::results::{ResultsError, ResultsTarget, export_results};
-use crate::sheet::write::{Overwrite, ResultGroup, ResultsWritten, WriteError};
+use crate::sheet::write::{Overwrite, ResultsWritten, WriteError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -104,16 +104,14 @@ fn run_inner(args: &ResultsArgs, journal_path: Option<&Path>) -> Result<ExitCode
                 .map(|p| p.display().to_string())
                 .collect(),
             rows: written.rows(),
-            groups: ResultGroup::ALL
+            groups: written
+                .groups
                 .iter()
-                .map(|g| {
-                    let t = written.of(*g);
-                    GroupLine {
-                        group: g.sheet_name(),
-                        rows: t.rows,
-                        order_amount: t.amount.to_string(),
-                        fees: t.fees.to_string(),
-                    }
+                .map(|(g, t)| GroupLine {
+                    group: g.sheet_name(),
+                    rows: t.rows,
+                    order_amount: t.amount.to_string(),
+                    fees: t.fees.to_string(),
                 })
                 .collect(),
         };
@@ -127,15 +125,10 @@ fn run_inner(args: &ResultsArgs, journal_path: Option<&Path>) -> Result<ExitCode
 
 /// `wrote run-3-results.xlsx: 1000 rows: 950 created, ...`.
 fn render(run: RunId, written: &ResultsWritten) -> String {
-    let counts: Vec<String> = ResultGroup::ALL
+    let counts: Vec<String> = written
+        .groups
         .iter()
-        .map(|g| {
-            format!(
-                "{} {}",
-                written.of(*g).rows,
-                g.sheet_name().to_ascii_lowercase()
-            )
-        })
+        .map(|(g, t)| format!("{} {}", t.rows, g.sheet_name().to_ascii_lowercase()))
         .collect();
     let mut out = format!(
         "run {run}: {} rows: {}\n",

@@ -9,11 +9,11 @@ use super::outcome::{EXIT_NOT_STARTED, EXIT_PROBLEMS, exit};
 use super::session::{self, Failure};
 use crate::domain::Issue;
 use crate::journal::{
-    AttemptDetail, Item, ItemFilter, ItemState, Journal, KeyHit, Run, RunId, RunSummary,
+    AttemptDetail, Item, ItemFilter, ItemState, Journal, KeyHit, Run, RunActionRecord, RunId,
+    RunSummary,
 };
 use serde::Serialize;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -32,7 +32,7 @@ pub struct ShowArgs {
     /// The run's number (see `paypro-console runs`).
     pub run: i64,
     /// Only rows in this state: invalid, pending, in_flight, created, exists_before_run,
-    /// exists_id_unknown, rejected, failed or skipped.
+    /// exists_id_unknown, rejected, failed, skipped or done (mark runs).
     #[arg(long, value_name = "STATE", value_parser = parse_state)]
     pub state: Option<ItemState>,
     /// Only this row (as Excel numbers it), with every request it was in and what
@@ -79,11 +79,26 @@ pub struct RunRow {
     pub finished_at: Option<String>,
     /// The process driving it now, if any.
     pub locked_by_pid: Option<u32>,
+    /// That process's host.
+    pub locked_by_host: Option<String>,
     pub rows: u64,
     pub counts: crate::journal::StateCounts,
+    /// `user@host` that started it.
+    pub started_by: Option<String>,
+    /// Why it stopped early (`server unreachable since 14:05`).
+    pub note: Option<String>,
+    /// Who did what to it, oldest first (started, resumed, retried, unlocked).
+    pub history: Vec<RunActionRecord>,
 }
 
 impl RunRow {
+    pub fn with_history(s: &RunSummary, history: Vec<RunActionRecord>) -> RunRow {
+        RunRow {
+            history,
+            ..RunRow::of(s)
+        }
+    }
+
     pub fn of(s: &RunSummary) -> RunRow {
         RunRow {
             run: s.run.id,
@@ -96,8 +111,12 @@ impl RunRow {
             created_at: s.run.created_at.to_rfc3339(),
             finished_at: s.run.finished_at.map(|t| t.to_rfc3339()),
             locked_by_pid: s.run.lock.as_ref().map(|l| l.pid),
+            locked_by_host: s.run.lock.as_ref().map(|l| l.host.clone()),
             rows: s.counts.total(),
             counts: s.counts,
+            started_by: s.run.started_by.clone(),
+            note: s.run.note.clone(),
+            history: Vec::new(),
         }
     }
 }
@@ -167,7 +186,14 @@ pub fn runs(args: &RunsArgs, journal_path: Option<&Path>) -> ExitCode {
         Err(e) => return Failure::not_started(e.to_string()).report("runs"),
     };
     let text = if args.json {
-        let rows: Vec<RunRow> = list.iter().map(RunRow::of).collect();
+        let mut rows = Vec::with_capacity(list.len());
+        for s in &list {
+            let history = match journal.run_history(s.run.id) {
+                Ok(h) => h,
+                Err(e) => return Failure::not_started(e.to_string()).report("runs"),
+            };
+            rows.push(RunRow::with_history(s, history));
+        }
         match serde_json::to_string_pretty(&rows) {
             Ok(j) => j + "\n",
             Err(e) => return Failure::not_started(e.to_string()).report("runs"),
@@ -175,11 +201,12 @@ pub fn runs(args: &RunsArgs, journal_path: Option<&Path>) -> ExitCode {
     } else {
         render_runs(&list, journal.path())
     };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    super::out::out(&text);
     exit(0)
 }
 
-/// The runs table, newest first.
+/// The runs table, newest first: one line per run (with who started it), and under it
+/// why it stopped early, if it did, and who holds it from another host.
 pub fn render_runs(list: &[RunSummary], journal: &Path) -> String {
     if list.is_empty() {
         return format!(
@@ -188,13 +215,15 @@ pub fn render_runs(list: &[RunSummary], journal: &Path) -> String {
         );
     }
     let mut out = format!(
-        "{:>5}  {:<13} {:<16} {:<17} {:>6} {:>7} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
+        "{:>5}  {:<13} {:<16} {:<17} {:<20} {:>6} {:>7} {:>6} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
         "RUN",
         "STATE",
         "KIND",
         "STARTED (UTC)",
+        "BY",
         "ROWS",
         "CREATED",
+        "DONE",
         "EXISTS",
         "REJECTED",
         "FAILED",
@@ -209,13 +238,15 @@ pub fn render_runs(list: &[RunSummary], journal: &Path) -> String {
             state = format!("{state} (pid {})", lock.pid);
         }
         out.push_str(&format!(
-            "{:>5}  {:<13} {:<16} {:<17} {:>6} {:>7} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
+            "{:>5}  {:<13} {:<16} {:<17} {:<20} {:>6} {:>7} {:>6} {:>6} {:>8} {:>6} {:>7} {:>7}  {}\n",
             s.run.id.0,
             state,
             s.run.kind,
             s.run.created_at.format("%Y-%m-%d %H:%M"),
+            s.run.started_by.as_deref().unwrap_or("-"),
             c.total(),
             c.created,
+            c.done,
             c.exists_before_run + c.exists_id_unknown,
             c.rejected,
             c.failed,
@@ -223,6 +254,45 @@ pub fn render_runs(list: &[RunSummary], journal: &Path) -> String {
             c.invalid,
             session::file_name(&s.run.source_file)
         ));
+        if let Some(lock) = &s.run.lock {
+            out.push_str(&format!(
+                "       held by process {} on host {} since {}\n",
+                lock.pid,
+                lock.host,
+                lock.since.format("%Y-%m-%d %H:%M UTC")
+            ));
+        }
+        if let Some(note) = &s.run.note {
+            out.push_str(&format!("       {note}\n"));
+        }
+    }
+    out
+}
+
+/// The head of `show RUN`: the run, and who did what to it.
+pub fn render_run_head(run: &Run, history: &[RunActionRecord]) -> String {
+    let mut out = format!(
+        "run {}: {} ({}), merchant {} at {}, {}\n",
+        run.id,
+        session::file_name(&run.source_file),
+        run.kind,
+        run.merchant_id,
+        run.base_url,
+        run.state
+    );
+    if history.is_empty()
+        && let Some(by) = &run.started_by
+    {
+        out.push_str(&format!(
+            "  started by {by} at {}\n",
+            run.created_at.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    for h in history {
+        out.push_str(&format!("  {}\n", h.describe()));
+    }
+    if let Some(note) = &run.note {
+        out.push_str(&format!("  stopped: {note}\n"));
     }
     out
 }
@@ -236,7 +306,7 @@ pub fn show(args: &ShowArgs, journal_path: Option<&Path>) -> ExitCode {
 
 fn write_out(text: &str) -> Result<(), Failure> {
     // A closed pipe (`| head`) ends the listing, not with an error.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    super::out::out(text);
     Ok(())
 }
 
@@ -249,10 +319,10 @@ fn show_inner(args: &ShowArgs, journal_path: Option<&Path>) -> Result<ExitCode, 
     let run = find_run(&journal, RunId(args.run))?;
     if let Some(row) = args.row {
         let Some(item) = journal.item_by_row(run.id, row).map_err(journal_failure)? else {
-            eprintln!(
+            super::out::errln(&format!(
                 "run {}: no row {row} (the sheet's rows are numbered as Excel shows them)",
                 run.id
-            );
+            ));
             return Ok(exit(EXIT_PROBLEMS));
         };
         let detail = ItemDetail::load(&journal, &run, &item)?;
@@ -267,7 +337,11 @@ fn show_inner(args: &ShowArgs, journal_path: Option<&Path>) -> Result<ExitCode, 
     if let Some(key) = &args.key {
         let items = journal.items_by_key(run.id, key).map_err(journal_failure)?;
         if items.is_empty() {
-            eprintln!("run {}: no row with {} {key}", run.id, key_noun(&run.kind));
+            super::out::errln(&format!(
+                "run {}: no row with {} {key}",
+                run.id,
+                key_noun(&run.kind)
+            ));
             return Ok(exit(EXIT_PROBLEMS));
         }
         let details = items
@@ -285,6 +359,10 @@ fn show_inner(args: &ShowArgs, journal_path: Option<&Path>) -> Result<ExitCode, 
         };
         write_out(&text)?;
         return Ok(exit(0));
+    }
+    if !args.json {
+        let history = journal.run_history(run.id).map_err(journal_failure)?;
+        write_out(&render_run_head(&run, &history))?;
     }
     show_rows(&journal, &run, args.state, args.json)?;
     Ok(exit(0))
@@ -366,7 +444,13 @@ pub fn item_rows(journal: &Journal, run: &Run, items: &[Item]) -> Result<Vec<Ite
         HashMap::new()
     } else {
         journal
-            .created_elsewhere_many(&run.kind, &run.merchant_id, skipped, Some(run.id))
+            .created_elsewhere_many(
+                &run.kind,
+                &run.merchant_id,
+                &run.base_url,
+                skipped,
+                Some(run.id),
+            )
             .map_err(journal_failure)?
             .into_iter()
             .map(|(k, p)| (k, p.to_string()))
@@ -583,11 +667,11 @@ fn find_inner(args: &FindArgs, journal_path: Option<&Path>) -> Result<ExitCode, 
     let journal = session::open_journal(journal_path)?;
     let hits: Vec<KeyHit> = journal.find_key(&args.key).map_err(journal_failure)?;
     if hits.is_empty() && !args.json {
-        eprintln!(
+        super::out::errln(&format!(
             "{} is in no run of {}",
             args.key.trim(),
             journal.path().display()
-        );
+        ));
         return Ok(exit(EXIT_PROBLEMS));
     }
     let mut rows = Vec::with_capacity(hits.len());

@@ -1,17 +1,18 @@
 //! What `submit`, `resume`, `retry` and `demo` share: opening the journal, the
-//! connection settings, watching a run the engine drives (rendering its events,
-//! turning Ctrl-C into a cancel), and ending it (summary, the exit code, and what the
-//! clerk should do next).
+//! connection settings, the signals (Ctrl-C and SIGTERM stop a run safely; a hang-up
+//! never does), watching a run the engine drives (rendering its events), and ending
+//! it (summary, the exit code, and what the clerk should do next).
 
+use super::out;
 use super::outcome::{
     self, EXIT_INTERRUPTED, EXIT_NOT_STARTED, EXIT_PROBLEMS, EXIT_TERMINATED, Summary,
 };
 use super::progress::Renderer;
 use crate::Secret;
 use crate::api::ClientConfig;
-use crate::engine::{EngineError, EngineSettings, RunHandle, RunReport};
+use crate::engine::{EngineError, EngineSettings, RunHandle, RunReport, Start, StopReason};
 use crate::journal::{self, Journal, RunId, RunState};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::process::ExitCode;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -32,6 +33,13 @@ pub struct RunOptions {
     /// Print one JSON summary object on stdout at the end (progress stays on stderr).
     #[arg(long)]
     pub json: bool,
+    /// Seconds every request may fail to reach the server (connection refused or
+    /// reset, timeout, HTTP 5xx) before the run stops as interrupted ("server
+    /// unreachable since HH:MM"); no row is marked failed for an outage, and a plain
+    /// `resume` continues the run.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub give_up_after: u64,
 }
 
 impl RunOptions {
@@ -39,6 +47,7 @@ impl RunOptions {
         EngineSettings {
             concurrency: usize::from(self.concurrency),
             max_attempts: self.max_attempts,
+            give_up_after: std::time::Duration::from_secs(self.give_up_after),
             ..EngineSettings::default()
         }
     }
@@ -64,16 +73,25 @@ impl Failure {
     /// Prints `paypro-console CMD: message` and returns the exit code.
     pub fn report(&self, command: &str) -> ExitCode {
         if !self.message.is_empty() {
-            eprintln!("paypro-console {command}: {}", self.message);
+            out::errln(&format!("paypro-console {command}: {}", self.message));
         }
         outcome::exit(self.code)
     }
 }
 
-/// Opens the journal at `--journal`, `PAYPRO_JOURNAL` or the default path.
+/// Opens the journal at `--journal`, `PAYPRO_JOURNAL` or the default path. The
+/// journal's own errors about the file name it; any other names it here.
 pub fn open_journal(cli: Option<&Path>) -> Result<Journal, Failure> {
     let path = journal::resolve_path(cli).map_err(|e| Failure::not_started(e.to_string()))?;
-    Journal::open(&path).map_err(|e| Failure::not_started(e.to_string()))
+    Journal::open(&path).map_err(|e| {
+        let text = e.to_string();
+        let shown = path.display().to_string();
+        if text.contains(&shown) {
+            Failure::not_started(text)
+        } else {
+            Failure::not_started(format!("journal {shown}: {text}"))
+        }
+    })
 }
 
 /// The start of a command line that reaches this journal: `paypro-console`, plus
@@ -131,11 +149,37 @@ pub fn connection(base_url: &str, merchant_id: &str, password: Secret) -> Client
     ClientConfig::new(base_url, merchant_id, password)
 }
 
-/// The message for a run the engine could not start.
-pub fn start_failure(e: EngineError) -> Failure {
+/// The message for a run the engine could not start, with the commands that help
+/// spelled for this journal.
+pub fn start_failure(journal: &Path, e: EngineError) -> Failure {
+    let prefix = command_prefix(journal);
+    let spell = |text: String| {
+        if prefix == "paypro-console" {
+            text
+        } else {
+            text.replace("paypro-console unlock", &format!("{prefix} unlock"))
+        }
+    };
     match e {
-        EngineError::Locked(holder) => Failure::not_started(holder.to_string()),
-        other => Failure::not_started(other.to_string()),
+        EngineError::Locked(holder) => Failure::not_started(spell(holder.to_string())),
+        EngineError::HeldByOtherRuns(holds) => {
+            let mut lines = vec![format!(
+                "rows of this sheet are in another run's hands; sending them again could bill \
+                 a customer twice. Nothing was sent."
+            )];
+            for h in &holds {
+                lines.push(format!("  {h}"));
+                if h.rows > 0 && h.holder.is_none() {
+                    lines.push(format!("    {}", resume_command(journal, h.run)));
+                }
+            }
+            lines.push(
+                "  (--allow-resend sends them anyway: PayPro answers 01 for those it already has)"
+                    .to_string(),
+            );
+            Failure::not_started(lines.join("\n"))
+        }
+        other => Failure::not_started(spell(other.to_string())),
     }
 }
 
@@ -147,8 +191,7 @@ pub fn confirm(question: &str) -> Result<bool, Failure> {
             "not asking for confirmation without a terminal: pass --yes to go ahead; nothing was sent",
         ));
     }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
+    out::err(&format!("{question} [y/N] "));
     let mut answer = String::new();
     std::io::stdin()
         .lock()
@@ -206,11 +249,74 @@ async fn next_signal(sig: &mut Option<Signal>) {
     }
 }
 
+/// The signals a drive listens to, taken before the run is set up so that none is
+/// missed (call within the runtime): Ctrl-C and SIGTERM stop it safely; SIGHUP (the
+/// terminal hung up) only stops the writing to the terminal.
+pub struct Signals {
+    int: Option<Signal>,
+    term: Option<Signal>,
+    hup: Option<Signal>,
+}
+
+impl Signals {
+    pub fn install() -> Signals {
+        Signals {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+            hup: signal(SignalKind::hangup()).ok(),
+        }
+    }
+}
+
+/// The terminal hung up: write nothing more to it; the run goes on.
+fn hung_up(renderer: &mut Renderer) {
+    if !out::detached() {
+        tracing::warn!("the terminal hung up; the run carries on to its end (see the log)");
+    }
+    out::detach();
+    renderer.detach();
+}
+
+/// Starts the engine on `what`, honouring Ctrl-C and SIGTERM while the run is set up
+/// (a 100,000-row sheet takes a while to journal): the process ends at once with
+/// nothing sent (the set-up is one transaction, or a run left to resume).
+pub async fn start(
+    journal: &Journal,
+    what: Start,
+    connection: Option<ClientConfig>,
+    settings: &EngineSettings,
+    signals: &mut Signals,
+) -> Result<RunHandle, Failure> {
+    let started = crate::engine::start(journal, what, connection, settings);
+    tokio::pin!(started);
+    loop {
+        tokio::select! {
+            biased;
+            _ = next_signal(&mut signals.int) => {
+                out::errln("stopped before anything was sent");
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+            _ = next_signal(&mut signals.term) => {
+                out::errln("stopped before anything was sent");
+                std::process::exit(i32::from(EXIT_TERMINATED));
+            }
+            _ = next_signal(&mut signals.hup) => {
+                tracing::warn!("the terminal hung up while the run was set up; it carries on");
+                out::detach();
+            }
+            got = &mut started => {
+                return got.map_err(|e| start_failure(journal.path(), e));
+            }
+        }
+    }
+}
+
 /// Watches a run to its end with a progress display on stderr. The first Ctrl-C (or
 /// SIGTERM) cancels it: no new batches are sent and the requests in flight finish and
 /// are recorded; a second one quits at once (the journal stays consistent: what was
-/// in flight is re-checked on resume).
-pub async fn watch(journal: &Journal, handle: RunHandle) -> Driven {
+/// in flight is re-checked on resume). A hang-up (SIGHUP) stops only the writing to
+/// the terminal: the run carries on to its end, journaled and logged as always.
+pub async fn watch(journal: &Journal, handle: RunHandle, mut signals: Signals) -> Driven {
     let RunHandle {
         run,
         mut events,
@@ -219,8 +325,9 @@ pub async fn watch(journal: &Journal, handle: RunHandle) -> Driven {
         ..
     } = handle;
     let mut renderer = Renderer::new();
-    let mut sigint = signal(SignalKind::interrupt()).ok();
-    let mut sigterm = signal(SignalKind::terminate()).ok();
+    if out::detached() {
+        renderer.detach();
+    }
     let resume = resume_command(journal.path(), run);
     let mut interrupted: Option<Interruption> = None;
     let result = loop {
@@ -231,8 +338,12 @@ pub async fn watch(journal: &Journal, handle: RunHandle) -> Driven {
                 None
             }
             result = &mut report => break result,
-            _ = next_signal(&mut sigint) => Some(Interruption::Interrupt),
-            _ = next_signal(&mut sigterm) => Some(Interruption::Terminate),
+            _ = next_signal(&mut signals.int) => Some(Interruption::Interrupt),
+            _ = next_signal(&mut signals.term) => Some(Interruption::Terminate),
+            _ = next_signal(&mut signals.hup) => {
+                hung_up(&mut renderer);
+                None
+            }
         };
         if let Some(which) = got {
             if let Some(first) = interrupted {
@@ -271,8 +382,8 @@ pub fn finish(journal: &Journal, driven: Driven, json: bool) -> Result<ExitCode,
     let resume = resume_command(journal.path(), run);
     let report = match driven.result {
         Ok(report) => report,
-        Err(EngineError::Locked(holder)) => {
-            return Err(Failure::not_started(holder.to_string()));
+        Err(e @ EngineError::Locked(_)) => {
+            return Err(start_failure(journal.path(), e));
         }
         Err(e) => {
             return Err(Failure::not_started(format!(
@@ -280,19 +391,31 @@ pub fn finish(journal: &Journal, driven: Driven, json: bool) -> Result<ExitCode,
             )));
         }
     };
-    let summary = Summary::of(&report, journal.path());
+    let mut summary = Summary::of(&report, journal.path());
+    if let Ok(Some(record)) = journal.run(run) {
+        summary = summary.with_kind(&record.kind);
+    }
     print_summary(&summary, json);
     if let Some(which) = driven.interrupted
         && report.state != RunState::Completed
     {
-        eprintln!("interrupted: resume with {resume}");
+        out::errln(&format!("interrupted: resume with {resume}"));
         return Ok(outcome::exit(which.exit_code()));
     }
+    if let Some(StopReason::Unreachable { since }) = &report.stop {
+        out::errln(&format!(
+            "run {run} is interrupted: server unreachable since {since} (every request failed \
+             to reach it); no row was marked failed for it. Once the server answers again: \
+             {}",
+            command_prefix(journal.path()) + " resume"
+        ));
+        return Ok(outcome::exit(summary.exit_code()));
+    }
     if let Some(reason) = report.credentials_refused() {
-        eprintln!(
+        out::errln(&format!(
             "PayPro refused the merchant id or password ({reason}); nothing more was sent. \
              Check the password (PAYPRO_PASSWORD or the prompt) and the merchant id, then: {resume}"
-        );
+        ));
         let settled_after = report.counts.settled();
         return Ok(outcome::exit(if settled_after > driven.settled_before {
             EXIT_PROBLEMS
@@ -320,7 +443,7 @@ pub fn print_summary(summary: &Summary, json: bool) {
 /// JSON summary.
 pub fn say(json: bool, text: &str) {
     if json {
-        eprint!("{text}");
+        out::err(text);
     } else {
         write_stdout(text);
     }
@@ -328,9 +451,7 @@ pub fn say(json: bool, text: &str) {
 
 fn write_stdout(text: &str) {
     // A closed pipe (`| head`) must not turn a finished run into a failure.
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    out::out(text);
 }
 
 #[cfg(test)]

@@ -21,7 +21,8 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub sheet: Option<String>,
     /// Send rows again even when an earlier run of this merchant already created
-    /// their order number or consumer id (normally they are skipped).
+    /// their order number or consumer id (normally they are skipped), or another
+    /// unfinished run holds them (normally the sheet is refused).
     #[arg(long)]
     pub allow_resend: bool,
     #[command(flatten)]
@@ -48,12 +49,15 @@ pub fn render_preview(p: &Preview) -> String {
     );
     if p.skipped > 0 {
         out.push_str(&format!(
-            ", {} already created by an earlier run (skipped)",
-            p.skipped
+            ", {} already {} by an earlier run (skipped)",
+            p.skipped,
+            if is_mark(p.kind) { "done" } else { "created" }
         ));
     }
     out.push('\n');
-    if p.invalid > 0 {
+    if p.invalid > 0 && p.kind == Kind::Refunds {
+        out.push_str("invalid rows are journaled but not sent (why: below)\n");
+    } else if p.invalid > 0 {
         out.push_str(&format!(
             "invalid rows are journaled but not sent; to see why: paypro-console validate {}\n",
             super::outcome::shell_quote(&file.to_string())
@@ -65,13 +69,44 @@ pub fn render_preview(p: &Preview) -> String {
         noun(p.kind, p.to_send)
     ));
     if let Some(total) = p.total {
-        out.push_str(&format!(", total amount {}", group_thousands(&total)));
+        let label = if p.kind == Kind::Refunds {
+            "total to refund"
+        } else {
+            "total amount"
+        };
+        out.push_str(&format!(", {label} {}", group_thousands(&total)));
     }
     out.push_str(&format!(
         ", to merchant {} at {}\n",
         p.merchant_id, p.base_url
     ));
     out
+}
+
+/// A kind whose rows change orders that exist (mark paid, mark blocked, refunds).
+fn is_mark(kind: Kind) -> bool {
+    matches!(kind, Kind::MarkPaid | Kind::MarkBlocked | Kind::Refunds)
+}
+
+/// What is asked before anything is sent; for the operations that change orders, in
+/// words that say exactly what will happen.
+pub fn question(p: &Preview) -> String {
+    let n = p.to_send;
+    let orders = if n == 1 { "order" } else { "orders" };
+    let at = format!("at merchant {} ({})", p.merchant_id, p.base_url);
+    match p.kind {
+        Kind::MarkPaid => format!("Mark {n} {orders} PAID {at}? PayPro cannot undo this."),
+        Kind::MarkBlocked => {
+            format!("Mark {n} {orders} BLOCKED {at}? Blocked orders can no longer be paid.")
+        }
+        Kind::Refunds => format!(
+            "REFUND {n} {orders}{} {at}? PayPro cannot undo this.",
+            p.total
+                .map(|t| format!(", {} in all,", group_thousands(&t)))
+                .unwrap_or_default()
+        ),
+        _ => format!("Send {n} {}?", noun(p.kind, n)),
+    }
 }
 
 fn noun(kind: Kind, n: usize) -> &'static str {
@@ -82,13 +117,24 @@ fn noun(kind: Kind, n: usize) -> &'static str {
         (Kind::Orders, false) => "orders",
         (Kind::Consumers, false) => "consumers",
         (Kind::ConsumerUpdates, false) => "consumer updates",
-        _ => "rows",
+        (Kind::MarkPaid, true) => "order to mark paid",
+        (Kind::MarkPaid, false) => "orders to mark paid",
+        (Kind::MarkBlocked, true) => "order to mark blocked",
+        (Kind::MarkBlocked, false) => "orders to mark blocked",
+        (Kind::Refunds, true) => "refund",
+        (Kind::Refunds, false) => "refunds",
     }
 }
 
 /// `1234567.5` → `1,234,567.50`.
 pub fn group_thousands(amount: &Money) -> String {
-    let text = format!("{:.2}", amount.value());
+    group_decimal(amount.value())
+}
+
+/// A decimal amount to the cent with thousands separators (`-1,000.00`), as PayPro sent
+/// it (never through f64).
+pub fn group_decimal(amount: rust_decimal::Decimal) -> String {
+    let text = format!("{:.2}", amount);
     let (sign, digits) = match text.strip_prefix('-') {
         Some(rest) => ("-", rest),
         None => ("", text.as_str()),
@@ -105,16 +151,22 @@ pub fn group_thousands(amount: &Money) -> String {
 }
 
 pub fn run(args: &SubmitArgs, journal_path: Option<&Path>) -> ExitCode {
+    run_as(args, journal_path, "submit")
+}
+
+/// `submit` as another command names it (`mark paid`, `refund`): the same plan,
+/// confirmation, run, summary and exit codes.
+pub fn run_as(args: &SubmitArgs, journal_path: Option<&Path>, command: &str) -> ExitCode {
     match run_inner(args, journal_path) {
         Ok(code) => code,
-        Err(f) => f.report("submit"),
+        Err(f) => f.report(command),
     }
 }
 
 fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode, Failure> {
     let journal = session::open_journal(journal_path)?;
     for note in session::interrupted_notes(&journal) {
-        eprintln!("{note}");
+        super::out::errln(&note);
     }
     let connection = config::resolve(&args.connection).map_err(not_started)?;
     let target = Target {
@@ -127,6 +179,7 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
             .map_err(not_started)?
             .to_string(),
     };
+    config::check_base_url(&target.base_url, args.connection.insecure_http).map_err(not_started)?;
     let plan = engine::plan(
         &journal,
         PlanRequest {
@@ -135,9 +188,10 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
             sheet: args.sheet.clone(),
             target: target.clone(),
             allow_resend: args.allow_resend,
+            amount_limits: connection.amount_limits,
         },
     )
-    .map_err(|e| Failure::not_started(e.to_string()))?;
+    .map_err(|e| session::start_failure(journal.path(), e))?;
     let json = args.options.json;
     let preview = &plan.preview;
     say_plan(&plan, json);
@@ -150,14 +204,7 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
             ),
         });
     }
-    session::confirmed(
-        args.options.yes,
-        &format!(
-            "Send {} {}?",
-            preview.to_send,
-            noun(preview.kind, preview.to_send)
-        ),
-    )?;
+    session::confirmed(args.options.yes, &question(preview))?;
     // The password is asked for only when something will be sent.
     let connection = if plan.sends_anything() {
         let password =
@@ -173,10 +220,16 @@ fn run_inner(args: &SubmitArgs, journal_path: Option<&Path>) -> Result<ExitCode,
     let settings = args.options.settings();
     let rt = session::runtime()?;
     rt.block_on(async {
-        let handle = engine::start(&journal, Start::plan(plan), connection, &settings)
-            .await
-            .map_err(session::start_failure)?;
-        let driven = session::watch(&journal, handle).await;
+        let mut signals = session::Signals::install();
+        let handle = session::start(
+            &journal,
+            Start::plan(plan),
+            connection,
+            &settings,
+            &mut signals,
+        )
+        .await?;
+        let driven = session::watch(&journal, handle, signals).await;
         session::finish(&journal, driven, json)
     })
 }
@@ -194,6 +247,23 @@ fn say_plan(plan: &Plan, json: bool) {
         );
     }
     session::say(json, &render_preview(preview));
+    if preview.kind == Kind::Refunds {
+        // The journal's checks are not in `validate`: say them here.
+        let refused: Vec<String> = plan
+            .imported
+            .rows
+            .iter()
+            .filter(|r| !r.is_valid())
+            .flat_map(|r| r.issues.iter().filter(|i| i.is_error()))
+            .map(|i| format!("  {i}\n"))
+            .collect();
+        for line in refused.iter().take(20) {
+            session::say(json, line);
+        }
+        if refused.len() > 20 {
+            session::say(json, &format!("  ... and {} more\n", refused.len() - 20));
+        }
+    }
     for (row, key, earlier) in plan.earlier.iter().take(5) {
         session::say(json, &format!("  row {row} ({key}): {earlier}\n"));
     }

@@ -34,6 +34,14 @@ pub struct ValidateArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// The profile whose merchant amount limits (`min_amount`, `max_amount`) orders
+    /// are checked against, as `submit` does [env: PAYPRO_PROFILE]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Profile file (default: profiles.toml in the configuration directory)
+    /// [env: PAYPRO_CONFIG]
+    #[arg(long = "profiles", value_name = "FILE")]
+    pub profiles_file: Option<PathBuf>,
 }
 
 /// The `--json` output.
@@ -122,10 +130,25 @@ pub fn render_text(imported: &Imported) -> String {
 }
 
 pub fn run(args: &ValidateArgs) -> ExitCode {
+    // The merchant's amount limits, when the profile has them: a row over them would
+    // be refused by PayPro, so it is invalid here, as it is for `submit`.
+    let profile = crate::config::ConnectionArgs {
+        profile: args.profile.clone(),
+        profiles_file: args.profiles_file.clone(),
+        ..Default::default()
+    };
+    let amount_limits = match crate::config::resolve(&profile) {
+        Ok(c) => c.amount_limits,
+        Err(e) => {
+            super::out::errln(&format!("paypro-console validate: {e}"));
+            return ExitCode::from(2);
+        }
+    };
     let options = ReadOptions {
         kind: args.kind,
         sheet: args.sheet.as_deref(),
         date_order: args.date_order,
+        amount_limits,
         ..ReadOptions::default()
     };
     let imported = match sheet::read_with(&args.file, &options) {

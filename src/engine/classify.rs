@@ -31,7 +31,7 @@ use crate::api::{
     ApiError, ConsumerItemResult, ConsumerStatus, ConsumersResponse, CreateOrdersResponse,
     CreateStatus, Exchange, OrderItemResult,
 };
-use crate::domain::{Consumer, ConsumerUpdate, Order};
+use crate::domain::{Consumer, ConsumerUpdate, Order, OrderRef, Refund};
 use crate::journal::{ItemId, ItemOutcome};
 use rust_decimal::Decimal;
 
@@ -41,6 +41,9 @@ pub(crate) enum Payload {
     Order(Order),
     Consumer(Consumer),
     Update(ConsumerUpdate),
+    /// An order to mark paid or blocked.
+    Mark(OrderRef),
+    Refund(Refund),
 }
 
 /// One pending item as the engine carries it between requests.
@@ -52,6 +55,9 @@ pub(crate) struct Entry {
     pub payload: Payload,
     /// Sends of this item in this drive, counting the current one once it is sent.
     pub sends: u32,
+    /// Sends that may have reached the server before this drive (the journal's count
+    /// when the item was read).
+    pub earlier: u32,
 }
 
 /// What a result object said about one item, whatever the endpoint.
@@ -243,7 +249,7 @@ pub(crate) struct Classified {
 }
 
 impl Classified {
-    fn new(n: usize) -> Classified {
+    pub(super) fn new(n: usize) -> Classified {
         Classified {
             outcomes: Vec::with_capacity(n),
             next: Vec::with_capacity(n),
@@ -260,9 +266,9 @@ impl Classified {
     /// (redacted by the client) when a response arrived; else what the error kept of
     /// one (an `Http` error's status and excerpt, a `Decode` error's excerpt). A
     /// transport failure has neither; its kind is in the summary.
-    pub(crate) fn attach_evidence(
+    pub(crate) fn attach_evidence<T>(
         &mut self,
-        result: &Result<Response, ApiError>,
+        result: &Result<T, ApiError>,
         exchange: Option<Exchange>,
     ) {
         match (exchange, result) {
@@ -297,13 +303,13 @@ impl Classified {
         c
     }
 
-    fn push(&mut self, entry: &Entry, outcome: ItemOutcome, next: Next) {
+    pub(super) fn push(&mut self, entry: &Entry, outcome: ItemOutcome, next: Next) {
         self.outcomes.push((entry.id, outcome));
         self.next.push(next);
     }
 
     /// Retry if the item has sends left in this drive, else fail it for good.
-    fn retry_or_fail(&mut self, entry: &Entry, reason: &str, max_attempts: u32) {
+    pub(super) fn retry_or_fail(&mut self, entry: &Entry, reason: &str, max_attempts: u32) {
         if entry.sends < max_attempts {
             self.retry_reason.get_or_insert_with(|| reason.to_string());
             self.push(
@@ -324,10 +330,26 @@ impl Classified {
         }
     }
 
+    /// The server could not be reached and the outage began before this request
+    /// left: an item that ran out of sends is not `failed` for it but waits like the
+    /// others (the outage's own limit stops the run).
+    pub(crate) fn keep_sends_during_outage(&mut self) {
+        for ((_, outcome), next) in self.outcomes.iter_mut().zip(self.next.iter_mut()) {
+            if let ItemOutcome::Failed { last_error } = outcome {
+                let reason = match last_error.rfind(" (gave up after ") {
+                    Some(cut) => last_error[..cut].to_string(),
+                    None => last_error.clone(),
+                };
+                *outcome = ItemOutcome::Retry { last_error: reason };
+                *next = Next::Later;
+            }
+        }
+    }
+
     /// Nothing was created: every item goes back unsent, the batch split in two halves
     /// sent again at once. Only called with two items or more, so each half is smaller
     /// than the batch and the splitting ends with single items.
-    fn split(&mut self, entries: &[Entry]) {
+    pub(super) fn split(&mut self, entries: &[Entry]) {
         let mid = entries.len() / 2;
         self.again = vec![(0..mid).collect(), (mid..entries.len()).collect()];
         for (i, entry) in entries.iter().enumerate() {
@@ -337,7 +359,7 @@ impl Classified {
     }
 }
 
-fn text_of(code: &str, description: Option<&str>) -> String {
+pub(super) fn text_of(code: &str, description: Option<&str>) -> String {
     match description {
         Some(d) if !d.trim().is_empty() => format!("status {code}: {}", d.trim()),
         _ => format!("status {code}"),
@@ -467,13 +489,16 @@ fn classify_answer(c: &mut Classified, entries: &[Entry], resp: &Response, max_a
     }
 }
 
-fn classify_error(
+/// What every kind of request does with a failed one: the summary and HTTP status
+/// recorded, refused credentials stop the run with nothing counted as sent, retryable
+/// failures (transport, 5xx, unreadable) retried as maybe-sent. Returns whether the
+/// error was one of those (else the caller decides by its endpoint's codes).
+pub(super) fn common_error(
     c: &mut Classified,
-    kind: RunKind,
     entries: &[Entry],
     e: &ApiError,
     max_attempts: u32,
-) {
+) -> bool {
     c.summary = e.to_string();
     c.http_status = match e {
         ApiError::Http { status, .. } => Some(*status),
@@ -486,13 +511,26 @@ fn classify_error(
         for entry in entries {
             c.push(entry, ItemOutcome::Unsent, Next::Done);
         }
-        return;
+        return true;
     }
     if e.is_retryable() {
         let reason = e.to_string();
         for entry in entries {
             c.retry_or_fail(entry, &reason, max_attempts);
         }
+        return true;
+    }
+    false
+}
+
+fn classify_error(
+    c: &mut Classified,
+    kind: RunKind,
+    entries: &[Entry],
+    e: &ApiError,
+    max_attempts: u32,
+) {
+    if common_error(c, entries, e, max_attempts) {
         return;
     }
     match e {
@@ -510,7 +548,8 @@ fn classify_error(
             let exists = match kind {
                 RunKind::Orders => code == "01",
                 RunKind::Consumers => code == "01" && says_already_exists(description.as_deref()),
-                RunKind::ConsumerUpdates => false,
+                // Mark runs are decided by `super::mark`; nothing else creates.
+                _ => false,
             };
             for entry in entries {
                 let outcome = if exists {
@@ -579,6 +618,7 @@ mod tests {
                 key: (*k).into(),
                 payload: Payload::Order(order(k)),
                 sends,
+                earlier: 0,
             })
             .collect()
     }

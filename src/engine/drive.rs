@@ -21,9 +21,9 @@
 use super::backoff::Backoff;
 use super::classify::{Classified, Entry, Next, Payload, Response, classify};
 use super::events::{Event, ItemRef, ItemUpdate, StopReason};
-use super::{EngineError, EngineSettings, RunKind, RunReport};
+use super::{EngineError, EngineSettings, RunKind, RunReport, mark};
 use crate::api::{ApiError, Client, Exchange, Exchanged, RequestProblem};
-use crate::domain::{Consumer, ConsumerUpdate, Order};
+use crate::domain::{Consumer, ConsumerUpdate, Order, OrderRef, Refund};
 use crate::journal::{
     Applied, AttemptRecord, BatchId, ItemOutcome, JournalWriter, PendingItem, RunId, RunLock,
     RunState, RunTotals,
@@ -87,6 +87,74 @@ struct Ctx {
     control: watch::Sender<Control>,
     /// Requests that left.
     requests: AtomicU64,
+    /// Since when every request has failed at the transport level.
+    outage: Outage,
+}
+
+/// "Is the server reachable?": since when every answered request has been a transport
+/// failure (connection refused or reset, timeout, HTTP 5xx). Any other answer ends
+/// it. While it lasts, items do not run out of sends (the outage decides, not the
+/// attempt count), and once it has lasted `give_up_after` the run stops
+/// `interrupted`: an outage is an interruption, not a reason to fail rows.
+struct Outage {
+    give_up_after: Duration,
+    since: std::sync::Mutex<Option<(Instant, String)>>,
+}
+
+/// What a request's failure means once the outage is taken into account.
+struct OutageNow {
+    /// The outage began before this request left: its items keep their sends.
+    hold: bool,
+    /// It has lasted long enough: stop, with the local time it began.
+    give_up: Option<String>,
+}
+
+impl Outage {
+    fn new(give_up_after: Duration) -> Outage {
+        Outage {
+            give_up_after,
+            since: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
+        self.since.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A request sent at `sent_at` got an answer from the server.
+    fn answered(&self) {
+        if let Some((_, since)) = self.slot().take() {
+            tracing::info!(since = %since, "the server answers again");
+        }
+    }
+
+    /// A request sent at `sent_at` failed at the transport level.
+    fn failed(&self, sent_at: Instant) -> OutageNow {
+        let now = Instant::now();
+        let mut slot = self.slot();
+        let (began, since) = slot.get_or_insert_with(|| {
+            let since = chrono::Local::now().format("%H:%M").to_string();
+            tracing::warn!(since = %since, "the server does not answer");
+            (now, since)
+        });
+        OutageNow {
+            // A request that left after the outage began proves nothing about its
+            // items: only one that left before it, and still failed, could be at
+            // fault. (A batch that fails while others succeed ends no outage of its
+            // own making: their answers reset it, so its items fail as usual.)
+            hold: *began <= sent_at,
+            give_up: (now.duration_since(*began) >= self.give_up_after).then(|| since.clone()),
+        }
+    }
+}
+
+/// Failures that say nothing about the items, only that the server cannot be reached.
+fn unreachable<T>(result: &Result<T, ApiError>) -> bool {
+    match result {
+        Err(ApiError::Transport { .. }) => true,
+        Err(ApiError::Http { status, .. }) => *status >= 500,
+        _ => false,
+    }
 }
 
 fn emit(events: &UnboundedSender<Event>, event: Event) {
@@ -95,7 +163,7 @@ fn emit(events: &UnboundedSender<Event>, event: Event) {
 }
 
 /// Reads a pending item back as what its run sends.
-fn entry_of(run: RunId, kind: RunKind, item: PendingItem) -> Result<Entry, EngineError> {
+pub(super) fn entry_of(run: RunId, kind: RunKind, item: PendingItem) -> Result<Entry, EngineError> {
     let parsed = match kind {
         RunKind::Orders => serde_json::from_str::<Order>(&item.payload).map(Payload::Order),
         RunKind::Consumers => {
@@ -104,6 +172,10 @@ fn entry_of(run: RunId, kind: RunKind, item: PendingItem) -> Result<Entry, Engin
         RunKind::ConsumerUpdates => {
             serde_json::from_str::<ConsumerUpdate>(&item.payload).map(Payload::Update)
         }
+        RunKind::MarkPaid | RunKind::MarkBlocked => {
+            serde_json::from_str::<OrderRef>(&item.payload).map(Payload::Mark)
+        }
+        RunKind::Refunds => serde_json::from_str::<Refund>(&item.payload).map(Payload::Refund),
     };
     let payload = parsed.map_err(|e| EngineError::Payload {
         run,
@@ -117,6 +189,7 @@ fn entry_of(run: RunId, kind: RunKind, item: PendingItem) -> Result<Entry, Engin
         key: item.key,
         payload,
         sends: 0,
+        earlier: item.attempts,
     })
 }
 
@@ -196,6 +269,8 @@ async fn send(
             }
             None => None,
         },
+        // Sent by `mark::send` (see `run_batch`).
+        RunKind::MarkPaid | RunKind::MarkBlocked | RunKind::Refunds => None,
     };
     match got {
         Some(Exchanged { result, exchange }) => (result, exchange),
@@ -285,10 +360,30 @@ async fn run_batch(
         .collect();
     emit(&ctx.events, Event::BatchSent { batch, items });
     let sent_at = Instant::now();
-    let (result, exchange) = send(client, ctx.kind, &entries).await;
+    let (mut classified, unreachable_now, answered) = if ctx.kind.is_mark() {
+        let (result, exchange) = mark::send(client, ctx.kind, &entries).await;
+        let mut c = mark::classify(ctx.kind, &entries, &result, ctx.max_attempts);
+        c.attach_evidence(&result, exchange);
+        (c, unreachable(&result), result.is_ok())
+    } else {
+        let (result, exchange) = send(client, ctx.kind, &entries).await;
+        let mut c = classify(ctx.kind, &entries, &result, ctx.max_attempts);
+        c.attach_evidence(&result, exchange);
+        (c, unreachable(&result), result.is_ok())
+    };
     let duration_ms = u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let mut classified = classify(ctx.kind, &entries, &result, ctx.max_attempts);
-    classified.attach_evidence(&result, exchange);
+    if unreachable_now {
+        let now = ctx.outage.failed(sent_at);
+        if now.hold {
+            classified.keep_sends_during_outage();
+        }
+        if let Some(since) = now.give_up {
+            // Before the turn is given back, as for a 04: nothing waiting leaves.
+            stop(&ctx.control, StopReason::Unreachable { since });
+        }
+    } else if answered || exchange_arrived(&classified) {
+        ctx.outage.answered();
+    }
     if let Some(reason) = &classified.auth {
         // Before the turn is given back: nothing waiting for it may leave after a 04.
         stop(&ctx.control, StopReason::CredentialsRefused(reason.clone()));
@@ -296,6 +391,11 @@ async fn run_batch(
     drop(permit);
     slot.free();
     record(&ctx, batch, entries, classified, duration_ms, started, true).await
+}
+
+/// A response of any kind arrived (an HTTP status was recorded).
+fn exchange_arrived(classified: &Classified) -> bool {
+    classified.http_status.is_some()
 }
 
 /// Journals a request's outcome (it shares a commit with what else arrives) and hands
@@ -356,7 +456,13 @@ struct Queue {
     backoff: Backoff,
     retries: u64,
     paused_at: Option<Instant>,
+    /// Mark runs: how many of the fresh items, from the first, one call carries (the
+    /// client's packing); `None`: `batch_size` at a time.
+    pack: Option<Packer>,
 }
+
+/// How many of the items given, from the first, go into the next request.
+type Packer = Box<dyn Fn(&[Entry]) -> usize + Send + Sync>;
 
 impl Queue {
     fn new(settings: &EngineSettings) -> Queue {
@@ -371,6 +477,25 @@ impl Queue {
             backoff: Backoff::new(settings.backoff_base, settings.backoff_max, settings.seed),
             retries: 0,
             paused_at: None,
+            pack: None,
+        }
+    }
+
+    /// A queue whose requests are cut by `pack` (mark runs): pages hold enough items to
+    /// fill a call however short the order numbers are.
+    fn packed(settings: &EngineSettings, pack: Packer) -> Queue {
+        Queue {
+            page: mark::MAX_PER_CALL * 2,
+            pack: Some(pack),
+            ..Queue::new(settings)
+        }
+    }
+
+    /// Fresh items needed to cut a request as full as allowed.
+    fn fill(&self) -> usize {
+        match self.pack {
+            Some(_) => mark::MAX_PER_CALL,
+            None => self.batch_size,
         }
     }
 
@@ -392,7 +517,7 @@ impl Queue {
 
     /// A request can only be filled from what is read: read more first.
     fn needs_page(&self) -> bool {
-        self.ready.is_empty() && !self.exhausted && self.fresh.len() < self.batch_size
+        self.ready.is_empty() && !self.exhausted && self.fresh.len() < self.fill()
     }
 
     fn add_page(&mut self, entries: Vec<Entry>, asked: usize) {
@@ -411,7 +536,13 @@ impl Queue {
         if let Some(batch) = self.ready.pop_front() {
             return Some(batch);
         }
-        let n = self.fresh.len().min(self.batch_size);
+        let n = match &self.pack {
+            Some(pack) if !self.fresh.is_empty() => {
+                let fresh = self.fresh.make_contiguous();
+                pack(fresh).clamp(1, fresh.len())
+            }
+            _ => self.fresh.len().min(self.batch_size),
+        };
         (n > 0).then(|| self.fresh.drain(..n).collect())
     }
 
@@ -507,6 +638,16 @@ impl Driver {
         );
         let (control_tx, control) = watch::channel(Control::Running);
         let (slot_tx, slot_rx) = unbounded_channel();
+        let queue = match (&client, kind.is_mark()) {
+            (Some(c), true) => {
+                let c = c.clone();
+                Queue::packed(
+                    &settings,
+                    Box::new(move |fresh: &[Entry]| mark::call_len(&c, kind, fresh)),
+                )
+            }
+            _ => Queue::new(&settings),
+        };
         let driver = Driver {
             ctx: Arc::new(Ctx {
                 writer,
@@ -518,8 +659,9 @@ impl Driver {
                 wire: Arc::new(Semaphore::new(settings.concurrency)),
                 control: control_tx,
                 requests: AtomicU64::new(0),
+                outage: Outage::new(settings.give_up_after),
             }),
-            queue: Queue::new(&settings),
+            queue,
             tasks: JoinSet::new(),
             slot_tx,
             slot_rx,
@@ -908,6 +1050,7 @@ async fn close(
     stop: Option<&StopReason>,
 ) -> Result<(RunState, RunTotals), EngineError> {
     let ends_as = stop.and_then(StopReason::run_state);
+    let note = stop.and_then(StopReason::note);
     writer
         .call(move |j| -> Result<(RunState, RunTotals), EngineError> {
             let totals = j.run_totals(run)?;
@@ -917,7 +1060,8 @@ async fn close(
             } else {
                 RunState::Interrupted
             });
-            let set = j.set_run_state(run, state);
+            let note = note.filter(|_| state != RunState::Completed);
+            let set = j.set_run_state_noted(run, state, note.as_deref());
             let released = lock.release();
             set?;
             released?;
@@ -944,6 +1088,7 @@ mod tests {
                 address: String::new(),
             }),
             sends: 0,
+            earlier: 0,
         }
     }
 
@@ -954,6 +1099,27 @@ mod tests {
             seed: Some(1),
             ..EngineSettings::default()
         }
+    }
+
+    #[test]
+    fn an_outage_holds_sends_only_of_requests_that_left_after_it_began() {
+        let o = Outage::new(Duration::from_secs(3600));
+        let before = Instant::now();
+        let first = o.failed(Instant::now());
+        assert!(
+            !first.hold,
+            "the failure that begins the outage proves nothing yet"
+        );
+        assert!(first.give_up.is_none());
+        assert!(o.failed(Instant::now()).hold, "sent after it began");
+        assert!(!o.failed(before).hold, "sent before it began");
+        o.answered();
+        // After an answer a new outage begins with the next failure.
+        assert!(!o.failed(before).hold);
+        assert!(o.failed(Instant::now()).hold);
+        let gone = Outage::new(Duration::ZERO);
+        let since = gone.failed(Instant::now()).give_up.unwrap();
+        assert_eq!(since.len(), 5, "HH:MM: {since}");
     }
 
     #[test]

@@ -47,6 +47,11 @@ pub enum StopReason {
     /// not be read back, a task of the engine failed): nothing more is sent, and the run
     /// ends `interrupted` (what the journal holds is consistent; resume picks it up).
     Failed(String),
+    /// Every request failed at the transport level (connection refused or reset,
+    /// timeout, HTTP 5xx) for the whole `give_up_after`: the run ends `interrupted`,
+    /// no row `failed` for it; `since` is the local time of the first of those
+    /// failures, `HH:MM`.
+    Unreachable { since: String },
 }
 
 impl StopReason {
@@ -56,7 +61,16 @@ impl StopReason {
         match self {
             StopReason::Cancelled => None,
             StopReason::CredentialsRefused(_) => Some(RunState::StoppedAuth),
-            StopReason::Failed(_) => Some(RunState::Interrupted),
+            StopReason::Failed(_) | StopReason::Unreachable { .. } => Some(RunState::Interrupted),
+        }
+    }
+
+    /// What the journal keeps on the run about this stop (`None` for a cancel, which
+    /// the clerk asked for).
+    pub fn note(&self) -> Option<String> {
+        match self {
+            StopReason::Cancelled => None,
+            other => Some(other.to_string()),
         }
     }
 }
@@ -69,6 +83,7 @@ impl fmt::Display for StopReason {
                 write!(f, "PayPro refused the credentials: {reason}")
             }
             StopReason::Failed(reason) => write!(f, "the run cannot go on: {reason}"),
+            StopReason::Unreachable { since } => write!(f, "server unreachable since {since}"),
         }
     }
 }

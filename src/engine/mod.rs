@@ -11,9 +11,14 @@
 //! - Queries for faces are the journal's (`Journal::runs`, `run_totals`,
 //!   `items_page`, `item_history`, `find_key`), on the face's own connection.
 //!
-//! The engine owns batching (at most 50 items per request), bounded concurrency,
-//! retry with exponential backoff and jitter, the split of refused batches, pause,
-//! cancellation and crash recovery. It renders nothing.
+//! The engine owns batching (at most 50 items per request; for mark runs — mark paid,
+//! mark blocked, refunds — one `csvOrders` call of at most 4000 characters, see
+//! `mark`), bounded concurrency, retry with exponential backoff and jitter, the split
+//! of refused batches, pause, cancellation and crash recovery. It renders nothing.
+//!
+//! Beside runs: refunds are checked against the journal before a refund run is
+//! journaled (`refunds`), and two read-only look-ups journal what PayPro says:
+//! [`status`] (order status refresh) and [`lookup`] (consumer data).
 //!
 //! The journal is the single source of truth: every batch is written `in_flight`
 //! *before* its request leaves, and every answer is written before anything else hears
@@ -26,10 +31,14 @@ mod backoff;
 mod classify;
 mod drive;
 mod events;
+pub mod lookup;
+mod mark;
 mod plan;
 mod prepare;
 mod progress;
+mod refunds;
 mod run;
+pub mod status;
 
 pub use events::{Event, ItemRef, ItemUpdate, StopReason};
 pub use plan::{Plan, PlanRequest, Preview, Target, plan, plan_imported};
@@ -38,13 +47,13 @@ pub use prepare::{
 };
 pub use progress::Progress;
 pub use run::{
-    Command, ResumeChoice, RunConnection, RunControl, RunEnd, RunHandle, Start, connection_for_run,
-    resume_choice, start,
+    Attention, AttentionWhy, Command, ResumeChoice, RunConnection, RunControl, RunEnd, RunHandle,
+    Start, connection_for_run, needs_attention, resume_choice, resume_choice_for, start,
 };
 
 use crate::domain::Kind;
 use crate::domain::rules::BATCH_MAX;
-use crate::journal::{JournalError, RunId, RunState, StateCounts};
+use crate::journal::{JournalError, RunHold, RunId, RunState, StateCounts};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -68,6 +77,10 @@ pub struct EngineSettings {
     pub backoff_max: Duration,
     /// Seed of the jitter RNG (tests); `None` draws one from the OS.
     pub seed: Option<u64>,
+    /// How long every request may fail at the transport level (connection refused or
+    /// reset, timeout, HTTP 5xx) before the run stops as `interrupted` ("server
+    /// unreachable since HH:MM"), default 60 s. Meanwhile no item is `failed` for it.
+    pub give_up_after: Duration,
 }
 
 impl Default for EngineSettings {
@@ -79,6 +92,7 @@ impl Default for EngineSettings {
             backoff_base: Duration::from_millis(250),
             backoff_max: Duration::from_secs(20),
             seed: None,
+            give_up_after: Duration::from_secs(60),
         }
     }
 }
@@ -94,6 +108,7 @@ impl EngineSettings {
             backoff_base: self.backoff_base,
             backoff_max: self.backoff_max.max(self.backoff_base),
             seed: self.seed,
+            give_up_after: self.give_up_after,
         }
     }
 }
@@ -143,23 +158,40 @@ pub struct LockedBy {
     pub host: String,
     /// UTC, already formatted.
     pub since: String,
+    /// Recorded by another host: cannot be checked from here; `unlock` clears it.
+    pub other_host: bool,
 }
 
 impl fmt::Display for LockedBy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "run {} is being driven by process {} on host {} since {}; wait for it to \
-             finish or stop that process first",
-            self.run, self.pid, self.host, self.since
-        )
+        f.write_str(&crate::journal::locked_message(
+            self.run,
+            self.pid,
+            &self.host,
+            &self.since,
+            self.other_host,
+        ))
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
-    Journal(#[from] JournalError),
+    Journal(JournalError),
+
+    /// Rows of the sheet are in another run's hands (pending or in flight in a run that
+    /// is not finished): sending them again could bill twice. `--allow-resend` sends
+    /// them anyway.
+    #[error(
+        "{}; nothing was sent (--allow-resend sends them anyway)",
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    HeldByOtherRuns(Vec<RunHold>),
+
+    /// The merchant id or password cannot be what PayPro accepts; checked once, before
+    /// any request (a long id would otherwise be refused item by item).
+    #[error("{0}; nothing was sent")]
+    Credentials(String),
 
     /// The spreadsheet could not be read at all.
     #[error(transparent)]
@@ -190,12 +222,6 @@ pub enum EngineError {
     /// Another live process (or another drive in this one) holds the run's lock.
     #[error("{0}")]
     Locked(LockedBy),
-
-    /// The engine submits orders, consumers and consumer updates only.
-    #[error(
-        "{0} lists cannot be submitted yet (submit sends orders, consumers and consumer updates)"
-    )]
-    UnsupportedKind(Kind),
 
     /// The run's kind in the journal is not one this program writes.
     #[error("run {run} has kind '{kind}', which this program does not know")]
@@ -230,8 +256,15 @@ pub enum EngineError {
     Task(String),
 }
 
+impl From<JournalError> for EngineError {
+    fn from(e: JournalError) -> Self {
+        EngineError::from_journal(e)
+    }
+}
+
 impl EngineError {
-    /// Lifts the journal's lock error into [`EngineError::Locked`].
+    /// Lifts the journal's lock and guard errors into [`EngineError::Locked`] and
+    /// [`EngineError::HeldByOtherRuns`].
     pub(crate) fn from_journal(e: JournalError) -> EngineError {
         match e {
             JournalError::Locked {
@@ -239,15 +272,42 @@ impl EngineError {
                 pid,
                 host,
                 since,
+                other_host,
             } => EngineError::Locked(LockedBy {
                 run,
                 pid,
                 host,
                 since,
+                other_host,
             }),
+            JournalError::HeldByOtherRuns { holds } => EngineError::HeldByOtherRuns(holds),
             other => EngineError::Journal(other),
         }
     }
+}
+
+/// Refuses a merchant id or password PayPro cannot accept (reference: merchant id at
+/// most 15 characters, password at most 60), naming which and how long.
+pub fn check_credentials(merchant_id: &str, password: &crate::Secret) -> Result<(), EngineError> {
+    use crate::domain::rules::{MERCHANT_ID_MAX, MERCHANT_PASSWORD_MAX};
+    let id_len = merchant_id.chars().count();
+    if merchant_id.trim().is_empty() {
+        return Err(EngineError::Credentials("the merchant id is empty".into()));
+    }
+    if id_len > MERCHANT_ID_MAX {
+        return Err(EngineError::Credentials(format!(
+            "merchant id '{merchant_id}' is {id_len} characters; Connect Pay accepts at most \
+             {MERCHANT_ID_MAX}: check --merchant or PAYPRO_MERCHANT_ID"
+        )));
+    }
+    let pw_len = password.expose().chars().count();
+    if pw_len > MERCHANT_PASSWORD_MAX {
+        return Err(EngineError::Credentials(format!(
+            "the password is {pw_len} characters; Connect Pay accepts at most \
+             {MERCHANT_PASSWORD_MAX}: check PAYPRO_PASSWORD"
+        )));
+    }
+    Ok(())
 }
 
 /// The kinds the engine submits, with the endpoint each uses.
@@ -256,16 +316,31 @@ pub(crate) enum RunKind {
     Orders,
     Consumers,
     ConsumerUpdates,
+    /// Mark runs ([`mark`]): many order numbers per call, not at most 50 items.
+    MarkPaid,
+    MarkBlocked,
+    Refunds,
 }
 
 impl RunKind {
     pub(crate) fn of(kind: Kind) -> Result<RunKind, EngineError> {
-        match kind {
-            Kind::Orders => Ok(RunKind::Orders),
-            Kind::Consumers => Ok(RunKind::Consumers),
-            Kind::ConsumerUpdates => Ok(RunKind::ConsumerUpdates),
-            other => Err(EngineError::UnsupportedKind(other)),
-        }
+        Ok(match kind {
+            Kind::Orders => RunKind::Orders,
+            Kind::Consumers => RunKind::Consumers,
+            Kind::ConsumerUpdates => RunKind::ConsumerUpdates,
+            Kind::MarkPaid => RunKind::MarkPaid,
+            Kind::MarkBlocked => RunKind::MarkBlocked,
+            Kind::Refunds => RunKind::Refunds,
+        })
+    }
+
+    /// A mark run: its requests are `moap`/`moab`/`mofr` calls packed to 4000
+    /// characters, and its items end `done` rather than created.
+    pub(crate) fn is_mark(self) -> bool {
+        matches!(
+            self,
+            RunKind::MarkPaid | RunKind::MarkBlocked | RunKind::Refunds
+        )
     }
 
     /// The run's kind as journaled (`Kind::as_str`).
@@ -284,6 +359,9 @@ impl RunKind {
             RunKind::Orders => Kind::Orders,
             RunKind::Consumers => Kind::Consumers,
             RunKind::ConsumerUpdates => Kind::ConsumerUpdates,
+            RunKind::MarkPaid => Kind::MarkPaid,
+            RunKind::MarkBlocked => Kind::MarkBlocked,
+            RunKind::Refunds => Kind::Refunds,
         }
     }
 
@@ -292,6 +370,9 @@ impl RunKind {
             RunKind::Orders => crate::api::Endpoint::Cmo,
             RunKind::Consumers => crate::api::Endpoint::Cmc,
             RunKind::ConsumerUpdates => crate::api::Endpoint::Umc,
+            RunKind::MarkPaid => crate::api::Endpoint::Moap,
+            RunKind::MarkBlocked => crate::api::Endpoint::Moab,
+            RunKind::Refunds => crate::api::Endpoint::Mofr,
         }
     }
 }
@@ -309,6 +390,7 @@ mod tests {
             backoff_base: Duration::from_secs(5),
             backoff_max: Duration::from_secs(1),
             seed: Some(1),
+            give_up_after: Duration::from_secs(60),
         }
         .normalized();
         assert_eq!(s.concurrency, 1);
@@ -333,10 +415,13 @@ mod tests {
             RunKind::parse(run, "consumer-updates").unwrap().endpoint(),
             crate::api::Endpoint::Umc
         );
-        assert!(matches!(
-            RunKind::parse(run, "mark-paid"),
-            Err(EngineError::UnsupportedKind(Kind::MarkPaid))
-        ));
+        let mark = RunKind::parse(run, "mark-paid").unwrap();
+        assert!(mark.is_mark() && !RunKind::Orders.is_mark());
+        assert_eq!(mark.endpoint(), crate::api::Endpoint::Moap);
+        assert_eq!(
+            RunKind::parse(run, "refunds").unwrap().endpoint(),
+            crate::api::Endpoint::Mofr
+        );
         assert!(matches!(
             RunKind::parse(run, "nonsense"),
             Err(EngineError::UnknownKind { .. })
@@ -350,9 +435,32 @@ mod tests {
             pid: 42,
             host: "box".into(),
             since: "2026-01-01 00:00:00 UTC".into(),
+            other_host: true,
         });
         assert!(matches!(e, EngineError::Locked(..)));
         let text = e.to_string();
         assert!(text.contains("run 7") && text.contains("42") && text.contains("box"));
+        assert!(text.contains("paypro-console unlock 7"), "{text}");
+        assert!(!text.contains("automatically"), "{text}");
+    }
+
+    #[test]
+    fn credentials_longer_than_paypro_takes_are_refused_before_sending() {
+        let pw = crate::Secret::new("p");
+        assert!(check_credentials("demo", &pw).is_ok());
+        assert!(check_credentials("a".repeat(15).as_str(), &pw).is_ok());
+        let e = check_credentials("merchant-id-too-long", &pw).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is 20 characters; Connect Pay accepts at most 15"),
+            "{e}"
+        );
+        let e = check_credentials("demo", &crate::Secret::new("x".repeat(61))).unwrap_err();
+        assert!(e.to_string().contains("61 characters"), "{e}");
+        assert!(
+            !e.to_string().contains("xxxx"),
+            "the password is never shown"
+        );
+        assert!(check_credentials(" ", &pw).is_err());
     }
 }

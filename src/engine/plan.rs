@@ -6,7 +6,7 @@
 
 use super::prepare::{RunSource, prior_creations};
 use super::{EngineError, RunKind};
-use crate::domain::{Kind, Money};
+use crate::domain::{AmountLimits, Kind, Money};
 use crate::journal::{Journal, PriorCreation};
 use crate::sheet::{self, Imported, Item};
 use std::collections::HashSet;
@@ -31,8 +31,12 @@ pub struct PlanRequest {
     pub sheet: Option<String>,
     pub target: Target,
     /// Send rows an earlier run of this merchant already created (PayPro then answers
-    /// `01` and nothing is created twice) instead of skipping them.
+    /// `01` and nothing is created twice) instead of skipping them, and rows another
+    /// unfinished run holds instead of refusing the sheet.
     pub allow_resend: bool,
+    /// The merchant's per-order amount limits (from the profile): an order outside
+    /// them is invalid here rather than refused by PayPro.
+    pub amount_limits: Option<AmountLimits>,
 }
 
 /// What the clerk confirms before anything is sent.
@@ -53,7 +57,8 @@ pub struct Preview {
     /// Valid rows an earlier run created that will be sent again (`allow_resend`).
     pub resent: usize,
     pub to_send: usize,
-    /// Sum of `OrderAmount` over the rows to send (orders, and only when some are).
+    /// Sum of `OrderAmount` (orders) or of the refund amounts (refunds) over the rows
+    /// to send, only when some are.
     pub total: Option<Money>,
     pub merchant_id: String,
     pub base_url: String,
@@ -100,6 +105,7 @@ pub fn plan(journal: &Journal, request: PlanRequest) -> Result<Plan, EngineError
             kind: request.kind,
             sheet: request.sheet.as_deref(),
             keep_cells: true,
+            amount_limits: request.amount_limits,
             ..sheet::ReadOptions::default()
         },
     )?;
@@ -113,17 +119,36 @@ pub fn plan(journal: &Journal, request: PlanRequest) -> Result<Plan, EngineError
     )
 }
 
-/// Plans an already imported sheet: refuses kinds the engine does not submit, finds
-/// the rows an earlier run of the merchant created, and computes the preview.
+/// Plans an already imported sheet: refuses kinds the engine does not submit, checks
+/// refunds against what the journal knows (rows that fail become invalid), refuses a
+/// sheet whose rows another unfinished run of the merchant at this service holds
+/// (pending or in flight: [`EngineError::HeldByOtherRuns`]) unless `allow_resend`,
+/// finds the rows an earlier run created (or, for a mark run, already did), and
+/// computes the preview. The same guard is checked again when the run is journaled, in
+/// one transaction with its creation.
 pub fn plan_imported(
     journal: &Journal,
-    imported: Imported,
+    mut imported: Imported,
     source: RunSource,
     target: Target,
     allow_resend: bool,
 ) -> Result<Plan, EngineError> {
-    RunKind::of(imported.kind)?;
-    let earlier = prior_creations(journal, &imported, &target.merchant_id)?;
+    let kind = RunKind::of(imported.kind)?;
+    // Refunds the journal's knowledge does not allow become invalid rows here, so the
+    // preview, the confirmation and the journal all show them refused before sending.
+    super::refunds::check_refunds(journal, &mut imported, &target)?;
+    if !allow_resend && kind != RunKind::ConsumerUpdates {
+        let holds = journal.held_elsewhere(
+            imported.kind.as_str(),
+            &target.merchant_id,
+            &target.base_url,
+            imported.valid_items().map(|(_, item)| item.key()),
+        )?;
+        if !holds.is_empty() {
+            return Err(EngineError::HeldByOtherRuns(holds));
+        }
+    }
+    let earlier = prior_creations(journal, &imported, &target.merchant_id, &target.base_url)?;
     let mut plan = Plan {
         preview: Preview {
             file: imported.file.clone(),
@@ -163,6 +188,7 @@ fn preview_of(plan: &Plan) -> Preview {
         to_send += 1;
         total = match item {
             Item::Order(o) => total.and_then(|t| t.checked_add(o.amount)),
+            Item::Refund(r) => total.and_then(|t| t.checked_add(r.amount)),
             _ => None,
         };
     }
@@ -178,7 +204,8 @@ fn preview_of(plan: &Plan) -> Preview {
             0
         },
         to_send,
-        total: total.filter(|_| imported.kind == Kind::Orders && to_send > 0),
+        total: total
+            .filter(|_| matches!(imported.kind, Kind::Orders | Kind::Refunds) && to_send > 0),
         ..plan.preview.clone()
     }
 }
@@ -258,6 +285,24 @@ mod tests {
             )
             .unwrap();
         lock.release().unwrap();
+        // Run 1 still holds the other rows pending: the sheet is refused, naming it.
+        let held = plan_imported(
+            &journal,
+            plan.imported.clone(),
+            plan.source.clone(),
+            plan.target.clone(),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&held, EngineError::HeldByOtherRuns(h) if h[0].run == prepared.run && h[0].rows == 2),
+            "{held:?}"
+        );
+        assert!(held.to_string().contains("resume 1"), "{held}");
+        // Once run 1 is finished, only what it created is left out.
+        journal
+            .set_run_state(prepared.run, crate::journal::RunState::Completed)
+            .unwrap();
         let again = plan_imported(
             &journal,
             plan.imported.clone(),

@@ -75,6 +75,7 @@ pub fn prior_creations(
     journal: &Journal,
     imported: &Imported,
     merchant_id: &str,
+    base_url: &str,
 ) -> Result<Vec<(u32, String, PriorCreation)>, EngineError> {
     if RunKind::of(imported.kind)? == RunKind::ConsumerUpdates {
         return Ok(Vec::new());
@@ -82,6 +83,7 @@ pub fn prior_creations(
     let found = journal.created_elsewhere_many(
         imported.kind.as_str(),
         merchant_id,
+        base_url,
         imported.valid_items().map(|(_, item)| item.key()),
         None,
     )?;
@@ -100,7 +102,11 @@ pub fn prior_creations(
 /// re-sending). Exactly what the plan's preview showed.
 ///
 /// The run and its items are written in one transaction, one row at a time (never a
-/// second copy of the sheet): a failure leaves no run.
+/// second copy of the sheet): a failure leaves no run. The cross-run guard is checked
+/// again inside that transaction (unless the plan allows re-sending): rows another
+/// unfinished run holds, or created since the plan, refuse the run
+/// ([`EngineError::HeldByOtherRuns`]), so two simultaneous submits of one sheet
+/// cannot both pass it. Consumer updates are not guarded (see [`prior_creations`]).
 pub fn journal_plan(journal: &Journal, plan: &Plan) -> Result<PreparedRun, EngineError> {
     let kind = RunKind::of(plan.imported.kind)?;
     let skipped_rows = plan.skipped_rows();
@@ -145,12 +151,14 @@ pub fn journal_plan(journal: &Journal, plan: &Plan) -> Result<PreparedRun, Engin
     // never a copy of the sheet.
     let columns = sheet_columns(&plan.imported);
     let keep = columns.is_some();
-    let (run, _) = journal.create_run_with_cells_from(
+    let guard = !plan.allow_resend && kind != RunKind::ConsumerUpdates;
+    let (run, _) = journal.create_guarded_run(
         &new_run,
         columns.as_deref(),
         items
             .zip(&plan.imported.rows)
             .map(|(item, row)| item.map(|item| (item, keep.then(|| row.raw.clone())))),
+        guard,
     )?;
     let preview = &plan.preview;
     tracing::info!(
@@ -212,6 +220,8 @@ fn payload_of(kind: RunKind, item: &Item) -> Result<serde_json::Value, String> {
         (RunKind::Orders, Item::Order(o)) => serde_json::to_value(o),
         (RunKind::Consumers, Item::Consumer(c)) => serde_json::to_value(c),
         (RunKind::ConsumerUpdates, Item::ConsumerUpdate(u)) => serde_json::to_value(u),
+        (RunKind::MarkPaid | RunKind::MarkBlocked, Item::OrderRef(r)) => serde_json::to_value(r),
+        (RunKind::Refunds, Item::Refund(r)) => serde_json::to_value(r),
         _ => return Err(format!("a {kind:?} run cannot carry this item")),
     };
     value.map_err(|e| e.to_string())

@@ -4,6 +4,7 @@
 //! stopping, and the last retry's reason.
 
 use super::{Event, StopReason};
+use crate::domain::Kind;
 use crate::journal::{ItemState, RunId, RunState};
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Progress {
     pub run: Option<RunId>,
+    /// What the run sends (a mark run's rows end done, not created).
+    pub kind: Option<Kind>,
     /// Items in the run.
     pub total: u64,
     /// Items pending when the drive started.
@@ -20,6 +23,8 @@ pub struct Progress {
     /// Items decided in this drive (created, exists, rejected or failed).
     pub done: u64,
     pub created: u64,
+    /// Mark runs: marked paid or blocked, or refunded.
+    pub marked: u64,
     pub exists: u64,
     pub rejected: u64,
     pub failed: u64,
@@ -60,6 +65,7 @@ impl Progress {
         match event {
             Event::RunStarted {
                 run,
+                kind,
                 total,
                 to_send,
                 settled,
@@ -68,6 +74,7 @@ impl Progress {
             } => {
                 *self = Progress {
                     run: Some(*run),
+                    kind: Some(*kind),
                     total: *total,
                     to_send: *to_send,
                     settled_before: *settled,
@@ -88,6 +95,7 @@ impl Progress {
                 for item in items {
                     match item.state {
                         ItemState::Created => self.created += 1,
+                        ItemState::Done => self.marked += 1,
                         ItemState::ExistsBeforeRun | ItemState::ExistsIdUnknown => {
                             self.exists += 1;
                         }

@@ -12,7 +12,10 @@ use super::prepare::journal_plan;
 use super::{EngineError, EngineSettings, Event, RunKind, RunReport};
 use crate::api::{Client, ClientConfig};
 use crate::config;
-use crate::journal::{Journal, JournalWriter, Run, RunId, RunLock, RunState, RunTotals};
+use crate::journal::{
+    Journal, JournalWriter, Liveness, LockHolder, Run, RunAction, RunId, RunLock, RunState,
+    RunTotals, StateCounts,
+};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -130,6 +133,9 @@ pub async fn start(
     if let (Start::Resume(_) | Start::Retry(_), None) = (&what, &connection) {
         return Err(EngineError::NoCredentials);
     }
+    if let Some(c) = &connection {
+        super::check_credentials(&c.merchant_id, &c.password)?;
+    }
     let client = match &connection {
         Some(c) => {
             Some(Client::new(c.clone()).map_err(|e| EngineError::Connection(e.to_string()))?)
@@ -150,6 +156,10 @@ pub async fn start(
     let set_up = writer
         .call(move |j| set_up(j, what, merchant.as_deref()))
         .await??;
+    let mut settings = settings;
+    if let (Some(c), true) = (&client, set_up.kind.is_mark()) {
+        settings.batch_size = call_size(&writer, c, set_up.run, set_up.kind).await;
+    }
     let (events_tx, events) = unbounded_channel();
     let (commands_tx, commands) = unbounded_channel();
     let run = set_up.run;
@@ -175,6 +185,25 @@ pub async fn start(
     })
 }
 
+/// A mark run's requests carry as many orders as fit in one call: how many the first
+/// call will, for the faces' "batches queued" (an estimate: order numbers vary).
+async fn call_size(writer: &JournalWriter, client: &Client, run: RunId, kind: RunKind) -> usize {
+    let page = writer
+        .call(move |j| j.pending_page(run, None, super::mark::MAX_PER_CALL))
+        .await;
+    let entries: Vec<_> = match page {
+        Ok(Ok(items)) => items
+            .into_iter()
+            .filter_map(|i| drive::entry_of(run, kind, i).ok())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if entries.is_empty() {
+        return 1;
+    }
+    super::mark::call_len(client, kind, &entries)
+}
+
 struct SetUp {
     run: RunId,
     kind: RunKind,
@@ -187,7 +216,7 @@ struct SetUp {
 /// On the writer thread: journal a plan, lock, recover, reset failed items for a
 /// retry, mark `running`. A failure after the lock releases it (dropping the lock).
 fn set_up(j: &Journal, what: Start, merchant: Option<&str>) -> Result<SetUp, EngineError> {
-    let (run, retry) = match what {
+    let (run, retry, action) = match what {
         Start::Plan(plan) => {
             if let Some(given) = merchant
                 && given != plan.target.merchant_id
@@ -197,10 +226,11 @@ fn set_up(j: &Journal, what: Start, merchant: Option<&str>) -> Result<SetUp, Eng
                     given: given.to_string(),
                 });
             }
-            (journal_plan(j, &plan)?.run, false)
+            // The run's creation records who started it.
+            (journal_plan(j, &plan)?.run, false, None)
         }
-        Start::Resume(run) => (run, false),
-        Start::Retry(run) => (run, true),
+        Start::Resume(run) => (run, false, Some(RunAction::Resumed)),
+        Start::Retry(run) => (run, true, Some(RunAction::Retried)),
     };
     let record = j.run(run)?.ok_or(EngineError::NotFound(run))?;
     let kind = RunKind::parse(run, &record.kind)?;
@@ -224,6 +254,17 @@ fn set_up(j: &Journal, what: Start, merchant: Option<&str>) -> Result<SetUp, Eng
         );
     }
     let failed_reset = if retry { j.retry_failed(run)? } else { 0 };
+    if let Some(action) = action {
+        let detail = match action {
+            RunAction::Retried => Some(format!("{failed_reset} failed rows sent again")),
+            _ if recovery.items_reset > 0 => Some(format!(
+                "{} rows found in flight, sent again",
+                recovery.items_reset
+            )),
+            _ => None,
+        };
+        j.record_action(run, action, detail.as_deref())?;
+    }
     j.set_run_state(run, RunState::Running)?;
     let totals = j.run_totals(run)?;
     Ok(SetUp {
@@ -239,7 +280,7 @@ fn set_up(j: &Journal, what: Start, merchant: Option<&str>) -> Result<SetUp, Eng
 /// Which run a plain `resume` means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResumeChoice {
-    /// No run is waiting to be resumed.
+    /// No run is waiting to be resumed ([`needs_attention`] says what else is left).
     Nothing,
     One(Box<Run>),
     /// Several runs could be meant; the clerk has to say which.
@@ -249,18 +290,123 @@ pub enum ResumeChoice {
 /// The run to resume: `run` if given (it must exist), else the one unfinished run no
 /// live process holds.
 pub fn resume_choice(journal: &Journal, run: Option<RunId>) -> Result<ResumeChoice, EngineError> {
+    resume_choice_for(journal, run, None)
+}
+
+/// [`resume_choice`] among the runs of `merchant` only, when one is given explicitly
+/// (a run belongs to its merchant; the others are [`needs_attention`]'s).
+pub fn resume_choice_for(
+    journal: &Journal,
+    run: Option<RunId>,
+    merchant: Option<&str>,
+) -> Result<ResumeChoice, EngineError> {
     if let Some(id) = run {
         return journal
             .run(id)?
             .map(|r| ResumeChoice::One(Box::new(r)))
             .ok_or(EngineError::NotFound(id));
     }
-    let mut candidates = journal.interrupted_runs()?;
+    let mut candidates: Vec<Run> = journal
+        .interrupted_runs()?
+        .into_iter()
+        .filter(|r| merchant.is_none_or(|m| m == r.merchant_id))
+        .collect();
     Ok(match candidates.len() {
         0 => ResumeChoice::Nothing,
         1 => ResumeChoice::One(Box::new(candidates.remove(0))),
         _ => ResumeChoice::Several(candidates),
     })
+}
+
+/// An unfinished run a plain `resume` does not take, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attention {
+    pub run: Run,
+    pub counts: StateCounts,
+    pub why: AttentionWhy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttentionWhy {
+    /// PayPro refused the credentials: the password has to be fixed first.
+    StoppedAuth,
+    /// A live process of this host drives it.
+    Driven(LockHolder),
+    /// Another host's process holds it; `unlock` clears that once it is gone.
+    HeldElsewhere(LockHolder),
+    /// Interrupted, but it belongs to another merchant than the one given.
+    OtherMerchant,
+}
+
+impl Attention {
+    /// One line for the clerk; `command` is how to call the program on this journal
+    /// (`paypro-console --journal PATH`).
+    pub fn describe(&self, command: &str) -> String {
+        let run = &self.run;
+        let id = run.id;
+        let left = self.counts.pending + self.counts.in_flight + self.counts.failed;
+        let what = format!(
+            "run {id} ({}, merchant {}, {left} rows left)",
+            file_name(&run.source_file),
+            run.merchant_id
+        );
+        match &self.why {
+            AttentionWhy::StoppedAuth => format!(
+                "{what} stopped: PayPro refused the credentials{}; fix the password, then: {command} resume {id}",
+                run.note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ),
+            AttentionWhy::Driven(h) => format!(
+                "{what} is being sent by process {} on host {} (since {}); wait for it to finish",
+                h.pid,
+                h.host,
+                h.since.format("%Y-%m-%d %H:%M UTC")
+            ),
+            AttentionWhy::HeldElsewhere(h) => format!(
+                "{what} is held by process {} on host {}, another host (since {}); if that process is gone: {command} unlock {id}",
+                h.pid,
+                h.host,
+                h.since.format("%Y-%m-%d %H:%M UTC")
+            ),
+            AttentionWhy::OtherMerchant => format!(
+                "{what} was interrupted; it belongs to merchant {}: {command} resume {id} --merchant {}",
+                run.merchant_id, run.merchant_id
+            ),
+        }
+    }
+}
+
+fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// The unfinished runs a plain `resume` (for `merchant`, when one is given) does not
+/// take: stopped for their credentials, driven by a live process, held by another
+/// host, or another merchant's. Oldest first.
+pub fn needs_attention(
+    journal: &Journal,
+    merchant: Option<&str>,
+) -> Result<Vec<Attention>, EngineError> {
+    let mut out = Vec::new();
+    for u in journal.unfinished_runs()? {
+        let why = match (&u.holder, &u.run.lock) {
+            (Some(Liveness::Alive), Some(h)) => AttentionWhy::Driven(h.clone()),
+            (Some(Liveness::OtherHost), Some(h)) => AttentionWhy::HeldElsewhere(h.clone()),
+            _ if u.run.state == RunState::StoppedAuth => AttentionWhy::StoppedAuth,
+            _ if merchant.is_some_and(|m| m != u.run.merchant_id) => AttentionWhy::OtherMerchant,
+            _ => continue,
+        };
+        out.push(Attention {
+            run: u.run,
+            counts: u.counts,
+            why,
+        });
+    }
+    Ok(out)
 }
 
 /// The service and merchant to drive a journaled run with.
@@ -326,6 +472,8 @@ mod tests {
             created_at: chrono::Utc::now(),
             finished_at: None,
             lock: None,
+            started_by: None,
+            note: None,
         }
     }
 
@@ -348,6 +496,7 @@ mod tests {
         let profile = Connection {
             base_url: setting("http://profile", Source::Profile),
             merchant_id: setting("other", Source::Profile),
+            amount_limits: None,
         };
         assert_eq!(
             connection_for_run(&run(), &profile).unwrap().base_url,
@@ -356,6 +505,7 @@ mod tests {
         let explicit = Connection {
             base_url: setting("http://new", Source::Env),
             merchant_id: setting("acme", Source::Flag),
+            amount_limits: None,
         };
         let c = connection_for_run(&run(), &explicit).unwrap();
         assert_eq!(c.base_url, "http://new");
@@ -363,6 +513,7 @@ mod tests {
         let wrong = Connection {
             base_url: None,
             merchant_id: setting("other", Source::Env),
+            amount_limits: None,
         };
         let err = connection_for_run(&run(), &wrong).unwrap_err().to_string();
         assert!(err.contains("belongs to merchant acme, not other"), "{err}");

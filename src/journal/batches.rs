@@ -350,6 +350,10 @@ impl Journal {
             | ItemOutcome::Rejected {
                 status_code,
                 description,
+            }
+            | ItemOutcome::Done {
+                status_code,
+                description,
             } => Texts {
                 status_code: Some(self.redact(status_code)),
                 description: self.redact_opt(description.as_deref()),
@@ -555,7 +559,8 @@ fn finish_batch_in(
     let (members, listed) = open_members(tx, batch)?;
     let positions = check_answer(batch, &members, answer)?;
     let standing = members_standing(tx, &listed)?;
-    let decided = decide(&standing, answer, &positions)?;
+    let sent_elsewhere = sent_by_other_runs(tx, &standing, answer)?;
+    let decided = decide(&standing, answer, &positions, &sent_elsewhere)?;
     // One statement per item; the attempts are one value of the request's row.
     let mut settle = tx
         .prepare_cached(
@@ -647,12 +652,49 @@ fn members_standing(
     .ctx(FINISH)
 }
 
+/// The items answered "already exists" that this run never sent before but another run
+/// of the journal (same merchant, kind and service) did: PayPro may hold them because
+/// of that send, so they are not `exists_before_run` ("we never sent it") but
+/// `exists_id_unknown`.
+fn sent_by_other_runs(
+    tx: &Connection,
+    members: &HashMap<i64, (i64, ItemState, i64)>,
+    answer: &PreparedAnswer<'_>,
+) -> Result<HashSet<i64>, JournalError> {
+    let mut out = HashSet::new();
+    for (item, outcome, _) in &answer.items {
+        let first_send = members
+            .get(&item.0)
+            .is_some_and(|&(_, _, attempts)| attempts <= 1);
+        if !matches!(outcome, ItemOutcome::AlreadyExists { .. }) || !first_send {
+            continue;
+        }
+        let sent: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (
+                    SELECT 1 FROM items me
+                    JOIN runs rm ON rm.id = me.run_id
+                    JOIN items o ON o.key = me.key AND o.run_id <> me.run_id AND o.attempts > 0
+                    JOIN runs ro ON ro.id = o.run_id
+                    WHERE me.id = ?1 AND ro.merchant_id = rm.merchant_id AND ro.kind = rm.kind
+                      AND rtrim(trim(ro.base_url), '/') = rtrim(trim(rm.base_url), '/'))",
+            )
+            .and_then(|mut s| s.query_row([item.0], |r| r.get(0)))
+            .ctx(FINISH)?;
+        if sent {
+            out.insert(item.0);
+        }
+    }
+    Ok(out)
+}
+
 /// Decides what each answered item becomes, along edges of the state machine. Writes
 /// nothing.
 fn decide<'a>(
     standing: &HashMap<i64, (i64, ItemState, i64)>,
     answer: &'a PreparedAnswer<'_>,
     positions: &[usize],
+    sent_elsewhere: &HashSet<i64>,
 ) -> Result<Vec<Decided<'a>>, JournalError> {
     let mut decided = Vec::with_capacity(answer.items.len());
     for ((item, outcome, texts), &position) in answer.items.iter().zip(positions) {
@@ -663,7 +705,12 @@ fn decide<'a>(
         };
         let attempts = to_u32(attempts).ctx(FINISH)?;
         // begin_batch counted this send; the ones before it are the earlier sends.
-        let earlier = attempts.saturating_sub(1);
+        let ours_before = attempts.saturating_sub(1);
+        let mut earlier = ours_before;
+        if sent_elsewhere.contains(&item.0) {
+            // Another run's send counts as an earlier send of ours.
+            earlier += 1;
+        }
         let to = outcome.target_state(earlier);
         if from != ItemState::InFlight || !from.can_become(to) {
             return Err(JournalError::InvalidTransition {
@@ -679,7 +726,7 @@ fn decide<'a>(
             position,
             to,
             // An unsent try does not count.
-            attempts: if write.unsent { earlier } else { attempts },
+            attempts: if write.unsent { ours_before } else { attempts },
             result: outcome.attempt_result(earlier),
             write,
             texts,

@@ -23,17 +23,35 @@ pub enum JournalError {
         source: std::io::Error,
     },
 
-    /// Another live process drives the run. `since` is a UTC time, already formatted.
-    #[error(
-        "run {run} is being driven by process {pid} on host {host} since {since}; \
-         wait for it to finish or stop that process first \
-         (a lock left by a process that has ended is taken over automatically)"
-    )]
+    /// Another process drives the run: a live one on this host, or one recorded by
+    /// another host (`other_host`), which cannot be checked from here. `since` is a
+    /// UTC time, already formatted.
+    #[error("{}", locked_message(*run, *pid, host, since, *other_host))]
     Locked {
         run: RunId,
         pid: u32,
         host: String,
         since: String,
+        other_host: bool,
+    },
+
+    /// Rows of a new run are in another run's hands (pending or in flight in a run
+    /// that is not finished, or created since the plan). Nothing was written.
+    #[error("{}; nothing was journaled or sent", holds.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    HeldByOtherRuns { holds: Vec<super::items::RunHold> },
+
+    /// The journal path names something that is not a journal (a directory, a
+    /// device, a spreadsheet, another program's database). Nothing was changed.
+    #[error("{}: not a paypro-console journal: {reason}; nothing was changed. Give a journal file, or a new path, with --journal or PAYPRO_JOURNAL", path.display())]
+    NotAJournal { path: PathBuf, reason: String },
+
+    /// SQLite failed while opening the journal at `path`.
+    #[error("journal {}: {context}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        context: &'static str,
+        #[source]
+        source: rusqlite::Error,
     },
 
     /// A call that drives a run (sending, recovering, retrying) was made without this
@@ -106,6 +124,24 @@ pub enum JournalError {
         "no home directory found to put the journal in; give a path with --journal or PAYPRO_JOURNAL"
     )]
     NoDataDirectory,
+}
+
+/// The words of [`JournalError::Locked`].
+pub fn locked_message(run: RunId, pid: u32, host: &str, since: &str, other_host: bool) -> String {
+    if other_host {
+        format!(
+            "run {run} is held by process {pid} on host {host} since {since}; that is another \
+             host, so whether the process still runs cannot be checked from here. If it is \
+             gone (the machine was renamed or recreated), clear the lock with: \
+             paypro-console unlock {run}"
+        )
+    } else {
+        format!(
+            "run {run} is being driven by process {pid} on host {host} since {since}; wait for \
+             it to finish or stop that process first (once it has ended, its lock is taken \
+             over by the next resume)"
+        )
+    }
 }
 
 /// Attaches what the journal was doing to a SQLite error.

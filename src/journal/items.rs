@@ -1,11 +1,166 @@
-//! Items: journaling a run's rows, reading them back, and the cross-run guard that
-//! finds keys already created by an earlier run of the same merchant.
+//! Items: journaling a run's rows, reading them back, and the cross-run guard. The
+//! guard compares a key only with runs of the same kind, merchant *and* service (base
+//! URL, with or without a trailing slash): a sandbox run says nothing about production.
+//! It finds keys an earlier run created ([`Journal::created_elsewhere_many`]) and keys
+//! another unfinished run holds pending or in flight ([`Journal::held_elsewhere`],
+//! and inside the creation of a run, `check_holds`).
 
 use super::error::{Context, JournalError};
-use super::model::{Item, ItemId, ItemState, NewItem, PriorCreation, RunId};
-use super::{Journal, now_text, parse_json, parse_time, to_u32};
+use super::lock::read_holder;
+use super::model::{Item, ItemId, ItemState, NewItem, NewRun, PriorCreation, RunId, RunState};
+use super::{Journal, LockHolder, now_text, parse_json, parse_time, to_u32};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::collections::HashMap;
+use std::fmt;
+
+/// Runs whose rows another run must not send: not finished (open, running,
+/// interrupted, or stopped for its credentials).
+const UNFINISHED_RUNS: &str = "'open', 'running', 'interrupted', 'stopped_auth'";
+
+/// Rows of a new sheet that another run of the same merchant, kind and service has
+/// in hand: pending or in flight in a run that is not finished (`rows`), or created
+/// since the sheet was planned (`created`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunHold {
+    pub run: RunId,
+    pub state: RunState,
+    /// Rows it holds pending or in flight.
+    pub rows: u64,
+    /// Rows it created after the plan was shown (found only when the run is
+    /// journaled).
+    pub created: u64,
+    /// Its lock holder, if any.
+    pub holder: Option<LockHolder>,
+}
+
+impl fmt::Display for RunHold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let run = self.run;
+        if self.rows > 0 {
+            write!(f, "run {run} holds {} of these rows and is ", self.rows)?;
+            match (self.state, &self.holder) {
+                (RunState::StoppedAuth, _) => write!(
+                    f,
+                    "stopped (PayPro refused the credentials): fix the password, then resume {run}"
+                )?,
+                (_, Some(h)) => write!(
+                    f,
+                    "held by process {} on host {}: let it finish (or, once it is gone, resume {run})",
+                    h.pid, h.host
+                )?,
+                (state, None) => write!(f, "{state}: resume {run}")?,
+            }
+        }
+        if self.created > 0 {
+            if self.rows > 0 {
+                f.write_str("; it also ")?;
+            } else {
+                write!(f, "run {run} ")?;
+            }
+            write!(
+                f,
+                "created {} of these rows after the preview was made: submit again to see them skipped",
+                self.created
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Fills the connection's temporary key table with `keys` (emptied first).
+fn load_guard_keys<I>(tx: &Connection, keys: I) -> Result<(), JournalError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    // The temp table lives in the connection's temp database, never in the file.
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS guard_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
+         DELETE FROM temp.guard_keys;",
+    )
+    .ctx("checking earlier runs")?;
+    let mut insert = tx
+        .prepare_cached("INSERT OR IGNORE INTO temp.guard_keys (key) VALUES (?1)")
+        .ctx("checking earlier runs")?;
+    for key in keys {
+        insert
+            .execute([key.as_ref()])
+            .ctx("checking earlier runs")?;
+    }
+    Ok(())
+}
+
+/// Groups per run the rows of `sql`'s answer (run id, state, held rows, created rows)
+/// and names each run's lock holder when it still drives the run (`alive`); a run
+/// left `running` by a holder that has ended is reported as interrupted, which it is.
+fn holds_from(
+    tx: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    alive: &dyn Fn(RunId, &LockHolder) -> bool,
+) -> Result<Vec<RunHold>, JournalError> {
+    let found: Vec<(i64, RunState, i64, i64)> = {
+        let mut stmt = tx.prepare_cached(sql).ctx("checking other runs")?;
+        stmt.query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .ctx("checking other runs")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("checking other runs")?
+    };
+    let mut out = Vec::with_capacity(found.len());
+    for (run, state, rows, created) in found {
+        let run = RunId(run);
+        let holder = read_holder(tx, run)?.flatten().filter(|h| alive(run, h));
+        let state = match state {
+            RunState::Running if holder.is_none() => RunState::Interrupted,
+            other => other,
+        };
+        out.push(RunHold {
+            run,
+            state,
+            rows: u64::try_from(rows).unwrap_or(0),
+            created: u64::try_from(created).unwrap_or(0),
+            holder,
+        });
+    }
+    Ok(out)
+}
+
+/// Inside the creation of `run` (its rows written, the transaction open): refuses it
+/// when another run of the same merchant, kind and service (`base_url`, as stored)
+/// holds one of its pending rows' keys pending or in flight and is not finished, or
+/// created one (after the plan, since the plan skipped those it knew of).
+pub(crate) fn check_holds(
+    tx: &Connection,
+    run: RunId,
+    new: &NewRun,
+    base_url: &str,
+    alive: &dyn Fn(RunId, &LockHolder) -> bool,
+) -> Result<(), JournalError> {
+    let holds = holds_from(
+        tx,
+        &format!(
+            "SELECT o.run_id, r.state,
+                    SUM(o.state IN ('pending', 'in_flight')),
+                    SUM(o.state IN ({CREATED_STATES}))
+             FROM items n
+             JOIN items o ON o.key = n.key AND o.run_id <> n.run_id
+             JOIN runs r ON r.id = o.run_id
+             WHERE n.run_id = ?1 AND n.state = 'pending'
+               AND r.merchant_id = ?2 AND r.kind = ?3
+               AND rtrim(trim(r.base_url), '/') = rtrim(trim(?4), '/')
+               AND ((o.state IN ('pending', 'in_flight') AND r.state IN ({UNFINISHED_RUNS}))
+                    OR o.state IN ({CREATED_STATES}))
+             GROUP BY o.run_id, r.state ORDER BY o.run_id"
+        ),
+        &[&run.0, &new.merchant_id, &new.kind, &base_url],
+        alive,
+    )?;
+    if holds.is_empty() {
+        Ok(())
+    } else {
+        Err(JournalError::HeldByOtherRuns { holds })
+    }
+}
 
 /// The columns [`item_from_row`] reads, from [`ITEM_TABLES`].
 pub(crate) const ITEM_COLUMNS: &str = "id, run_id, row, key, payload, issues, state, \
@@ -47,8 +202,9 @@ pub(crate) fn item_from_row(r: &Row<'_>) -> rusqlite::Result<Item> {
     })
 }
 
-/// The states in which a key counts as created at PayPro by a run of ours.
-const CREATED_STATES: &str = "'created', 'exists_id_unknown', 'exists_before_run'";
+/// The states in which a key counts as created at PayPro by a run of ours (for a mark
+/// run: as done, marked or refunded).
+const CREATED_STATES: &str = "'created', 'exists_id_unknown', 'exists_before_run', 'done'";
 
 /// Refuses an item in a state items are not born in.
 pub(crate) fn check_new_item(item: &NewItem) -> Result<(), JournalError> {
@@ -197,26 +353,68 @@ impl Journal {
     }
 
     /// Cross-run guard for one key: the earlier creation of `key` by another run of the
-    /// same `kind` for the same merchant, if any (preferring one with a ConnectPayId,
-    /// then the earliest).
+    /// same `kind` for the same merchant at the same service, if any (preferring one
+    /// with a ConnectPayId, then the earliest).
     pub fn created_elsewhere(
         &self,
         kind: &str,
         merchant_id: &str,
+        base_url: &str,
         key: &str,
         except_run: Option<RunId>,
     ) -> Result<Option<PriorCreation>, JournalError> {
         Ok(self
-            .created_elsewhere_many(kind, merchant_id, [key], except_run)?
+            .created_elsewhere_many(kind, merchant_id, base_url, [key], except_run)?
             .remove(key))
     }
 
+    /// The unfinished runs of the same `kind`, merchant and service that hold some of
+    /// `keys` pending or in flight (what a new run of them must not send), in run
+    /// order. One query over a temporary table.
+    pub fn held_elsewhere<I>(
+        &self,
+        kind: &str,
+        merchant_id: &str,
+        base_url: &str,
+        keys: I,
+    ) -> Result<Vec<RunHold>, JournalError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let base_url = self.redact(base_url);
+        let mut conn = self.conn();
+        let tx = conn.transaction().ctx("checking other runs")?;
+        load_guard_keys(&tx, keys)?;
+        let holds = holds_from(
+            &tx,
+            &format!(
+                "SELECT o.run_id, r.state, COUNT(*), 0
+                 FROM temp.guard_keys g
+                 JOIN items o ON o.key = g.key AND o.state IN ('pending', 'in_flight')
+                 JOIN runs r ON r.id = o.run_id
+                 WHERE r.merchant_id = ?1 AND r.kind = ?2
+                   AND rtrim(trim(r.base_url), '/') = rtrim(trim(?3), '/')
+                   AND r.state IN ({UNFINISHED_RUNS})
+                 GROUP BY o.run_id, r.state ORDER BY o.run_id"
+            ),
+            &[&merchant_id, &kind, &base_url],
+            &|run, h| self.liveness(run, h) != super::Liveness::Gone,
+        )?;
+        tx.execute_batch("DELETE FROM temp.guard_keys")
+            .ctx("checking other runs")?;
+        tx.commit().ctx("checking other runs")?;
+        Ok(holds)
+    }
+
     /// Cross-run guard for a whole sheet at once (one query over a temporary table, so
-    /// 20,000 keys cost one pass). Returns only the keys that were created before.
+    /// 20,000 keys cost one pass): keys another run of the same `kind`, merchant and
+    /// service (`base_url`) created. Returns only the keys that were created before.
     pub fn created_elsewhere_many<I>(
         &self,
         kind: &str,
         merchant_id: &str,
+        base_url: &str,
         keys: I,
         except_run: Option<RunId>,
     ) -> Result<HashMap<String, PriorCreation>, JournalError>
@@ -224,25 +422,10 @@ impl Journal {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
+        let base_url = self.redact(base_url);
         let mut conn = self.conn();
-        // The temp table lives in the connection's temp database, never in the file,
-        // and is emptied before and after use.
         let tx = conn.transaction().ctx("checking earlier runs")?;
-        tx.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS guard_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
-             DELETE FROM temp.guard_keys;",
-        )
-        .ctx("checking earlier runs")?;
-        {
-            let mut insert = tx
-                .prepare_cached("INSERT OR IGNORE INTO temp.guard_keys (key) VALUES (?1)")
-                .ctx("checking earlier runs")?;
-            for key in keys {
-                insert
-                    .execute([key.as_ref()])
-                    .ctx("checking earlier runs")?;
-            }
-        }
+        load_guard_keys(&tx, keys)?;
         let mut found: HashMap<String, PriorCreation> = HashMap::new();
         {
             let mut stmt = tx
@@ -253,21 +436,25 @@ impl Journal {
                      JOIN runs r ON r.id = i.run_id
                      WHERE r.merchant_id = ?1 AND r.kind = ?2
                        AND (?3 IS NULL OR r.id <> ?3)
+                       AND rtrim(trim(r.base_url), '/') = rtrim(trim(?4), '/')
                      ORDER BY i.key, (i.connectpay_id IS NULL), i.run_id, i.row"
                 ))
                 .ctx("checking earlier runs")?;
             let rows = stmt
-                .query_map(params![merchant_id, kind, except_run.map(|r| r.0)], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        PriorCreation {
-                            run: RunId(r.get(1)?),
-                            row: to_u32(r.get(2)?)?,
-                            connectpay_id: r.get(3)?,
-                            state: r.get(4)?,
-                        },
-                    ))
-                })
+                .query_map(
+                    params![merchant_id, kind, except_run.map(|r| r.0), base_url],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            PriorCreation {
+                                run: RunId(r.get(1)?),
+                                row: to_u32(r.get(2)?)?,
+                                connectpay_id: r.get(3)?,
+                                state: r.get(4)?,
+                            },
+                        ))
+                    },
+                )
                 .ctx("checking earlier runs")?;
             for row in rows {
                 let (key, prior) = row.ctx("checking earlier runs")?;

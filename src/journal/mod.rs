@@ -45,6 +45,7 @@ mod items;
 mod lock;
 mod model;
 pub mod queries;
+mod remote;
 mod reports;
 mod runs;
 mod schema;
@@ -52,13 +53,21 @@ mod writer;
 
 pub use batches::{Applied, GroupOp, GroupResult, INTERRUPTED_OUTCOME};
 pub use error::JournalError;
-pub use lock::RunLock;
+pub use error::locked_message;
+pub use items::RunHold;
+pub use lock::{Liveness, RunLock, this_host};
 pub use model::{
     AttemptInfo, AttemptRecord, BatchId, Item, ItemId, ItemOutcome, ItemState, LockHolder, NewItem,
-    NewRun, PriorCreation, Recovery, Run, RunId, RunState, RunSummary, StateCounts,
+    NewRun, PriorCreation, Recovery, Run, RunAction, RunActionRecord, RunId, RunState, RunSummary,
+    StateCounts,
 };
 pub use queries::{AttemptDetail, ItemFilter, KeyHit, PendingItem, RunTotals};
+pub use remote::{
+    CheckId, ConsumerRecord, CreatedOrder, KnownStatus, LookupId, NewCheck, OrderKnowledge,
+    OrderObservation,
+};
 pub use reports::{FilledId, ItemWithCells, KnownOrder, RowReader};
+pub use runs::UnfinishedRun;
 pub use schema::SCHEMA_VERSION;
 pub use writer::JournalWriter;
 
@@ -138,10 +147,15 @@ impl std::fmt::Debug for Journal {
 impl Journal {
     /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
     ///
-    /// Missing parent directories are created with mode 0700 and the file with mode
-    /// 0600 before SQLite touches it; an existing file readable by others is narrowed
-    /// to 0600. A file written by a newer program is refused
-    /// ([`JournalError::NewerSchema`]) and left untouched.
+    /// Nothing is changed before the path is known to be a journal of this program or
+    /// a new one: anything but a regular file (a directory, `/dev/null`) is refused;
+    /// an existing file must carry SQLite's header and a schema version this program
+    /// knows, both read from its first bytes before SQLite opens it (so a newer file is
+    /// refused byte-for-byte unchanged, before WAL is switched on); an SQLite database
+    /// of another program (tables, no version of ours) is refused. Only a file this
+    /// call creates gets mode 0600 (with missing parent directories 0700); an existing
+    /// file keeps its mode (a warning is logged when others can read it). Every error
+    /// names the path.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
         let io = |context: &'static str| {
             let path = path.to_path_buf();
@@ -151,45 +165,123 @@ impl Journal {
                 source,
             }
         };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)
-                .map_err(io("creating the journal's directory"))?;
+        let not_a_journal = |reason: String| JournalError::NotAJournal {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mut meta = std::fs::metadata(path);
+        let mut created = false;
+        if matches!(&meta, Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(parent)
+                    .map_err(io("creating the journal's directory"))?;
+            }
+            // create_new: a file that appeared meanwhile (another process opening the
+            // same new journal) is not ours to create, nor to chmod; it is checked as
+            // any existing file.
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(file) => {
+                    created = true;
+                    meta = file.metadata();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    meta = std::fs::metadata(path);
+                }
+                Err(e) => return Err(io("creating the journal file")(e)),
+            }
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(io("creating the journal file"))?;
-        let meta = file.metadata().map_err(io("reading the journal file"))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), "journal file was readable by others; setting mode 0600");
-            file.set_permissions(Permissions::from_mode(0o600))
-                .map_err(io("setting the journal file's mode"))?;
+        match meta {
+            Ok(_) if created => {}
+            Ok(meta) if meta.is_file() => {
+                check_header(path, &meta).map_err(not_a_journal)?;
+                if let Some(found) = header_version(path).map_err(io("reading the journal file"))?
+                    && found > SCHEMA_VERSION
+                {
+                    return Err(JournalError::NewerSchema {
+                        path: path.to_path_buf(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
+                }
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{:o}", meta.permissions().mode() & 0o777),
+                        "the journal file can be read by others; it was not created by this \
+                         program, so its mode is left as it is"
+                    );
+                }
+            }
+            Ok(meta) => {
+                let what = if meta.is_dir() {
+                    "it is a directory".to_string()
+                } else {
+                    "it is not a regular file (a device, a pipe or a socket)".to_string()
+                };
+                return Err(not_a_journal(what));
+            }
+            Err(e) => return Err(io("reading the journal file")(e)),
         }
-        drop(file);
 
-        let mut conn = Connection::open(path).ctx("opening the journal")?;
+        let at = |context: &'static str| {
+            let path = path.to_path_buf();
+            move |source| JournalError::Open {
+                path,
+                context,
+                source,
+            }
+        };
+        let mut conn = Connection::open(path).map_err(at("opening the journal"))?;
         conn.busy_timeout(BUSY_TIMEOUT)
-            .ctx("setting the busy timeout")?;
+            .map_err(at("setting the busy timeout"))?;
+        // The header said a known version; the WAL (if any) has the last word, and
+        // reading it changes nothing.
+        let found: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(at("reading the schema version"))?;
+        if found > SCHEMA_VERSION {
+            return Err(JournalError::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found == 0 {
+            let tables: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(at("reading the journal's tables"))?;
+            if tables > 0 {
+                return Err(not_a_journal(format!(
+                    "it is an SQLite database of another program ({tables} tables, no journal schema version)"
+                )));
+            }
+        }
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .ctx("switching to WAL")?;
+            .map_err(at("switching to WAL"))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(JournalError::WalUnavailable { mode });
         }
         conn.pragma_update(None, "synchronous", "FULL")
-            .ctx("setting synchronous=FULL")?;
+            .map_err(at("setting synchronous=FULL"))?;
         conn.pragma_update(None, "foreign_keys", "ON")
-            .ctx("enabling foreign keys")?;
+            .map_err(at("enabling foreign keys"))?;
         // Deleted content is overwritten, so nothing once written lingers in free pages.
         conn.pragma_update(None, "secure_delete", "ON")
-            .ctx("enabling secure_delete")?;
+            .map_err(at("enabling secure_delete"))?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn, path)?;
         restrict_side_files(path)?;
@@ -321,6 +413,59 @@ pub struct JournalSettings {
     pub synchronous: String,
     pub foreign_keys: bool,
     pub schema_version: i64,
+}
+
+/// SQLite's file header: the first 16 bytes of every database file.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Whether an existing regular file may be opened as a journal: empty (SQLite makes it
+/// a database), or starting with SQLite's header. The reason it may not, otherwise.
+fn check_header(path: &Path, meta: &std::fs::Metadata) -> Result<(), String> {
+    if meta.len() == 0 {
+        return Ok(());
+    }
+    let mut head = [0u8; 16];
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        use std::io::Read;
+        let mut n = 0;
+        while n < head.len() {
+            match f.read(&mut head[n..])? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        Ok(n)
+    });
+    match read {
+        Ok(n) if n == head.len() && &head == SQLITE_HEADER => Ok(()),
+        Ok(_) => Err(format!(
+            "it is not an SQLite database (a {} file that does not start with SQLite's header)",
+            human_size(meta.len())
+        )),
+        Err(e) => Err(format!("it cannot be read: {e}")),
+    }
+}
+
+/// The schema version (`user_version`, bytes 60..64 big-endian) in an SQLite file's
+/// header, or `None` for an empty file.
+fn header_version(path: &Path) -> std::io::Result<Option<i64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    if file.metadata()?.len() < 64 {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; 4];
+    file.seek(SeekFrom::Start(60))?;
+    file.read_exact(&mut bytes)?;
+    Ok(Some(i64::from(i32::from_be_bytes(bytes))))
+}
+
+fn human_size(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes}-byte")
+    } else {
+        format!("{} KB", bytes / 1024)
+    }
 }
 
 /// SQLite creates `-wal` and `-shm` with the main file's mode; this makes sure of it.

@@ -112,6 +112,10 @@ text_enum!(
         /// Already created in an earlier run of the same merchant (cross-run guard);
         /// never sent unless the clerk allows re-sending.
         Skipped = "skipped",
+        /// A mark run's item PayPro took: the order was marked paid or blocked, or
+        /// refunded (the description says how it was decided, e.g. "already Paid" after
+        /// our own earlier request's answer was lost).
+        Done = "done",
     }
 );
 
@@ -126,6 +130,7 @@ impl ItemState {
                 | ItemState::Rejected
                 | ItemState::Invalid
                 | ItemState::Skipped
+                | ItemState::Done
         )
     }
 
@@ -136,7 +141,7 @@ impl ItemState {
         match (self, to) {
             (Pending, InFlight) => true,
             // Every answer (or its absence) comes back to an item that is in flight.
-            (InFlight, Created | ExistsBeforeRun | ExistsIdUnknown | Rejected)
+            (InFlight, Created | ExistsBeforeRun | ExistsIdUnknown | Rejected | Done)
             | (InFlight, Pending | Failed) => true,
             // `retry`: a new attempt in the same run.
             (Failed, Pending) => true,
@@ -210,6 +215,11 @@ pub enum ItemOutcome {
         status_code: String,
         description: Option<String>,
     },
+    /// A mark run's item PayPro took (marked paid or blocked, refunded).
+    Done {
+        status_code: String,
+        description: Option<String>,
+    },
     /// A retryable failure (transport, `02`): back to pending; the attempt counts.
     Retry { last_error: String },
     /// Retries exhausted.
@@ -231,6 +241,7 @@ impl ItemOutcome {
             ItemOutcome::ExistsBeforeRun { .. } => ItemState::ExistsBeforeRun,
             ItemOutcome::ExistsIdUnknown { .. } => ItemState::ExistsIdUnknown,
             ItemOutcome::Rejected { .. } => ItemState::Rejected,
+            ItemOutcome::Done { .. } => ItemState::Done,
             ItemOutcome::Retry { .. } | ItemOutcome::Unsent => ItemState::Pending,
             ItemOutcome::Failed { .. } => ItemState::Failed,
         }
@@ -259,6 +270,8 @@ pub struct StateCounts {
     pub rejected: u64,
     pub failed: u64,
     pub skipped: u64,
+    /// Mark runs: orders PayPro marked paid or blocked, or refunded.
+    pub done: u64,
 }
 
 impl StateCounts {
@@ -273,6 +286,7 @@ impl StateCounts {
             ItemState::Rejected => self.rejected,
             ItemState::Failed => self.failed,
             ItemState::Skipped => self.skipped,
+            ItemState::Done => self.done,
         }
     }
 
@@ -287,6 +301,7 @@ impl StateCounts {
             ItemState::Rejected => &mut self.rejected,
             ItemState::Failed => &mut self.failed,
             ItemState::Skipped => &mut self.skipped,
+            ItemState::Done => &mut self.done,
         };
         *slot += n;
     }
@@ -329,6 +344,8 @@ pub struct NewRun {
 pub struct LockHolder {
     pub pid: u32,
     pub host: String,
+    /// The OS user it runs as (`None` in locks taken before this was recorded).
+    pub user: Option<String>,
     /// Start time of the process in clock ticks since boot (`/proc/<pid>/stat` field 22),
     /// so that a reused pid is not mistaken for the holder. `None` where there is no /proc.
     pub start_ticks: Option<u64>,
@@ -348,6 +365,11 @@ pub struct Run {
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub lock: Option<LockHolder>,
+    /// `user@host` that started it (`None` for runs journaled before this was kept).
+    pub started_by: Option<String>,
+    /// Why it stopped early, when it did (`server unreachable since 14:05`, PayPro's
+    /// refusal of the credentials); cleared when it is driven again.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,6 +412,49 @@ pub struct Item {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+text_enum!(
+    /// Something a person did to a run, kept in its history with who and when.
+    RunAction {
+        /// Journaled from a sheet (`submit`, the console).
+        Started = "started",
+        /// Driven again after it stopped (`resume`).
+        Resumed = "resumed",
+        /// Its failed rows put back to pending and driven again (`retry`).
+        Retried = "retried",
+        /// Another host's lock on it cleared (`unlock`).
+        Unlocked = "unlocked",
+    }
+);
+
+/// One entry of a run's history: who did what, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunActionRecord {
+    pub at: DateTime<Utc>,
+    pub action: RunAction,
+    /// The OS user.
+    pub user: String,
+    pub host: String,
+    pub pid: u32,
+    pub detail: Option<String>,
+}
+
+impl RunActionRecord {
+    /// `resumed by ana@box1 at 2026-03-01 14:05 UTC`.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "{} by {}@{} at {}",
+            self.action,
+            self.user,
+            self.host,
+            self.at.format("%Y-%m-%d %H:%M UTC")
+        );
+        if let Some(d) = &self.detail {
+            text.push_str(&format!(" ({d})"));
+        }
+        text
+    }
 }
 
 /// What happened to one HTTP request, recorded by `finish_batch`.
@@ -457,6 +522,7 @@ impl fmt::Display for PriorCreation {
                 "already existed at PayPro when run {}, row {} sent it",
                 self.run, self.row
             ),
+            (ItemState::Done, _) => write!(f, "already done by run {}, row {}", self.run, self.row),
             _ => write!(
                 f,
                 "created in run {}, row {} (ConnectPayId unknown: the answer to that request was lost)",
@@ -479,6 +545,7 @@ mod tests {
             (InFlight, ExistsBeforeRun),
             (InFlight, ExistsIdUnknown),
             (InFlight, Rejected),
+            (InFlight, Done),
             (InFlight, Pending),
             (InFlight, Failed),
             (Failed, Pending),
@@ -510,7 +577,8 @@ mod tests {
                 ExistsBeforeRun,
                 ExistsIdUnknown,
                 Rejected,
-                Skipped
+                Skipped,
+                Done
             ]
         );
         // Nothing settled can ever move again, except an unknown id becoming known.
@@ -574,6 +642,10 @@ mod tests {
                 last_error: "x".into(),
             },
             ItemOutcome::Unsent,
+            ItemOutcome::Done {
+                status_code: "00".into(),
+                description: None,
+            },
         ];
         for o in &outcomes {
             for earlier in [0, 1] {
@@ -584,6 +656,7 @@ mod tests {
         assert_eq!(outcomes[5].attempt_result(1), "retry");
         assert_eq!(outcomes[7].attempt_result(1), "unsent");
         assert_eq!(outcomes[0].attempt_result(0), "created");
+        assert_eq!(outcomes[8].attempt_result(1), "done");
     }
 
     #[test]

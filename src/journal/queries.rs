@@ -76,6 +76,9 @@ pub struct PendingItem {
     pub row: u32,
     pub key: String,
     pub payload: String,
+    /// Sends that may have reached the server before (an earlier drive's, or one a
+    /// crash left in flight): a mark run reads "already Paid" after them as its own.
+    pub attempts: u32,
 }
 
 /// `%text%` for LIKE, with the pattern characters of the text taken literally.
@@ -294,7 +297,8 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT id, row, key, payload FROM items JOIN item_inputs ON item_id = id
+                "SELECT id, row, key, payload, attempts FROM items
+                 JOIN item_inputs ON item_id = id
                  WHERE run_id = ?1 AND state = 'pending' AND row > ?2
                  ORDER BY row LIMIT ?3",
             )
@@ -311,6 +315,7 @@ impl Journal {
                     row: to_u32(r.get(1)?)?,
                     key: r.get(2)?,
                     payload: r.get(3)?,
+                    attempts: to_u32(r.get(4)?)?,
                 })
             },
         )

@@ -222,12 +222,12 @@ impl Journal {
         }
         {
             // Refund runs journal `{order_number, amount}`; a refund that succeeded is
-            // `created`.
+            // `done`.
             let mut stmt = tx
                 .prepare_cached(
                     "SELECT i.key, json_extract(p.payload, '$.amount')
                      FROM temp.report_keys k
-                     JOIN items i ON i.key = k.key AND i.state = 'created'
+                     JOIN items i ON i.key = k.key AND i.state = 'done'
                      JOIN item_inputs p ON p.item_id = i.id
                      JOIN runs r ON r.id = i.run_id
                      WHERE r.merchant_id = ?1 AND r.kind = 'refunds'
@@ -527,9 +527,7 @@ mod tests {
                 ("A", json!({"order_number": "A", "amount": "1.00"})),
             ],
         );
-        answer(&j, refunds, |_| ItemOutcome::Created {
-            connectpay_id: String::new(),
-            fee: None,
+        answer(&j, refunds, |_| ItemOutcome::Done {
             status_code: "00".into(),
             description: None,
         });

@@ -1,16 +1,65 @@
-//! Runs: creation, listing with per-state counts, state changes, and finding the runs
-//! a crash or a kill left unfinished.
+//! Runs: creation (with who started it), listing with per-state counts, state changes,
+//! a run's history of who did what to it, and finding the runs a crash, a kill, an
+//! outage or a refused password left unfinished.
 
 use super::error::{Context, JournalError};
 use super::items::insert_items_with_cells;
-use super::lock::holder_alive;
-use super::model::{ItemId, LockHolder, Run, RunId, RunState, RunSummary, StateCounts};
+use super::lock::{Liveness, ProcessIdentity, liveness};
+use super::model::{
+    ItemId, LockHolder, Run, RunAction, RunActionRecord, RunId, RunState, RunSummary, StateCounts,
+};
 use super::{Journal, NewItem, NewRun, now_text, parse_time};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::collections::HashMap;
 
 const RUN_COLUMNS: &str = "id, kind, source_file, source_sha256, sheet, merchant_id, base_url, \
-     state, created_at, finished_at, lock_pid, lock_host, lock_start, lock_since";
+     state, created_at, finished_at, lock_pid, lock_host, lock_start, lock_since, lock_user, \
+     started_by, note";
+
+/// A run that is not finished, with its lock holder (if any) and whether that holder
+/// still drives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnfinishedRun {
+    pub run: Run,
+    pub counts: StateCounts,
+    /// `None`: nobody holds it.
+    pub holder: Option<Liveness>,
+}
+
+impl UnfinishedRun {
+    /// Nobody drives it now (no lock, or one left by a process of this host that has
+    /// ended).
+    pub fn is_free(&self) -> bool {
+        matches!(self.holder, None | Some(Liveness::Gone))
+    }
+}
+
+/// Records `action` by `who` on `run`, inside the caller's transaction.
+pub(crate) fn insert_action(
+    conn: &Connection,
+    run: RunId,
+    action: RunAction,
+    who: &ProcessIdentity,
+    detail: Option<&str>,
+) -> Result<(), JournalError> {
+    conn.prepare_cached(
+        "INSERT INTO run_actions (run_id, at, action, os_user, host, pid, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            run.0,
+            now_text(),
+            action,
+            who.user,
+            who.host,
+            who.pid,
+            detail
+        ])
+    })
+    .ctx("recording who acted on a run")?;
+    Ok(())
+}
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let lock_pid: Option<i64> = r.get(10)?;
@@ -22,6 +71,7 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
             Some(LockHolder {
                 pid: u32::try_from(pid).unwrap_or(0),
                 host: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                user: r.get(14)?,
                 start_ticks: start.and_then(|s| u64::try_from(s).ok()),
                 since: match since {
                     Some(s) => parse_time(&s)?,
@@ -45,6 +95,8 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
             .map(|s| parse_time(&s))
             .transpose()?,
         lock,
+        started_by: r.get(15)?,
+        note: r.get(16)?,
     })
 }
 
@@ -63,17 +115,19 @@ pub(crate) fn counts_of(conn: &Connection, run: RunId) -> Result<StateCounts, Jo
     Ok(counts)
 }
 
-/// Inserts a run in state `open`; `base_url` already redacted.
+/// Inserts a run in state `open`, started by `who` (recorded in its history too);
+/// `base_url` already redacted.
 pub(crate) fn insert_run(
     conn: &Connection,
     new: &NewRun,
     base_url: &str,
     now: &str,
+    who: &ProcessIdentity,
 ) -> Result<RunId, JournalError> {
     conn.execute(
         "INSERT INTO runs (kind, source_file, source_sha256, sheet, merchant_id, base_url,
-                           state, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                           state, created_at, updated_at, started_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
         params![
             new.kind,
             new.source_file,
@@ -82,11 +136,14 @@ pub(crate) fn insert_run(
             new.merchant_id,
             base_url,
             RunState::Open,
-            now
+            now,
+            who.who()
         ],
     )
     .ctx("creating a run")?;
-    Ok(RunId(conn.last_insert_rowid()))
+    let run = RunId(conn.last_insert_rowid());
+    insert_action(conn, run, RunAction::Started, who, None)?;
+    Ok(run)
 }
 
 impl Journal {
@@ -94,8 +151,13 @@ impl Journal {
     pub fn create_run(&self, new: &NewRun) -> Result<RunId, JournalError> {
         let base_url = self.redact(&new.base_url);
         let now = now_text();
-        let conn = self.conn();
-        insert_run(&conn, new, &base_url, &now)
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("creating a run")?;
+        let run = insert_run(&tx, new, &base_url, &now, &self.inner.me)?;
+        tx.commit().ctx("creating a run")?;
+        Ok(run)
     }
 
     /// Creates a run in state `open` together with its rows, in one transaction: either
@@ -133,13 +195,34 @@ impl Journal {
         I: IntoIterator<Item = Result<(NewItem, Option<Vec<String>>), E>>,
         E: From<JournalError>,
     {
+        self.create_guarded_run(new, columns, items, false)
+    }
+
+    /// [`Journal::create_run_with_cells_from`] with the cross-run guard in the same
+    /// `IMMEDIATE` transaction (when `guard`): once the rows are
+    /// written, a pending row whose key another unfinished run of the same merchant,
+    /// kind and service holds pending or in flight, or that a run created since the
+    /// plan was made, refuses the whole creation
+    /// ([`JournalError::HeldByOtherRuns`]). Two processes that submit one sheet at
+    /// once cannot both pass: SQLite lets one write transaction in at a time.
+    pub fn create_guarded_run<I, E>(
+        &self,
+        new: &NewRun,
+        columns: Option<&[String]>,
+        items: I,
+        guard: bool,
+    ) -> Result<(RunId, Vec<ItemId>), E>
+    where
+        I: IntoIterator<Item = Result<(NewItem, Option<Vec<String>>), E>>,
+        E: From<JournalError>,
+    {
         let base_url = self.redact(&new.base_url);
         let now = now_text();
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx("creating a run")?;
-        let run = insert_run(&tx, new, &base_url, &now)?;
+        let run = insert_run(&tx, new, &base_url, &now, &self.inner.me)?;
         if let Some(columns) = columns {
             tx.execute(
                 "UPDATE runs SET columns = ?2 WHERE id = ?1",
@@ -148,6 +231,11 @@ impl Journal {
             .ctx("creating a run")?;
         }
         let ids = insert_items_with_cells(&tx, run, items, &now)?;
+        if guard {
+            super::items::check_holds(&tx, run, new, &base_url, &|other, h| {
+                self.liveness(other, h) != Liveness::Gone
+            })?;
+        }
         tx.commit().ctx("creating a run")?;
         Ok((run, ids))
     }
@@ -202,14 +290,28 @@ impl Journal {
     }
 
     /// Sets the run's state; terminal states record `finished_at`, others clear it.
+    /// Clears the run's note (why it stopped early).
     pub fn set_run_state(&self, id: RunId, state: RunState) -> Result<(), JournalError> {
+        self.set_run_state_noted(id, state, None)
+    }
+
+    /// [`Journal::set_run_state`] with a note on why the run stopped early (`server
+    /// unreachable since 14:05`), shown by `runs`, `resume` and the console.
+    pub fn set_run_state_noted(
+        &self,
+        id: RunId,
+        state: RunState,
+        note: Option<&str>,
+    ) -> Result<(), JournalError> {
         let now = now_text();
         let finished = state.is_terminal().then_some(now.as_str());
+        let note = note.map(|n| self.redact(n));
         let conn = self.conn();
         let n = conn
             .execute(
-                "UPDATE runs SET state = ?2, updated_at = ?3, finished_at = ?4 WHERE id = ?1",
-                params![id.0, state, now, finished],
+                "UPDATE runs SET state = ?2, updated_at = ?3, finished_at = ?4, note = ?5
+                 WHERE id = ?1",
+                params![id.0, state, now, finished, note],
             )
             .ctx("setting a run's state")?;
         if n == 0 {
@@ -224,31 +326,96 @@ impl Journal {
         counts_of(&self.conn(), run)
     }
 
-    /// Runs to offer for resuming: `open` or `running` with no live lock holder, or
-    /// `interrupted` with no live lock holder, that still have pending, in-flight or
-    /// failed items. Oldest first.
-    pub fn interrupted_runs(&self) -> Result<Vec<Run>, JournalError> {
+    /// Records that this process did `action` to `run` (resume, retry), with the
+    /// OS user, host and time.
+    pub fn record_action(
+        &self,
+        run: RunId,
+        action: RunAction,
+        detail: Option<&str>,
+    ) -> Result<(), JournalError> {
+        let conn = self.conn();
+        insert_action(&conn, run, action, &self.inner.me, detail)
+    }
+
+    /// Who did what to `run`, oldest first.
+    pub fn run_history(&self, run: RunId) -> Result<Vec<RunActionRecord>, JournalError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT at, action, os_user, host, pid, detail FROM run_actions
+                 WHERE run_id = ?1 ORDER BY id",
+            )
+            .ctx("reading a run's history")?;
+        stmt.query_map([run.0], |r| {
+            Ok(RunActionRecord {
+                at: parse_time(&r.get::<_, String>(0)?)?,
+                action: r.get(1)?,
+                user: r.get(2)?,
+                host: r.get(3)?,
+                pid: u32::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                detail: r.get(5)?,
+            })
+        })
+        .ctx("reading a run's history")?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .ctx("reading a run's history")
+    }
+
+    /// Runs that are not finished and still have rows to deal with (pending, in
+    /// flight or failed): `open`, `running` or `interrupted`, and `stopped_auth` (the
+    /// password was refused). Each with its holder's liveness. Oldest first.
+    pub fn unfinished_runs(&self) -> Result<Vec<UnfinishedRun>, JournalError> {
         let candidates = {
             let conn = self.conn();
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {RUN_COLUMNS} FROM runs
-                     WHERE state IN ('open', 'running', 'interrupted')
+                     WHERE state IN ('open', 'running', 'interrupted', 'stopped_auth')
                        AND EXISTS (SELECT 1 FROM items
                                    WHERE items.run_id = runs.id
                                      AND items.state IN ('pending', 'in_flight', 'failed'))
                      ORDER BY id"
                 ))
-                .ctx("finding interrupted runs")?;
-            stmt.query_map([], run_from_row)
-                .ctx("finding interrupted runs")?
+                .ctx("finding unfinished runs")?;
+            let runs = stmt
+                .query_map([], run_from_row)
+                .ctx("finding unfinished runs")?
                 .collect::<rusqlite::Result<Vec<_>>>()
-                .ctx("finding interrupted runs")?
+                .ctx("finding unfinished runs")?;
+            let mut out = Vec::with_capacity(runs.len());
+            for run in runs {
+                let counts = counts_of(&conn, run.id)?;
+                out.push((run, counts));
+            }
+            out
         };
         let me = &self.inner.me;
         Ok(candidates
             .into_iter()
-            .filter(|run| run.lock.as_ref().is_none_or(|h| !holder_alive(h, me)))
+            .map(|(run, counts)| {
+                let holder = run
+                    .lock
+                    .as_ref()
+                    .map(|h| liveness(h, me, self.path(), run.id));
+                UnfinishedRun {
+                    run,
+                    counts,
+                    holder,
+                }
+            })
+            .collect())
+    }
+
+    /// Runs to offer for resuming: `open`, `running` or `interrupted` runs that
+    /// nobody drives (no lock, or one left by a process of this host that has ended)
+    /// and that still have pending, in-flight or failed items. Oldest first.
+    pub fn interrupted_runs(&self) -> Result<Vec<Run>, JournalError> {
+        Ok(self
+            .unfinished_runs()?
+            .into_iter()
+            .filter(|u| u.run.state != RunState::StoppedAuth && u.is_free())
+            .map(|u| u.run)
             .collect())
     }
 }

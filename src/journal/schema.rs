@@ -104,6 +104,99 @@ ALTER TABLE items ADD COLUMN cells TEXT;       -- JSON array of the row's cells 
 ALTER TABLE items ADD COLUMN id_source TEXT;
 "#;
 
+/// Runs that stay right (issue 11): who started a run and what was done to it since
+/// (resume, retry, unlock: an audit starts with "who sent these?"), why it stopped
+/// early (`note`: "server unreachable since 14:05"), and the OS user of a lock's
+/// holder for the messages.
+const V4_AUDIT: &str = r#"
+ALTER TABLE runs ADD COLUMN started_by TEXT;   -- user@host
+ALTER TABLE runs ADD COLUMN note TEXT;
+ALTER TABLE runs ADD COLUMN lock_user TEXT;
+CREATE TABLE run_actions (
+    id        INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    at        TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    os_user   TEXT NOT NULL,
+    host      TEXT NOT NULL,
+    pid       INTEGER NOT NULL,
+    detail    TEXT
+);
+CREATE INDEX run_actions_run ON run_actions(run_id, id);
+"#;
+
+/// Bulk order operations and look-ups (issue 14).
+///
+/// - Items of mark runs (mark paid, mark blocked, refunds) end `done` when PayPro took
+///   them. The state list is a CHECK constraint, which SQLite cannot alter; rebuilding
+///   `items` would cascade-delete every attempt through the foreign keys, so the
+///   constraint's text is widened in place, SQLite's documented way for a change that
+///   every stored row already satisfies (sqlite.org/lang_altertable.html, "making
+///   other kinds of table schema changes"). `writable_schema = RESET` makes this
+///   connection read the schema again, and the tables created after it change the
+///   schema cookie, so every other connection reads it again too.
+/// - `status_checks` / `order_status`: what PayPro said of orders (status refresh with
+///   `gos`, or a paid-orders report) and when; refunds are checked against the latest.
+/// - `consumer_lookups` / `consumer_data`: consumers looked up with `gcd`.
+const V5_OPERATIONS: &str = r#"
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema
+   SET sql = replace(sql, '''failed'',''skipped'')', '''failed'',''skipped'',''done'')')
+ WHERE type = 'table' AND name = 'items';
+PRAGMA writable_schema = RESET;
+
+CREATE TABLE status_checks (
+    id            INTEGER PRIMARY KEY,
+    merchant_id   TEXT NOT NULL,
+    base_url      TEXT NOT NULL,
+    run_id        INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    source        TEXT NOT NULL,
+    started_at    TEXT NOT NULL,
+    finished_at   TEXT
+);
+CREATE TABLE order_status (
+    check_id      INTEGER NOT NULL REFERENCES status_checks(id) ON DELETE CASCADE,
+    connectpay_id TEXT NOT NULL,
+    order_number  TEXT,
+    status        TEXT,      -- PayPro's word, trimmed; NULL when the check failed
+    amount_paid   TEXT,      -- decimal as text, never REAL
+    date_paid     TEXT,      -- as PayPro gave it, ISO 8601 without a zone
+    checked_at    TEXT NOT NULL,
+    error         TEXT,      -- why there is no status (not found, refused, transport)
+    PRIMARY KEY (check_id, connectpay_id)
+) WITHOUT ROWID;
+CREATE INDEX order_status_number ON order_status(order_number, checked_at);
+CREATE INDEX order_status_id ON order_status(connectpay_id, checked_at);
+
+CREATE TABLE consumer_lookups (
+    id            INTEGER PRIMARY KEY,
+    merchant_id   TEXT NOT NULL,
+    base_url      TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    started_at    TEXT NOT NULL,
+    finished_at   TEXT
+);
+CREATE TABLE consumer_data (
+    lookup_id          INTEGER NOT NULL REFERENCES consumer_lookups(id) ON DELETE CASCADE,
+    row                INTEGER NOT NULL,
+    code               TEXT NOT NULL,
+    found              INTEGER NOT NULL,
+    full_consumer_code TEXT,
+    consumer_code      TEXT,
+    company_code       TEXT,
+    name               TEXT,
+    mobile             TEXT,
+    email              TEXT,
+    address            TEXT,
+    created_on         TEXT,
+    status_code        TEXT,
+    message            TEXT,
+    checked_at         TEXT NOT NULL,
+    PRIMARY KEY (lookup_id, row)
+) WITHOUT ROWID;
+CREATE INDEX consumer_data_code ON consumer_data(code);
+"#;
+
 /// Cheaper state changes (issue 10: the journal's cost per batch). An item's state
 /// changes twice per request; what each change costs was measured, not guessed:
 /// - `items` is narrowed to what a run changes (state, attempts, the answer's fields)
@@ -111,10 +204,10 @@ ALTER TABLE items ADD COLUMN id_source TEXT;
 ///   issues, cells) is written once into `item_inputs` and never rewritten: before,
 ///   every state change rewrote ~400 bytes of payload per item, several pages per
 ///   request, each a WAL frame.
-/// - The state check is written as a chain of `=`: SQLite evaluates `state IN (nine
+/// - The state check is written as a chain of `=`: SQLite evaluates `state IN (ten
 ///   constants)` by building a temporary index of the list on every execution of an
 ///   UPDATE, which was half the cost of recording an answer. The accepted values are
-///   the same.
+///   the same (`done` included, as step 5 widened the list).
 /// - An attempt (one item's part in one request) is no longer a row of its own,
 ///   written when the request began and again when it was answered (two B-tree
 ///   entries, two foreign-key look-ups): a request's row holds its members and, once
@@ -128,7 +221,7 @@ ALTER TABLE items ADD COLUMN id_source TEXT;
 /// that point at it) and checks them before committing. Ids are kept, so everything
 /// that points at an item still does. Any later step that adds a column to `items`
 /// must come after this one.
-const V4_NARROW_ITEMS: &str = r#"
+const V6_NARROW_ITEMS: &str = r#"
 CREATE TABLE item_inputs (
     item_id       INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
     payload       TEXT NOT NULL,
@@ -147,7 +240,7 @@ CREATE TABLE items_v4 (
                     state = 'invalid' OR state = 'pending' OR state = 'in_flight'
                     OR state = 'created' OR state = 'exists_before_run'
                     OR state = 'exists_id_unknown' OR state = 'rejected'
-                    OR state = 'failed' OR state = 'skipped'),
+                    OR state = 'failed' OR state = 'skipped' OR state = 'done'),
     attempts      INTEGER NOT NULL DEFAULT 0,
     connectpay_id TEXT,
     fee           TEXT,      -- decimal as text, never REAL
@@ -198,7 +291,8 @@ CREATE INDEX batches_open ON batches(run_id) WHERE finished_at IS NULL;
 "#;
 
 /// Every migration step, in order.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3_REPORTS, V4_NARROW_ITEMS];
+pub(crate) const MIGRATIONS: &[&str] =
+    &[V1, V2, V3_REPORTS, V4_AUDIT, V5_OPERATIONS, V6_NARROW_ITEMS];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -556,5 +650,94 @@ mod tests {
             "the file stays at the last version that completed"
         );
         assert!(columns(&conn, "items").contains(&"payload".to_string()));
+    }
+
+    const NOW: &str = "2026-01-01T00:00:00.000Z";
+
+    /// A file at version 3 with an item and an attempt, as an older program left it.
+    fn v3_file(path: &Path) {
+        let mut conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for (i, step) in MIGRATIONS[..3].iter().enumerate() {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(step).unwrap();
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        conn.execute_batch(&format!(
+            "INSERT INTO runs (id, kind, source_file, source_sha256, merchant_id, base_url,
+                               state, created_at, updated_at)
+             VALUES (1, 'orders', 'a.csv', '', 'm', 'http://x', 'completed', '{NOW}', '{NOW}');
+             INSERT INTO items (id, run_id, row, key, payload, issues, state, attempts,
+                                created_at, updated_at)
+             VALUES (1, 1, 2, 'A', '{{}}', '[]', 'created', 1, '{NOW}', '{NOW}');
+             INSERT INTO batches (id, run_id, endpoint, item_count, started_at)
+             VALUES (1, 1, 'cmo', 1, '{NOW}');
+             INSERT INTO attempts (batch_id, item_id, position) VALUES (1, 1, 0);"
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn the_done_state_is_added_in_place_keeping_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite3");
+        v3_file(&path);
+        // A connection that read the old schema before the migration reads the new one
+        // after it.
+        let other = Connection::open(&path).unwrap();
+        let before: i64 = other
+            .query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(before, 1);
+
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        migrate(&mut conn, &path).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        // Nothing was lost: the item and its attempt are still there (the attempt as
+        // its place in its request's members, the request in the item's list).
+        let kept: (String, String) = conn
+            .query_row(
+                "SELECT b.members, i.sent_in FROM batches b, items i
+                 WHERE b.id = 1 AND i.id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, ("[1]".to_string(), "1".to_string()));
+        for c in [&conn, &other] {
+            c.execute("UPDATE items SET state = 'done' WHERE id = 1", [])
+                .unwrap();
+            // Still a constraint: a word outside the list is refused.
+            assert!(
+                c.execute("UPDATE items SET state = 'sent' WHERE id = 1", [])
+                    .is_err()
+            );
+            c.execute(
+                "INSERT INTO status_checks (merchant_id, base_url, source, started_at)
+                 VALUES ('m', 'http://x', 'test', ?1)",
+                [NOW],
+            )
+            .unwrap();
+        }
+        // Opening again changes nothing.
+        migrate(&mut conn, &path).unwrap();
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'items'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(sql.matches("'done'").count(), 1, "{sql}");
     }
 }

@@ -19,7 +19,7 @@
 pub mod results;
 
 use crate::api::{ApiError, Client, PaidOrder};
-use crate::journal::{FilledId, Journal, JournalError, KnownOrder};
+use crate::journal::{FilledId, Journal, JournalError, KnownOrder, NewCheck, OrderObservation};
 use crate::sheet::write::PaidOrderRow;
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use futures::StreamExt;
@@ -371,6 +371,42 @@ pub fn reconcile(journal: &Journal, report: &PaidReport) -> Result<Vec<FilledId>
         &reported,
         &report.source_note(),
     )
+}
+
+/// Records in the journal that the report's orders are paid (amount and date paid,
+/// seen at the fetch): what refunds are checked against before sending, beside status
+/// refreshes. One transaction.
+pub fn record_paid(journal: &Journal, report: &PaidReport) -> Result<(), JournalError> {
+    let observations: Vec<OrderObservation> = report
+        .orders
+        .iter()
+        .filter_map(|o| {
+            let id = o.connectpay_id.as_deref().map(str::trim)?;
+            (!id.is_empty()).then(|| OrderObservation {
+                connectpay_id: id.to_string(),
+                order_number: Some(o.order_number.clone()),
+                status: Some("Paid".to_string()),
+                amount_paid: o.amount_paid,
+                date_paid: o.date_paid,
+                checked_at: report.fetched_at,
+                error: None,
+            })
+        })
+        .collect();
+    if observations.is_empty() {
+        return Ok(());
+    }
+    journal
+        .record_status_check(
+            &NewCheck {
+                merchant_id: report.merchant_id.clone(),
+                base_url: report.base_url.clone(),
+                run: None,
+                source: report.source_note(),
+            },
+            &observations,
+        )
+        .map(|_| ())
 }
 
 /// What the journal knows of the report's orders (customer name, refunds), for

@@ -46,7 +46,7 @@ impl From<WriteError> for ResultsError {
     }
 }
 
-/// The outcome group of a journal state.
+/// The outcome group of a journal state (of a run that creates; see [`group_in`]).
 pub fn group_of(state: ItemState) -> ResultGroup {
     match state {
         ItemState::Created => ResultGroup::Created,
@@ -56,6 +56,19 @@ pub fn group_of(state: ItemState) -> ResultGroup {
         ItemState::Failed => ResultGroup::Failed,
         ItemState::Pending | ItemState::InFlight => ResultGroup::NotSent,
         ItemState::Invalid => ResultGroup::Invalid,
+        ItemState::Done => ResultGroup::Done,
+    }
+}
+
+/// The outcome group of a journal state in a run of `kind` (as journaled): in a mark
+/// run a skipped row was done by an earlier run, not created by one.
+pub fn group_in(kind: &str, state: ItemState) -> ResultGroup {
+    let mark = ResultGroup::for_kind(kind).contains(&ResultGroup::Done);
+    match state {
+        ItemState::Skipped if mark => ResultGroup::DoneEarlier,
+        // A mark run has no created rows; one would be a bug, shown as done.
+        ItemState::Created if mark => ResultGroup::Done,
+        other => group_of(other),
     }
 }
 
@@ -165,7 +178,7 @@ fn result_row(
         None
     };
     ResultRow {
-        group: group_of(item.state),
+        group: group_in(kind, item.state),
         row: item.row,
         cells,
         state: item.state.as_str().to_string(),
@@ -205,6 +218,7 @@ pub fn export_results(
             .created_elsewhere_many(
                 &record.kind,
                 &record.merchant_id,
+                &record.base_url,
                 skipped.iter().map(|i| i.key.as_str()),
                 Some(run),
             )?

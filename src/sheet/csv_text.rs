@@ -9,6 +9,8 @@ use super::{ImportOptions, Imported, Importer, SheetError};
 use crate::domain::Kind;
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 
 /// Excel's last column (XFD); fields past it are not read.
 const MAX_FIELDS: usize = 16_384;
@@ -18,6 +20,7 @@ pub fn read_csv(
     kind: Option<Kind>,
     wanted: Option<&str>,
     options: ImportOptions,
+    rows_read: Option<Arc<AtomicU32>>,
 ) -> Result<Imported, SheetError> {
     let bytes = std::fs::read(file).map_err(|e| SheetError::Open {
         file: file.to_path_buf(),
@@ -46,10 +49,12 @@ pub fn read_csv(
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(body.as_bytes());
-    let mut importer = Importer::new(file, &sheet, kind).with_options(ImportOptions {
-        csv_delimiter: Some(delimiter),
-        ..options
-    });
+    let mut importer = Importer::new(file, &sheet, kind)
+        .with_options(ImportOptions {
+            csv_delimiter: Some(delimiter),
+            ..options
+        })
+        .with_rows_read(rows_read);
     let mut lines = LineCounter::new(body.as_bytes(), first_line);
     let mut record = csv::StringRecord::new();
     loop {

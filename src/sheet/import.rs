@@ -24,6 +24,8 @@ use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// What the reader knows about the file beyond its cells.
 #[derive(Debug, Clone, Copy, Default)]
@@ -185,6 +187,8 @@ pub struct Importer {
     stats: Vec<ColumnStats>,
     pending: Vec<Pending>,
     reserve_hint: usize,
+    /// The last row number taken, for a face showing a long read's progress.
+    rows_read: Option<Arc<AtomicU32>>,
 }
 
 impl Importer {
@@ -206,11 +210,19 @@ impl Importer {
             stats: Vec::new(),
             pending: Vec::new(),
             reserve_hint: 0,
+            rows_read: None,
         }
     }
 
     pub fn with_options(mut self, options: ImportOptions) -> Importer {
         self.options = options;
+        self
+    }
+
+    /// Publishes the number of each row taken into `counter` (a face reads it while a
+    /// long file loads).
+    pub fn with_rows_read(mut self, counter: Option<Arc<AtomicU32>>) -> Importer {
+        self.rows_read = counter;
         self
     }
 
@@ -247,6 +259,9 @@ impl Importer {
     /// column A (for CSV: every field of the line). Blank rows are skipped and not
     /// counted.
     pub fn push_row(&mut self, row: u32, cells: &[CellValue<'_>]) -> Result<(), SheetError> {
+        if let Some(counter) = &self.rows_read {
+            counter.store(row, Ordering::Relaxed);
+        }
         if cells.iter().all(CellValue::is_blank) {
             return Ok(());
         }

@@ -9,6 +9,7 @@
 
 pub mod cell;
 pub mod clean;
+pub mod codes;
 pub mod coerce;
 mod csv_text;
 pub mod decide;

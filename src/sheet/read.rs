@@ -21,6 +21,8 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 
 /// Excel's last column (XFD); cells past it are corrupt input, not data.
 const MAX_COLUMNS: usize = 16_384;
@@ -54,6 +56,9 @@ pub struct ReadOptions<'a> {
     /// results show as the row's own columns. Off for plain validation (it costs an
     /// allocation per cell).
     pub keep_cells: bool,
+    /// Where to publish the number of the last row read, for a face showing a long
+    /// read's progress.
+    pub rows_read: Option<&'a Arc<AtomicU32>>,
 }
 
 /// The format a file is read as.
@@ -115,7 +120,13 @@ pub fn read_with(path: &Path, options: &ReadOptions<'_>) -> Result<Imported, She
     };
     let (format, note) = actual_format(&file, &ext, named, content)?;
     let mut imported = match format {
-        Format::Csv => csv_text::read_csv(&file, options.kind, options.sheet, base),
+        Format::Csv => csv_text::read_csv(
+            &file,
+            options.kind,
+            options.sheet,
+            base,
+            options.rows_read.cloned(),
+        ),
         Format::Xlsx | Format::Xlsb => {
             let facts = guard::check_zip(&file)?;
             if facts.ods {
@@ -378,8 +389,9 @@ fn read_xlsx(
     let is_1904 = wb.has_1904_epoch();
     let names = candidates(file, wb.sheets_metadata(), options.sheet)?;
     first_with_header(file, names, options.sheet, |name| {
-        let mut importer =
-            Importer::new(file, name, options.kind).with_options(ImportOptions { is_1904, ..base });
+        let mut importer = Importer::new(file, name, options.kind)
+            .with_options(ImportOptions { is_1904, ..base })
+            .with_rows_read(options.rows_read.cloned());
         let mut reader = wb
             .worksheet_cells_reader(name)
             .map_err(|e| SheetError::Read {
@@ -452,7 +464,9 @@ fn read_xlsb(
         })?;
     let names = candidates(file, wb.sheets_metadata(), options.sheet)?;
     first_with_header(file, names, options.sheet, |name| {
-        let mut importer = Importer::new(file, name, options.kind).with_options(base);
+        let mut importer = Importer::new(file, name, options.kind)
+            .with_options(base)
+            .with_rows_read(options.rows_read.cloned());
         let mut reader = wb
             .worksheet_cells_reader(name)
             .map_err(|e| SheetError::Read {
@@ -621,8 +635,9 @@ fn read_ranges(
         {
             uncalculated.entry(row).or_default().push(col);
         }
-        let mut importer =
-            Importer::new(file, name, options.kind).with_options(ImportOptions { is_1904, ..base });
+        let mut importer = Importer::new(file, name, options.kind)
+            .with_options(ImportOptions { is_1904, ..base })
+            .with_rows_read(options.rows_read.cloned());
         importer.reserve(range.height());
         if let Some((row0, col0)) = range.start() {
             let pad = (col0 as usize).min(MAX_COLUMNS);

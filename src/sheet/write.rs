@@ -1,6 +1,7 @@
 //! Writing typed xlsx workbooks (and their CSV twins) for people who filter, sum and
-//! forward them: the paid-orders report ([`write_paid_orders`]) and a run's results
-//! ([`write_results`], [`write_results_csv`]). Callable from any face: nothing here prints;
+//! forward them: the paid-orders report ([`write_paid_orders`]), a run's results
+//! ([`write_results`], [`write_results_csv`]) and a consumer look-up
+//! ([`write_consumers`]). Callable from any face: nothing here prints;
 //! progress goes to a callback that can also cancel.
 //!
 //! Rules every workbook follows:
@@ -23,9 +24,13 @@
 //! - A value Excel cannot hold (text over 32,767 characters) fails the export with the
 //!   sheet, row, column and what was expected; nothing is cut.
 
+mod consumers;
 mod paid;
 mod results;
 
+pub use consumers::{
+    CONSUMER_COLUMNS, ConsumersDoc, ConsumersWritten, NOT_FOUND_COLUMNS, write_consumers,
+};
 pub use paid::{PAID_COLUMNS, PaidOrderRow, PaidOrdersDoc, PaidOrdersWritten, write_paid_orders};
 pub use results::{
     GroupTotals, RESULT_COLUMNS, ResultGroup, ResultRow, ResultsDoc, ResultsWritten, write_results,

@@ -72,6 +72,26 @@ pub struct AppState {
     pub base_url: String,
     /// Creation times, expiry and "today" for `DatePaid`.
     pub clock: SimClock,
+    /// Every mark call that reached its handler, in arrival order (`/__sim/mark-calls`):
+    /// what a test checks the packing of `csvOrders` against, as the server counts it.
+    pub mark_calls: Mutex<Vec<MarkCall>>,
+}
+
+/// One `moap` / `moab` / `mofr` call as the simulator received it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MarkCall {
+    #[serde(rename = "Endpoint")]
+    pub endpoint: &'static str,
+    /// Length of the whole `csvOrders` parameter as received, in UTF-16 units (.NET's
+    /// count), credentials included.
+    #[serde(rename = "Characters")]
+    pub characters: usize,
+    /// Entries of `CsvOrderNumbers` (0 when the call was refused before reading them).
+    #[serde(rename = "Orders")]
+    pub orders: usize,
+    /// Element 0's status of the answer.
+    #[serde(rename = "Status")]
+    pub status: String,
 }
 
 impl AppState {
@@ -92,6 +112,14 @@ impl AppState {
             pay_rng: Mutex::new(ChaCha8Rng::seed_from_u64(config.seed ^ 0x5041_5950_524f)),
             base_url,
             clock: SimClock::new(config.clock),
+            mark_calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn note_mark_call(&self, call: MarkCall) {
+        match self.mark_calls.lock() {
+            Ok(mut g) => g.push(call),
+            Err(poisoned) => poisoned.into_inner().push(call),
         }
     }
 
@@ -141,6 +169,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/orders", get(sim_orders))
         .route("/consumers", get(sim_consumers))
         .route("/pay", post(sim_pay))
+        .route("/mark-calls", get(sim_mark_calls))
         .route("/faults", get(sim_get_faults).post(sim_set_faults))
         .route("/credentials", post(sim_set_credentials))
         .route("/clock", get(sim_get_clock).post(sim_advance_clock));
@@ -1081,15 +1110,47 @@ enum Mark {
 }
 
 async fn moap(State(st): St, RawQuery(q): RawQuery) -> Response {
-    mark(&st, q.as_deref(), Mark::Paid)
+    noted_mark(&st, q.as_deref(), Mark::Paid).await
 }
 
 async fn moab(State(st): St, RawQuery(q): RawQuery) -> Response {
-    mark(&st, q.as_deref(), Mark::Blocked)
+    noted_mark(&st, q.as_deref(), Mark::Blocked).await
 }
 
 async fn mofr(State(st): St, RawQuery(q): RawQuery) -> Response {
-    mark(&st, q.as_deref(), Mark::Refund)
+    noted_mark(&st, q.as_deref(), Mark::Refund).await
+}
+
+/// A mark call, answered and noted in `/__sim/mark-calls` (what it carried, as
+/// received, and the status it was answered with).
+async fn noted_mark(st: &AppState, raw_query: Option<&str>, kind: Mark) -> Response {
+    let response = mark(st, raw_query, kind);
+    let query = Query::parse(raw_query);
+    let csv_orders = query.get("csvOrders").unwrap_or_default();
+    let orders = serde_json::from_str::<Value>(csv_orders.trim())
+        .ok()
+        .and_then(|v| v.get("CsvOrderNumbers").and_then(text))
+        .and_then(|csv| parse_csv_orders(&csv, kind).ok())
+        .map_or(0, |e| e.len());
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let status = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get(0)?.get("Status")?.as_str().map(str::to_string))
+        .unwrap_or_default();
+    st.note_mark_call(MarkCall {
+        endpoint: match kind {
+            Mark::Paid => "moap",
+            Mark::Blocked => "moab",
+            Mark::Refund => "mofr",
+        },
+        characters: csv_orders.encode_utf16().count(),
+        orders,
+        status,
+    });
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Splits `CsvOrderNumbers`: `A,B,C` for paid/blocked, `A,450|B,450|` for refunds.
@@ -1292,6 +1353,15 @@ fn mark(st: &AppState, raw_query: Option<&str>, kind: Mark) -> Response {
 /// Every stored order: each field it was created with, under the guide's request names
 /// (amounts as decimal strings, dates as `YYYY-MM-DD`), beside its state, so that a test
 /// can compare what the server holds with what the sheet meant.
+/// Every mark call received so far, in order (see [`MarkCall`]).
+async fn sim_mark_calls(State(st): St) -> Response {
+    let calls = match st.mark_calls.lock() {
+        Ok(g) => g.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    json_answer(calls)
+}
+
 async fn sim_orders(State(st): St) -> Response {
     let store = st.store();
     let list: Vec<Value> = store.orders().iter().map(stored_order_json).collect();

@@ -9,7 +9,9 @@
 use super::data::preview::PreviewData;
 use super::keymap::{self, Action, Layer};
 use super::live::LiveRun;
-use super::screens::{confirm, home, open_file, preview, progress, runs};
+use super::screens::{
+    confirm, home, open_file, operations, preview, progress, report, runs, status,
+};
 use super::theme::Theme;
 use super::widgets::{self, vtable::Window};
 use crate::domain::Kind;
@@ -69,6 +71,9 @@ pub struct ConfirmInfo {
     pub to_send: usize,
     /// Valid rows not sent, with why (an earlier run created them).
     pub skipped: Vec<(u32, String, String)>,
+    /// Rows the engine's checks refused before sending (refunds the journal cannot
+    /// show paid), with why; the importer's invalid rows are in the preview.
+    pub refused: Vec<(u32, String)>,
     pub total: Option<String>,
     pub merchant: String,
     pub base_url: String,
@@ -85,6 +90,8 @@ pub enum Effect {
         path: PathBuf,
         kind: Option<Kind>,
         sheet: Option<String>,
+        /// Where the importer says how far it is.
+        rows_read: RowsRead,
     },
     /// Rows of `data` matching `query` among `among` (all rows when `None`).
     Search {
@@ -116,6 +123,38 @@ pub enum Effect {
     },
     /// The password typed at start.
     SetPassword(crate::Secret),
+    /// Look a run's created orders up at PayPro (the Status screen).
+    StatusRefresh(RunId),
+    /// Write a run's results workbook into `dir` (under a name not taken yet).
+    ExportResults {
+        run: RunId,
+        dir: PathBuf,
+    },
+    /// Fetch the paid-orders report for `range` (the Report screen).
+    FetchReport {
+        seq: u64,
+        range: crate::report::DateRange,
+    },
+    /// Write a fetched report's workbook into `dir` (under a name not taken yet).
+    ExportReport {
+        report: Arc<ReportRef>,
+        dir: PathBuf,
+    },
+}
+
+/// A fetched paid-orders report, shared between the Report screen and its export;
+/// compared by identity.
+#[derive(Debug)]
+pub struct ReportRef {
+    pub report: crate::report::PaidReport,
+    /// Ids of orders whose create answer was lost that the report filled in.
+    pub filled: usize,
+}
+
+impl PartialEq for ReportRef {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
 }
 
 /// The preview data, shared between the screen and the work started from it. Compared
@@ -126,6 +165,23 @@ pub struct PreviewDataRef(pub PreviewData);
 impl PartialEq for PreviewDataRef {
     fn eq(&self, other: &Self) -> bool {
         std::ptr::eq(self, other)
+    }
+}
+
+/// The number of the last row a load has read, published by the importer while the
+/// screen that asked for it draws; compared by identity (one counter per load).
+#[derive(Debug, Clone, Default)]
+pub struct RowsRead(pub std::sync::Arc<std::sync::atomic::AtomicU32>);
+
+impl RowsRead {
+    pub fn get(&self) -> u32 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl PartialEq for RowsRead {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
@@ -178,6 +234,27 @@ pub enum Msg {
         seq: u64,
         result: Result<Vec<String>, String>,
     },
+    /// A status refresh's progress.
+    Status {
+        run: RunId,
+        event: crate::engine::status::StatusEvent,
+    },
+    /// A status refresh ended: its check number and tally, or why it stopped.
+    StatusEnded {
+        run: RunId,
+        result: Result<(i64, crate::engine::status::Tally), String>,
+    },
+    /// A paid-orders report's progress.
+    Report {
+        seq: u64,
+        event: crate::report::ReportEvent,
+    },
+    ReportFetched {
+        seq: u64,
+        result: Result<Arc<ReportRef>, String>,
+    },
+    /// A workbook was written (what to tell the clerk), or why not.
+    Exported(Result<Vec<String>, String>),
 }
 
 /// Where to go after a key.
@@ -233,6 +310,13 @@ pub struct Input {
 pub enum InputFor {
     Search,
     Password,
+    /// The Report screen's first day.
+    ReportFrom,
+    /// The Report screen's last day.
+    ReportTo,
+    /// The right password for a run PayPro stopped by refusing the old one: set, then
+    /// the run resumed.
+    PasswordThenResume(RunId),
 }
 
 #[derive(Debug)]
@@ -244,6 +328,9 @@ pub enum Screen {
     Progress(progress::Progress),
     Runs(runs::Runs),
     RunItems(Box<runs::RunItems>),
+    Operations(operations::Operations),
+    Status(Box<status::StatusView>),
+    Report(Box<report::ReportView>),
 }
 
 impl Screen {
@@ -256,6 +343,9 @@ impl Screen {
             Screen::Progress(_) => Layer::Progress,
             Screen::Runs(_) => Layer::Runs,
             Screen::RunItems(_) => Layer::RunItems,
+            Screen::Operations(_) => Layer::Operations,
+            Screen::Status(_) => Layer::Status,
+            Screen::Report(_) => Layer::Report,
         }
     }
 
@@ -268,6 +358,9 @@ impl Screen {
             Screen::Progress(_) => "Progress",
             Screen::Runs(_) => "Runs",
             Screen::RunItems(_) => "Run",
+            Screen::Operations(_) => "Operations",
+            Screen::Status(_) => "Status",
+            Screen::Report(_) => "Report",
         }
     }
 }
@@ -549,6 +642,46 @@ impl App {
                     }
                 }
             }
+            Msg::Status { run, event } => {
+                for s in self.stack.iter_mut().rev() {
+                    if let Screen::Status(v) = s
+                        && v.run == run
+                    {
+                        v.event(event);
+                        break;
+                    }
+                }
+            }
+            Msg::StatusEnded { run, result } => {
+                for s in self.stack.iter_mut().rev() {
+                    if let Screen::Status(v) = s
+                        && v.run == run
+                    {
+                        v.ended(result);
+                        break;
+                    }
+                }
+            }
+            Msg::Report { seq, event } => {
+                for s in self.stack.iter_mut().rev() {
+                    if let Screen::Report(r) = s {
+                        r.event(seq, event);
+                        break;
+                    }
+                }
+            }
+            Msg::ReportFetched { seq, result } => {
+                for s in self.stack.iter_mut().rev() {
+                    if let Screen::Report(r) = s {
+                        r.fetched(seq, result);
+                        break;
+                    }
+                }
+            }
+            Msg::Exported(result) => match result {
+                Ok(lines) => out.message("Written", lines),
+                Err(e) => out.message("Nothing was written", vec![e]),
+            },
             _ => {}
         }
         self.apply(out);
@@ -650,6 +783,7 @@ impl App {
     fn screen_action(&mut self, action: Action) {
         // Progress's Esc goes Home (the run goes on); a finished Preview's submit needs
         // the app's connection info; the rest is the screen's business.
+        let seq = self.next_seq();
         self.route(|s, out, view| match s {
             Screen::Home(h) => h.action(action, out, view),
             Screen::OpenFile(o) => o.action(action, out),
@@ -658,10 +792,18 @@ impl App {
             Screen::Progress(p) => p.action(action, out, view),
             Screen::Runs(r) => r.action(action, out, view),
             Screen::RunItems(r) => r.action(action, out, view),
+            Screen::Operations(o) => o.action(action, out, view),
+            Screen::Status(v) => v.action(action, out, view),
+            Screen::Report(r) => r.action(action, out, view, seq),
         });
         if let Some(Effect::Start { .. }) = self.effects.last() {
             self.live = Some(LiveRun::new(self.now));
         }
+        self.follow_resume();
+    }
+
+    /// A resume or retry just asked for shows its progress from Home.
+    fn follow_resume(&mut self) {
         if let Some(Effect::Resume(run) | Effect::Retry(run)) = self.effects.last() {
             let run = *run;
             let mut live = LiveRun::new(self.now);
@@ -750,7 +892,12 @@ impl App {
             PickFor::Sheet { path, names } => {
                 if let Some(name) = names.get(chosen) {
                     let seq = self.next_seq();
-                    let screen = preview::Preview::open(path, None, Some(name.clone()), seq);
+                    // An operation chose the kind before the file.
+                    let kind = self.stack.iter().rev().find_map(|s| match s {
+                        Screen::OpenFile(o) => o.kind,
+                        _ => None,
+                    });
+                    let screen = preview::Preview::open(path, kind, Some(name.clone()), seq);
                     self.effects.push(screen.load_effect());
                     self.stack.push(Screen::Preview(Box::new(screen)));
                 }
@@ -782,6 +929,22 @@ impl App {
                         self.info.config_problem = None;
                     }
                 }
+            }
+            InputFor::PasswordThenResume(run) => {
+                if !input.text.is_empty() {
+                    self.effects
+                        .push(Effect::SetPassword(crate::Secret::new(input.text)));
+                    self.effects.push(Effect::Resume(run));
+                    self.follow_resume();
+                }
+            }
+            InputFor::ReportFrom | InputFor::ReportTo => {
+                let which = input.purpose;
+                self.route(|s, out, _| {
+                    if let Screen::Report(r) = s {
+                        r.set_date(which, &input.text, out);
+                    }
+                });
             }
             InputFor::Search => {
                 let seq = self.next_seq();
@@ -834,6 +997,9 @@ impl App {
                 Screen::Progress(p) => p.render(frame, body, &view),
                 Screen::Runs(r) => r.render(frame, body, &view),
                 Screen::RunItems(r) => r.render(frame, body, &view),
+                Screen::Operations(o) => o.render(frame, body, &view),
+                Screen::Status(v) => v.render(frame, body, &view),
+                Screen::Report(r) => r.render(frame, body, &view),
             }
         }
         let bar_layer = if self.modal.is_some() {

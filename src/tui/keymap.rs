@@ -16,6 +16,12 @@ pub enum Layer {
     Progress,
     Runs,
     RunItems,
+    /// Bulk order operations: mark paid, mark blocked, refund.
+    Operations,
+    /// A status refresh of a run's orders, with its tally.
+    Status,
+    /// The paid-orders report: range, fetch, preview, export.
+    Report,
     /// A list popup (sheet or kind choice).
     Picker,
     /// A yes/no question (cancel the run, quit during a run).
@@ -59,6 +65,22 @@ pub enum Action {
     Cancel,
     Filter,
     RetryFailed,
+    /// The Operations screen.
+    Operations,
+    /// The paid-orders Report screen.
+    PaidReport,
+    /// Look a run's orders up at PayPro.
+    StatusRefresh,
+    /// Write a run's results workbook.
+    ExportResults,
+    /// The report's first day.
+    EditFrom,
+    /// The report's last day.
+    EditTo,
+    /// Fetch the report.
+    Fetch,
+    /// Write the report's workbook.
+    Export,
 }
 
 /// A key as written in the table.
@@ -189,6 +211,20 @@ pub fn bindings() -> Vec<Binding> {
             A::Resume,
             "resume",
             "resume the interrupted run named in the banner",
+        ),
+        b(
+            L::Home,
+            K::Char('m'),
+            A::Operations,
+            "operations",
+            "mark paid, mark blocked or refund orders from a spreadsheet",
+        ),
+        b(
+            L::Home,
+            K::Char('p'),
+            A::PaidReport,
+            "paid report",
+            "orders paid in a date range: fetch, preview, export to xlsx",
         ),
         b(
             L::Home,
@@ -347,6 +383,20 @@ pub fn bindings() -> Vec<Binding> {
             "retry failed",
             "send the selected run's failed rows again",
         ),
+        b(
+            L::Runs,
+            K::Char('s'),
+            A::StatusRefresh,
+            "status",
+            "look the selected orders run's orders up at PayPro (unpaid, paid, blocked, ...)",
+        ),
+        b(
+            L::Runs,
+            K::Char('x'),
+            A::ExportResults,
+            "export",
+            "write the selected run's results workbook into the start folder",
+        ),
         b(L::Runs, K::Esc, A::Back, "back", "back"),
         b(
             L::RunItems,
@@ -376,7 +426,59 @@ pub fn bindings() -> Vec<Binding> {
             "retry failed",
             "send this run's failed rows again",
         ),
+        b(
+            L::RunItems,
+            K::Char('x'),
+            A::ExportResults,
+            "export",
+            "write this run's results workbook into the start folder",
+        ),
         b(L::RunItems, K::Esc, A::Back, "back", "back to the runs"),
+        b(
+            L::Operations,
+            K::Enter,
+            A::Accept,
+            "choose",
+            "choose the operation, then the spreadsheet",
+        ),
+        b(L::Operations, K::Esc, A::Back, "back", "back to Home"),
+        b(
+            L::Status,
+            K::Char('s'),
+            A::StatusRefresh,
+            "again",
+            "look the orders up again",
+        ),
+        b(L::Status, K::Esc, A::Back, "back", "back to the runs"),
+        b(
+            L::Report,
+            K::Char('f'),
+            A::EditFrom,
+            "from",
+            "type the first day paid",
+        ),
+        b(
+            L::Report,
+            K::Char('t'),
+            A::EditTo,
+            "to",
+            "type the last day paid",
+        ),
+        b(
+            L::Report,
+            K::Enter,
+            A::Fetch,
+            "fetch",
+            "fetch the paid orders of the range from PayPro",
+        ),
+        b(
+            L::Report,
+            K::Char('x'),
+            A::Export,
+            "export",
+            "write the report's workbook into the start folder",
+        ),
+        b(L::Report, K::Esc, A::Back, "back", "back to Home"),
         b(
             L::Picker,
             K::Enter,
@@ -407,12 +509,23 @@ pub fn bindings() -> Vec<Binding> {
         L::Preview,
         L::Runs,
         L::RunItems,
+        L::Operations,
+        L::Report,
         L::Picker,
         L::Help,
     ] {
         v.extend(moves!(layer));
     }
-    for layer in [L::Preview, L::Confirm, L::Progress, L::Runs, L::RunItems] {
+    for layer in [
+        L::Preview,
+        L::Confirm,
+        L::Progress,
+        L::Runs,
+        L::RunItems,
+        L::Operations,
+        L::Status,
+        L::Report,
+    ] {
         v.push(b(
             layer,
             K::Char('q'),
@@ -575,6 +688,10 @@ mod tests {
             Layer::Preview,
             Layer::Progress,
             Layer::RunItems,
+            Layer::Runs,
+            Layer::Operations,
+            Layer::Status,
+            Layer::Report,
         ] {
             let text: String = help_text(layer);
             for b in bindings().into_iter().filter(|b| b.layer == layer) {

@@ -4,6 +4,7 @@
 //! retries. Folded from events only; nothing here decides.
 
 use crate::cli::progress::short_duration;
+use crate::domain::Kind;
 use crate::engine::{Event, Progress};
 use crate::journal::{ItemState, RunId};
 use crate::tui::widgets::LogLines;
@@ -81,7 +82,15 @@ impl LiveRun {
                 elapsed,
             } => {
                 let n = |s: ItemState| Event::count_in(items, s);
-                let mut parts = vec![format!("{} created", n(ItemState::Created))];
+                let mark = matches!(
+                    self.progress.kind,
+                    Some(Kind::MarkPaid | Kind::MarkBlocked | Kind::Refunds)
+                );
+                let mut parts = vec![if mark {
+                    format!("{} done", n(ItemState::Done))
+                } else {
+                    format!("{} created", n(ItemState::Created))
+                }];
                 for (count, word) in [
                     (
                         n(ItemState::ExistsBeforeRun) + n(ItemState::ExistsIdUnknown),

@@ -153,6 +153,7 @@ async fn set_up(start: Start, mut info: Info) -> Result<Ready, String> {
     let demo = start.demo;
     let journal_cli = start.journal.clone();
     let connection_args = start.connection.clone();
+    let insecure_http = connection_args.insecure_http;
     let (journal, resolved) = tokio::task::spawn_blocking(move || {
         let path = match (&journal_cli, demo) {
             (Some(p), _) => p.clone(),
@@ -214,6 +215,13 @@ async fn set_up(start: Start, mut info: Info) -> Result<Ready, String> {
             connection.merchant = c.merchant_id.as_ref().map(|s| s.value.clone());
             if let Err(e) = c.require_base_url().and_then(|_| c.require_merchant()) {
                 info.config_problem = Some(e.to_string());
+            } else if let Some(base) = &connection.base_url
+                && let Err(e) = config::check_base_url(base, insecure_http)
+            {
+                // The password would cross the network in query strings: nothing is
+                // sent to it.
+                info.config_problem = Some(e.to_string());
+                connection.base_url = None;
             }
         }
         Some(Err(e)) => info.config_problem = Some(e),

@@ -25,8 +25,13 @@ pub struct Sim {
 
 impl Sim {
     pub fn start(args: &[&str]) -> Sim {
+        Sim::start_on("127.0.0.1:0", args)
+    }
+
+    /// The simulator on `listen` (`127.0.0.1:PORT` to come back on a port it had).
+    pub fn start_on(listen: &str, args: &[&str]) -> Sim {
         let mut child = Command::new(BIN)
-            .args(["sim", "--listen", "127.0.0.1:0"])
+            .args(["sim", "--listen", listen])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -48,7 +53,12 @@ impl Sim {
     /// A simulator meeting every fault kind (500, HTML 200, truncated JSON, drop before
     /// and after store) at `rate` each, deterministic under `seed`.
     pub fn with_every_fault(seed: &str, rate: &str) -> Sim {
-        Sim::start(&[
+        Sim::with_every_fault_shaped(seed, rate, &[])
+    }
+
+    /// [`Sim::with_every_fault`] with more arguments (`--guide-responses`).
+    pub fn with_every_fault_shaped(seed: &str, rate: &str, more: &[&str]) -> Sim {
+        let mut args = vec![
             "--seed",
             seed,
             "--fail-500-rate",
@@ -61,7 +71,9 @@ impl Sim {
             rate,
             "--drop-after-rate",
             rate,
-        ])
+        ];
+        args.extend_from_slice(more);
+        Sim::start(&args)
     }
 
     /// Every order the simulator holds.
@@ -234,10 +246,67 @@ pub fn sigkill(child: &mut Child) {
 
 /// Sends SIGINT, as Ctrl-C on a terminal does.
 pub fn sigint(child: &Child) {
+    signal(child, libc::SIGINT);
+}
+
+/// Sends `sig` to a child of ours.
+pub fn signal(child: &Child, sig: i32) {
     let pid = i32::try_from(child.id()).unwrap();
     // SAFETY: kill(2) with a pid of our own unreaped child; no memory is involved.
-    let rc = unsafe { libc::kill(pid, libc::SIGINT) };
+    let rc = unsafe { libc::kill(pid, sig) };
     assert_eq!(rc, 0);
+}
+
+/// Polls `check` until it gives a value or `timeout` passes (then panics with `what`).
+/// For waiting on the journal's or the simulator's state, never a fixed sleep.
+pub fn wait_until<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// `submit CSV --yes --concurrency 1 MORE…` started in the background; returns once
+/// its run `run` has started and the simulator holds at least `stored` orders (so the
+/// run is part-way, whatever is done to it next).
+pub fn submit_part_way(
+    journal: &Path,
+    sim: &Sim,
+    csv: &Path,
+    more: &[&str],
+    run: i64,
+    stored: usize,
+) -> Watched {
+    let mut cmd = console(journal, sim);
+    cmd.args([
+        "submit",
+        csv.to_str().unwrap(),
+        "--yes",
+        "--concurrency",
+        "1",
+    ])
+    .args(more);
+    let mut w = spawn_watched(cmd);
+    w.wait_for(&format!("run {run}: started"), Duration::from_secs(60));
+    wait_until("orders stored", Duration::from_secs(30), || {
+        (sim.orders().len() >= stored).then_some(())
+    });
+    w
+}
+
+/// The run `run` as `runs --json` lists it.
+pub fn run_entry(journal: &Path, sim: &Sim, run: i64) -> Value {
+    runs(journal, sim)
+        .into_iter()
+        .find(|r| r["run"] == run)
+        .unwrap_or_else(|| panic!("run {run} is not listed"))
 }
 
 pub fn tempdir() -> tempfile::TempDir {
@@ -324,4 +393,20 @@ impl Watched {
         }
         (status.code(), text(&stdout), self.seen.join("\n"))
     }
+}
+
+/// Starts a console command, waits for its drive to start, lets it run `delay` (the
+/// moment of the kill, not a wait for something to happen), then SIGKILLs it. Returns
+/// the run number it announced.
+pub fn start_and_kill(cmd: Command, delay: Duration) -> i64 {
+    let mut w = spawn_watched(cmd);
+    let line = w.wait_for(": started:", Duration::from_secs(60));
+    let run: i64 = line
+        .strip_prefix("run ")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no run number in {line:?}"));
+    std::thread::sleep(delay);
+    sigkill(&mut w.child);
+    run
 }

@@ -43,6 +43,10 @@ pub enum ResultGroup {
     NotSent,
     /// Failed validation; never sent.
     Invalid,
+    /// Mark runs: PayPro marked the order paid or blocked, or refunded it.
+    Done,
+    /// Mark runs: an earlier run of the merchant already did it (skipped, not sent).
+    DoneEarlier,
 }
 
 impl ResultGroup {
@@ -56,6 +60,25 @@ impl ResultGroup {
         ResultGroup::Invalid,
     ];
 
+    /// The groups of a mark run (mark paid, mark blocked, refunds).
+    pub const MARK: [ResultGroup; 6] = [
+        ResultGroup::Done,
+        ResultGroup::DoneEarlier,
+        ResultGroup::Rejected,
+        ResultGroup::Failed,
+        ResultGroup::NotSent,
+        ResultGroup::Invalid,
+    ];
+
+    /// The groups, hence the sheets, of a run of `kind` (as journaled: `orders`,
+    /// `mark-paid`, ...): a mark run's rows are done, not created.
+    pub fn for_kind(kind: &str) -> &'static [ResultGroup] {
+        match kind {
+            "mark-paid" | "mark-blocked" | "refunds" => &ResultGroup::MARK,
+            _ => &ResultGroup::ALL,
+        }
+    }
+
     /// The sheet's name (and the Summary's label).
     pub fn sheet_name(self) -> &'static str {
         match self {
@@ -66,6 +89,8 @@ impl ResultGroup {
             ResultGroup::Failed => "Failed",
             ResultGroup::NotSent => "Not sent",
             ResultGroup::Invalid => "Invalid",
+            ResultGroup::Done => "Done",
+            ResultGroup::DoneEarlier => "Done earlier",
         }
     }
 
@@ -79,12 +104,15 @@ impl ResultGroup {
             ResultGroup::Failed => "failed",
             ResultGroup::NotSent => "not-sent",
             ResultGroup::Invalid => "invalid",
+            ResultGroup::Done => "done",
+            ResultGroup::DoneEarlier => "done-earlier",
         }
     }
+}
 
-    fn index(self) -> usize {
-        self as usize
-    }
+/// Where a row of `group` goes among `groups` (its sheet, its totals).
+fn position(groups: &[ResultGroup], group: ResultGroup) -> Option<usize> {
+    groups.iter().position(|g| *g == group)
 }
 
 /// One row of a run as the results show it.
@@ -158,16 +186,20 @@ impl ResultsWritten {
 }
 
 /// Adds a written row to its group's totals and reports progress; returns the rows
-/// written so far.
+/// written so far. A row of a group the run's kind does not have is an error naming it
+/// (never dropped unseen).
 fn count(
-    totals: &mut [GroupTotals; 7],
+    totals: &mut [GroupTotals],
+    groups: &[ResultGroup],
     r: &ResultRow,
     done: u64,
     total: u64,
     progress: OnProgress<'_>,
     path: &Path,
 ) -> Result<u64, WriteError> {
-    let t = &mut totals[r.group.index()];
+    let Some(t) = position(groups, r.group).and_then(|i| totals.get_mut(i)) else {
+        return Err(misplaced(path, r));
+    };
     t.rows += 1;
     t.amount += r.amount.unwrap_or_default();
     t.fees += r.fee.unwrap_or_default();
@@ -178,6 +210,17 @@ fn count(
         });
     }
     Ok(done)
+}
+
+fn misplaced(path: &Path, r: &ResultRow) -> WriteError {
+    WriteError::Cell {
+        path: path.to_path_buf(),
+        sheet: r.group.sheet_name().to_string(),
+        row: r.row,
+        column: "State".to_string(),
+        value: r.state.clone(),
+        problem: "this outcome has no sheet in the results of this kind of run".to_string(),
+    }
 }
 
 fn headers(doc: &ResultsDoc) -> Vec<String> {
@@ -206,8 +249,9 @@ where
     let mut workbook = Workbook::new();
     let headers = headers(doc);
     let width = doc.columns.len();
-    let mut sheets = Vec::with_capacity(ResultGroup::ALL.len());
-    for g in ResultGroup::ALL {
+    let groups = ResultGroup::for_kind(&doc.kind);
+    let mut sheets = Vec::with_capacity(groups.len());
+    for g in groups {
         let ws = workbook
             .new_worksheet_with_constant_memory()
             .map_err(|source| WriteError::Xlsx {
@@ -222,15 +266,16 @@ where
             &formats,
         )?);
     }
-    let mut totals = [GroupTotals::default(); 7];
+    let mut totals = vec![GroupTotals::default(); groups.len()];
     let mut done = 0u64;
     for r in rows {
         let r = r.map_err(|e| WriteError::Source {
             path: path.to_path_buf(),
             source: Box::new(e),
         })?;
-        let g = r.group.index();
-        let Some(s) = sheets.get_mut(g) else { continue };
+        let Some(s) = position(groups, r.group).and_then(|g| sheets.get_mut(g)) else {
+            return Err(misplaced(path, &r));
+        };
         s.integer(0, u64::from(r.row), &formats.integer)?;
         for (i, cell) in r.cells.iter().take(width).enumerate() {
             s.text(1 + i, cell, Some(&formats.text))?;
@@ -243,9 +288,9 @@ where
         s.opt_text(c + 4, r.message.as_deref(), None)?;
         s.integer(c + 5, u64::from(r.attempts), &formats.integer)?;
         s.row += 1;
-        done = count(&mut totals, &r, done, total, progress, path)?;
+        done = count(&mut totals, groups, &r, done, total, progress, path)?;
     }
-    let summary = results_summary(path, doc, &formats, &totals)?;
+    let summary = results_summary(path, doc, &formats, groups, &totals)?;
     workbook.push_worksheet(summary);
     for (s, t) in sheets.iter_mut().zip(&totals) {
         s.autofilter(u32::try_from(t.rows).unwrap_or(u32::MAX))?;
@@ -263,7 +308,7 @@ where
     let path = staged.commit()?;
     Ok(ResultsWritten {
         paths: vec![path],
-        groups: ResultGroup::ALL.into_iter().zip(totals).collect(),
+        groups: groups.iter().copied().zip(totals).collect(),
     })
 }
 
@@ -281,7 +326,8 @@ fn results_summary(
     path: &Path,
     doc: &ResultsDoc,
     formats: &Formats,
-    totals: &[GroupTotals; 7],
+    groups: &[ResultGroup],
+    totals: &[GroupTotals],
 ) -> Result<Worksheet, WriteError> {
     let mut s = SheetOut::new(
         Worksheet::new(),
@@ -322,7 +368,7 @@ fn results_summary(
     s.row += 1;
     let first = s.row + 1;
     let mut sum = GroupTotals::default();
-    for (g, t) in ResultGroup::ALL.iter().zip(totals) {
+    for (g, t) in groups.iter().zip(totals) {
         s.text(0, g.sheet_name(), None)?;
         s.integer(1, t.rows, &formats.integer)?;
         s.money(2, Some(t.amount), &formats.money)?;
@@ -373,10 +419,8 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     let path_of = |suffix: &str| dir.join(format!("{stem}-{suffix}.csv"));
-    let mut targets: Vec<PathBuf> = ResultGroup::ALL
-        .iter()
-        .map(|g| path_of(g.file_suffix()))
-        .collect();
+    let groups = ResultGroup::for_kind(&doc.kind);
+    let mut targets: Vec<PathBuf> = groups.iter().map(|g| path_of(g.file_suffix())).collect();
     targets.push(path_of("summary"));
     for t in &targets {
         super::check_target(t, overwrite)?;
@@ -401,14 +445,10 @@ where
         })?;
         writers.push(csv::Writer::from_writer(std::io::BufWriter::new(file)));
     }
-    for (w, t) in writers
-        .iter_mut()
-        .zip(&targets)
-        .take(ResultGroup::ALL.len())
-    {
+    for (w, t) in writers.iter_mut().zip(&targets).take(groups.len()) {
         w.write_record(&headers).map_err(|e| csv_err(t, e))?;
     }
-    let mut totals = [GroupTotals::default(); 7];
+    let mut totals = vec![GroupTotals::default(); groups.len()];
     let mut done = 0u64;
     let mut record: Vec<String> = Vec::with_capacity(headers.len());
     for r in rows {
@@ -416,7 +456,9 @@ where
             path: dir.to_path_buf(),
             source: Box::new(e),
         })?;
-        let g = r.group.index();
+        let Some(g) = position(groups, r.group) else {
+            return Err(misplaced(dir, &r));
+        };
         record.clear();
         record.push(r.row.to_string());
         for i in 0..width {
@@ -431,7 +473,7 @@ where
         if let (Some(w), Some(t)) = (writers.get_mut(g), targets.get(g)) {
             w.write_record(&record).map_err(|e| csv_err(t, e))?;
         }
-        done = count(&mut totals, &r, done, total, progress, dir)?;
+        done = count(&mut totals, groups, &r, done, total, progress, dir)?;
     }
     if let (Some(w), Some(t)) = (writers.last_mut(), targets.last()) {
         let iso = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
@@ -504,7 +546,7 @@ where
             ],
         ];
         let mut sum = GroupTotals::default();
-        for (g, tot) in ResultGroup::ALL.iter().zip(&totals) {
+        for (g, tot) in groups.iter().zip(&totals) {
             lines.push([
                 g.sheet_name().into(),
                 tot.rows.to_string(),
@@ -544,7 +586,7 @@ where
     }
     Ok(ResultsWritten {
         paths,
-        groups: ResultGroup::ALL.into_iter().zip(totals).collect(),
+        groups: groups.iter().copied().zip(totals).collect(),
     })
 }
 

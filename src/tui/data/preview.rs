@@ -146,9 +146,14 @@ impl PreviewData {
     }
 }
 
-/// True when `issue` is about the cell in `column`: matched by the field the column
-/// was recognised as, else by its header.
+/// True when `issue` is about the cell in `column`: by the cell the importer located
+/// it at; issues journaled before issues had a place fall back to the field the column
+/// was recognised as, else to its header. (Two columns with one header, or an issue
+/// about a column the importer ignores, are told apart only by the place.)
 fn issue_is_about(issue: &Issue, column: &crate::sheet::Column) -> bool {
+    if let Some(index) = issue.column_index {
+        return index == column.index;
+    }
     match column.field {
         Some(field) => issue.column == field,
         None => !column.header.is_empty() && issue.column == column.header,
@@ -239,6 +244,27 @@ mod tests {
             .unwrap();
         assert!((0..d.imported.columns.len()).all(|c| d.cell(ok, c).1 != Mark::Invalid));
         assert!(!d.cell(ok, 0).0.is_empty());
+    }
+
+    /// The importer's place for an issue decides which cell is marked, even when the
+    /// issue's column name would match another column; an issue without a place falls
+    /// back to the name.
+    #[test]
+    fn the_issue_marks_the_cell_it_was_located_at() {
+        let mut d = sample();
+        let first = d.invalid[0];
+        let row_no = d.imported.rows[first].row;
+        let named = d.imported.columns[0].field.unwrap_or("A").to_string();
+        d.imported.rows[first].issues = vec![Issue::error(row_no, named.clone(), "x").at(2, "h")];
+        let marked: Vec<usize> = (0..d.imported.columns.len())
+            .filter(|c| d.cell(first, *c).1 == Mark::Invalid)
+            .collect();
+        assert_eq!(marked, [2]);
+        d.imported.rows[first].issues = vec![Issue::error(row_no, named, "x")];
+        let by_name: Vec<usize> = (0..d.imported.columns.len())
+            .filter(|c| d.cell(first, *c).1 == Mark::Invalid)
+            .collect();
+        assert_eq!(by_name, [0]);
     }
 
     #[test]

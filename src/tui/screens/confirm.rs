@@ -2,6 +2,7 @@
 //! why, the invalid rows, the total amount, the target URL and merchant. Nothing is
 //! sent without `y`; `n` or `Esc` go back to the preview.
 
+use crate::domain::Kind;
 use crate::tui::app::{ConfirmInfo, Effect, Nav, Out, PlanRef, Screen, View};
 use crate::tui::keymap::Action;
 use crate::tui::screens::progress::Progress;
@@ -33,7 +34,14 @@ impl Confirm {
                 if self.info.to_send == 0 {
                     out.message(
                         "Nothing to send",
-                        vec!["Every valid row was already created by an earlier run.".into()],
+                        vec![format!(
+                            "Every valid row was already {} by an earlier run.",
+                            if is_mark(self.info.kind) {
+                                "done"
+                            } else {
+                                "created"
+                            }
+                        )],
                     );
                     return;
                 }
@@ -48,18 +56,19 @@ impl Confirm {
     pub fn render(&mut self, frame: &mut Frame<'_>, area: Rect, view: &View<'_>) {
         let theme = view.theme;
         let i = &self.info;
-        let noun = match i.kind {
-            crate::domain::Kind::Orders => "orders",
-            crate::domain::Kind::Consumers => "consumers",
-            _ => "rows",
+        let n = thousands(i.to_send as u64);
+        let (verb, what) = match i.kind {
+            Kind::Orders => ("Send ", format!("{n} orders")),
+            Kind::Consumers => ("Send ", format!("{n} consumers")),
+            Kind::ConsumerUpdates => ("Send ", format!("{n} consumer updates")),
+            Kind::MarkPaid => ("Mark ", format!("{n} orders PAID")),
+            Kind::MarkBlocked => ("Mark ", format!("{n} orders BLOCKED")),
+            Kind::Refunds => ("REFUND ", format!("{n} orders")),
         };
         let mut lines = vec![
             Line::from(vec![
-                Span::raw("Send "),
-                Span::styled(
-                    format!("{} {noun}", thousands(i.to_send as u64)),
-                    theme.header,
-                ),
+                Span::raw(verb),
+                Span::styled(what, theme.header),
                 Span::raw(format!(
                     " ({}) from {} · sheet \"{}\"",
                     i.kind,
@@ -82,10 +91,10 @@ impl Confirm {
             Line::raw(format!(
                 "  Skipped                {}{}",
                 thousands(i.skipped.len() as u64),
-                if i.skipped.is_empty() {
-                    ""
-                } else {
-                    " (an earlier run already created them; never sent twice)"
+                match (i.skipped.is_empty(), is_mark(i.kind)) {
+                    (true, _) => "",
+                    (false, false) => " (an earlier run already created them; never sent twice)",
+                    (false, true) => " (an earlier run already did them; never sent twice)",
                 }
             )),
             Line::styled(
@@ -94,7 +103,12 @@ impl Confirm {
             ),
         ];
         if let Some(total) = &i.total {
-            lines.push(Line::raw(format!("  Total amount           {total}")));
+            let label = if i.kind == Kind::Refunds {
+                "Total to refund "
+            } else {
+                "Total amount    "
+            };
+            lines.push(Line::raw(format!("  {label}       {total}")));
         }
         lines.push(Line::raw(format!(
             "  Merchant               {}",
@@ -122,6 +136,35 @@ impl Confirm {
                 ));
             }
         }
+        if !i.refused.is_empty() {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                format!(
+                    "  Refused before sending ({}), from what the journal knows:",
+                    thousands(i.refused.len() as u64)
+                ),
+                theme.bad,
+            ));
+            for (row, why) in i.refused.iter().take(4) {
+                lines.push(Line::styled(
+                    widgets::fit(&format!("  row {row}: {why}"), usize::from(area.width)),
+                    theme.bad,
+                ));
+            }
+            if i.refused.len() > 4 {
+                lines.push(Line::styled(
+                    format!(
+                        "  … and {} more (Runs shows every row)",
+                        i.refused.len() - 4
+                    ),
+                    theme.dim,
+                ));
+            }
+        }
+        if let Some(warning) = warning(i.kind) {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(warning, theme.attention));
+        }
         lines.push(Line::raw(""));
         lines.push(Line::from(vec![
             Span::styled("y", theme.key),
@@ -137,5 +180,27 @@ impl Confirm {
                 .block(Block::default().borders(Borders::TOP).title(" Confirm ")),
             area,
         );
+    }
+}
+
+/// Operations that change orders that exist.
+fn is_mark(kind: Kind) -> bool {
+    matches!(kind, Kind::MarkPaid | Kind::MarkBlocked | Kind::Refunds)
+}
+
+/// What cannot be undone, said before `y`.
+fn warning(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::MarkPaid => Some(
+            "PayPro marks these orders paid: this cannot be undone, and customers can no longer pay them.",
+        ),
+        Kind::MarkBlocked => Some(
+            "PayPro blocks these orders: this cannot be undone; customers can no longer pay them.",
+        ),
+        Kind::Refunds => Some(
+            "PayPro refunds these orders the amounts shown: this cannot be undone. Rows the journal \
+             could not show paid are invalid and not sent.",
+        ),
+        _ => None,
     }
 }

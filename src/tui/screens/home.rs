@@ -4,6 +4,13 @@
 
 use super::{counts_line, file_name, run_state_label};
 use crate::journal::{RunId, RunState, RunSummary};
+use std::sync::OnceLock;
+
+/// This host's name, read once.
+fn this_host() -> &'static String {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(crate::journal::this_host)
+}
 use crate::tui::app::{Effect, Nav, Out, Screen, View};
 use crate::tui::keymap::Action;
 use crate::tui::widgets::{self, vtable::Window};
@@ -41,14 +48,38 @@ impl Recent {
         }
     }
 
-    /// Runs shown as driven by another process: running, locked by a process that is
-    /// not this one, and not offered for resuming (so its holder is alive).
+    /// Runs shown as driven by another process: running, locked by a process of this
+    /// host that is not this one, and not offered for resuming (so its holder is
+    /// alive).
     pub fn elsewhere(&self) -> impl Iterator<Item = &RunSummary> {
         let me = std::process::id();
+        let host = this_host();
         self.runs.iter().filter(move |s| {
             matches!(s.run.state, RunState::Running | RunState::Open)
-                && s.run.lock.as_ref().is_some_and(|l| l.pid != me)
+                && s.run
+                    .lock
+                    .as_ref()
+                    .is_some_and(|l| l.pid != me && l.host == *host)
                 && !self.interrupted.contains(&s.run.id)
+        })
+    }
+
+    /// Unfinished runs locked by a process of another host, which cannot be checked
+    /// from here: `paypro-console unlock RUN` clears such a lock once it is gone.
+    pub fn held_by_other_host(&self) -> impl Iterator<Item = &RunSummary> {
+        let host = this_host();
+        self.runs.iter().filter(move |s| {
+            !matches!(s.run.state, RunState::Completed | RunState::Cancelled)
+                && s.run.lock.as_ref().is_some_and(|l| l.host != *host)
+        })
+    }
+
+    /// Runs PayPro stopped by refusing the credentials, with rows left to send.
+    pub fn stopped_auth(&self) -> impl Iterator<Item = &RunSummary> {
+        self.runs.iter().filter(|s| {
+            s.run.state == RunState::StoppedAuth
+                && s.run.lock.is_none()
+                && s.counts.pending + s.counts.in_flight + s.counts.failed > 0
         })
     }
 
@@ -82,6 +113,12 @@ impl Home {
             Action::ShowRuns => out.go(Nav::Push(Screen::Runs(
                 crate::tui::screens::runs::Runs::default(),
             ))),
+            Action::Operations => out.go(Nav::Push(Screen::Operations(
+                crate::tui::screens::operations::Operations::default(),
+            ))),
+            Action::PaidReport => out.go(Nav::Push(Screen::Report(Box::new(
+                crate::tui::screens::report::ReportView::new(chrono::Local::now().date_naive()),
+            )))),
             Action::Resume => match view.recent.resumable() {
                 Some(s) if view.live.is_none_or(|l| l.finished) => {
                     out.effect(Effect::Resume(s.run.id))
@@ -106,7 +143,8 @@ impl Home {
         if info.demo {
             head.push(Line::from(vec![
                 Span::styled("DEMO — simulator in this process", theme.attention),
-                Span::raw(": nothing leaves this machine; no password needed"),
+                // 78 columns: whole at 80×24.
+                Span::raw(": nothing leaves this PC, no password"),
             ]));
         }
         head.push(Line::raw(format!(
@@ -136,15 +174,51 @@ impl Home {
             banner.push(Line::styled(
                 widgets::fit(
                     &format!(
-                        "‖ run {} ({}) interrupted, {} rows to send: R resumes it",
+                        "‖ run {} ({}) interrupted{}, {} rows to send: R resumes it",
                         s.run.id,
                         file_name(&s.run.source_file),
+                        s.run
+                            .note
+                            .as_deref()
+                            .map(|n| format!(" ({n})"))
+                            .unwrap_or_default(),
                         widgets::thousands(s.counts.pending + s.counts.in_flight + s.counts.failed)
                     ),
                     usize::from(area.width),
                 ),
                 theme.attention,
             ));
+        }
+        for s in view.recent.stopped_auth() {
+            banner.push(Line::styled(
+                widgets::fit(
+                    &format!(
+                        "× run {} ({}) stopped: PayPro refused the credentials; fix the password: r, then R on the run",
+                        s.run.id,
+                        file_name(&s.run.source_file),
+                    ),
+                    usize::from(area.width),
+                ),
+                theme.attention,
+            ));
+        }
+        for s in view.recent.held_by_other_host() {
+            if let Some(l) = &s.run.lock {
+                banner.push(Line::styled(
+                    widgets::fit(
+                        &format!(
+                            "⚠ run {} is held by pid {} on host {} (another host) since {}; if it is gone: paypro-console unlock {}",
+                            s.run.id,
+                            l.pid,
+                            l.host,
+                            l.since.format("%Y-%m-%d %H:%M"),
+                            s.run.id
+                        ),
+                        usize::from(area.width),
+                    ),
+                    theme.attention,
+                ));
+            }
         }
         for s in view.recent.elsewhere() {
             let pid = s.run.lock.as_ref().map_or(0, |l| l.pid);

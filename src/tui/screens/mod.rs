@@ -3,9 +3,12 @@
 pub mod confirm;
 pub mod home;
 pub mod open_file;
+pub mod operations;
 pub mod preview;
 pub mod progress;
+pub mod report;
 pub mod runs;
+pub mod status;
 
 use crate::journal::{RunState, RunSummary};
 
@@ -35,6 +38,7 @@ pub fn counts_line(s: &RunSummary) -> String {
     let created = c.created + c.exists_id_unknown;
     for (n, label) in [
         (created, "created"),
+        (c.done, "done"),
         (c.exists_before_run, "existed"),
         (c.rejected, "rejected"),
         (c.failed, "failed"),

@@ -3,6 +3,7 @@
 //! then asks which (hidden sheets marked), and the Preview asks the kind, pre-selected
 //! from the headers. Folders are read off the UI loop.
 
+use crate::domain::Kind;
 use crate::tui::app::{Effect, Entry, Modal, Nav, Out, PickFor, Picker, Screen, SheetInfo, View};
 use crate::tui::keymap::Action;
 use crate::tui::screens::preview::Preview;
@@ -34,6 +35,9 @@ pub struct OpenFile {
     pub window: Window,
     /// A file whose sheets are being listed.
     pub opening: Option<PathBuf>,
+    /// What the file will hold, when an operation chose it first (mark paid, ...);
+    /// `None`: the Preview asks, pre-selected from the headers.
+    pub kind: Option<Kind>,
 }
 
 impl OpenFile {
@@ -46,6 +50,15 @@ impl OpenFile {
             filter: String::new(),
             window: Window::default(),
             opening: None,
+            kind: None,
+        }
+    }
+
+    /// The browser for a sheet of `kind` (an operation of the Operations screen).
+    pub fn for_kind(dir: PathBuf, kind: Kind, out: &mut Out) -> OpenFile {
+        OpenFile {
+            kind: Some(kind),
+            ..OpenFile::new(dir, out)
         }
     }
 
@@ -173,7 +186,7 @@ impl OpenFile {
             }
             Ok(sheets) => {
                 let sheet = sheets.first().map(|s| s.name.clone());
-                let screen = Preview::open(path, None, sheet, 0);
+                let screen = Preview::open(path, self.kind, sheet, 0);
                 out.effect(screen.load_effect());
                 out.go(Nav::Push(Screen::Preview(Box::new(screen))));
             }
@@ -184,8 +197,12 @@ impl OpenFile {
         let theme = view.theme;
         let [head, list] =
             Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
+        let folder = match self.kind {
+            Some(kind) => format!("Folder  {}   (a sheet of {kind})", self.dir.display()),
+            None => format!("Folder  {}", self.dir.display()),
+        };
         let mut lines = vec![
-            Line::raw(format!("Folder  {}", self.dir.display())),
+            Line::raw(folder),
             Line::from(vec![
                 Span::raw("Filter  "),
                 Span::styled(self.filter.clone(), theme.key),

@@ -7,7 +7,7 @@
 
 use crate::domain::{Kind, Severity};
 use crate::tui::app::{
-    Effect, Input, InputFor, Modal, Nav, Out, PickFor, Picker, PreviewDataRef, View,
+    Effect, Input, InputFor, Modal, Nav, Out, PickFor, Picker, PreviewDataRef, RowsRead, View,
 };
 use crate::tui::data::preview::{Mark, PreviewData};
 use crate::tui::keymap::Action;
@@ -24,14 +24,12 @@ use std::time::Instant;
 /// The kinds offered when choosing what a sheet holds, in this order.
 pub const PICKABLE_KINDS: [Kind; 6] = Kind::ALL;
 
-/// The kinds the engine sends.
-pub fn sendable(kind: Kind) -> bool {
-    matches!(kind, Kind::Orders | Kind::Consumers | Kind::ConsumerUpdates)
-}
-
 #[derive(Debug)]
 pub enum Load {
-    Loading { since: Option<Instant> },
+    Loading {
+        since: Option<Instant>,
+        rows_read: RowsRead,
+    },
     Ready(Arc<PreviewDataRef>),
     Failed(String),
 }
@@ -90,7 +88,10 @@ impl Preview {
             kind,
             sheet,
             seq,
-            load: Load::Loading { since: None },
+            load: Load::Loading {
+                since: None,
+                rows_read: RowsRead::default(),
+            },
             rows: Rows::All,
             search: None,
             window: Window::default(),
@@ -114,12 +115,19 @@ impl Preview {
         p
     }
 
+    /// The load of this screen's file, publishing its progress where this screen
+    /// draws it from.
     pub fn load_effect(&self) -> Effect {
+        let rows_read = match &self.load {
+            Load::Loading { rows_read, .. } => rows_read.clone(),
+            _ => RowsRead::default(),
+        };
         Effect::Load {
             seq: self.seq,
             path: self.path.clone(),
             kind: self.kind,
             sheet: self.sheet.clone(),
+            rows_read,
         }
     }
 
@@ -237,7 +245,10 @@ impl Preview {
             .selected_index()
             .and_then(|i| self.data().and_then(|d| d.row(i)).map(|r| r.row));
         self.seq = seq;
-        self.load = Load::Loading { since: None };
+        self.load = Load::Loading {
+            since: None,
+            rows_read: RowsRead::default(),
+        };
         Some(self.load_effect())
     }
 
@@ -306,6 +317,7 @@ impl Preview {
                 self.seq = self.seq.wrapping_add(1_000_000);
                 self.load = Load::Loading {
                     since: Some(view.now),
+                    rows_read: RowsRead::default(),
                 };
                 out.effect(self.load_effect());
             }
@@ -354,17 +366,6 @@ impl Preview {
     fn submit(&mut self, out: &mut Out, view: &View<'_>) {
         let Some(data) = self.data_ref() else { return };
         let d = &data.0;
-        if !sendable(d.imported.kind) {
-            out.message(
-                "Not sent from here",
-                vec![format!(
-                    "{} lists are checked here but sent by their own command; orders, \
-                     consumers and consumer updates are sent from the console.",
-                    d.imported.kind
-                )],
-            );
-            return;
-        }
         if d.valid == 0 {
             out.message(
                 "Nothing to send",
@@ -400,13 +401,17 @@ impl Preview {
             .unwrap_or_default();
         let data = match &self.load {
             Load::Ready(d) => Arc::clone(d),
-            Load::Loading { since } => {
+            Load::Loading { since, rows_read } => {
                 let spin = ["|", "/", "-", "\\"][view.spinner % 4];
                 let secs = since.map_or(0.0, |s| view.now.duration_since(s).as_secs_f64());
+                let reached = match rows_read.get() {
+                    0 => String::new(),
+                    row => format!("row {}  ·  ", widgets::thousands(u64::from(row))),
+                };
                 let lines = vec![
                     Line::raw(""),
                     Line::raw(format!(
-                        "  {spin} Reading and checking {name}…  {secs:.1} s"
+                        "  {spin} Reading and checking {name}…  {reached}{secs:.1} s"
                     )),
                     Line::raw(""),
                     Line::styled(

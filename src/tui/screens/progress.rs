@@ -5,6 +5,7 @@
 //! journaled), `Esc` goes Home while the run goes on.
 
 use crate::cli::progress::short_duration;
+use crate::domain::Kind;
 use crate::tui::app::{AskFor, Effect, Modal, Nav, Out, Screen, View};
 use crate::tui::keymap::Action;
 use crate::tui::screens::runs::Runs;
@@ -107,6 +108,10 @@ impl Progress {
         } else {
             p.eta(view.now).map_or("—".into(), short_duration)
         };
+        let mark = matches!(
+            p.kind,
+            Some(Kind::MarkPaid | Kind::MarkBlocked | Kind::Refunds)
+        );
         let lines = vec![
             Line::raw(format!(
                 "Batches  {} done · {} in flight · {} queued        Retries {}",
@@ -116,8 +121,22 @@ impl Progress {
                 thousands(p.retries)
             )),
             Line::from(vec![
-                Span::styled(format!("✓ {} created", thousands(p.created)), theme.good),
-                Span::raw(format!(" · ≡ {} existed", thousands(p.exists))),
+                Span::styled(
+                    match p.kind {
+                        Some(Kind::MarkPaid) => format!("✓ {} marked paid", thousands(p.marked)),
+                        Some(Kind::MarkBlocked) => {
+                            format!("✓ {} marked blocked", thousands(p.marked))
+                        }
+                        Some(Kind::Refunds) => format!("✓ {} refunded", thousands(p.marked)),
+                        _ => format!("✓ {} created", thousands(p.created)),
+                    },
+                    theme.good,
+                ),
+                Span::raw(if mark {
+                    String::new()
+                } else {
+                    format!(" · ≡ {} existed", thousands(p.exists))
+                }),
                 Span::styled(
                     format!(" · × {} rejected", thousands(p.rejected)),
                     if p.rejected > 0 { theme.bad } else { theme.dim },

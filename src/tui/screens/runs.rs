@@ -22,9 +22,10 @@ pub const PAGE: usize = 500;
 const PREFETCH: usize = 50;
 
 /// The state filters `f` cycles through (`None`: every state).
-pub const FILTERS: [Option<ItemState>; 10] = [
+pub const FILTERS: [Option<ItemState>; 11] = [
     None,
     Some(ItemState::Created),
+    Some(ItemState::Done),
     Some(ItemState::ExistsIdUnknown),
     Some(ItemState::ExistsBeforeRun),
     Some(ItemState::Rejected),
@@ -95,6 +96,19 @@ impl Runs {
             Action::RetryFailed => {
                 if let Some(s) = selected {
                     resume_or_retry(s.run.id, true, out, view);
+                }
+            }
+            Action::StatusRefresh => {
+                if let Some(s) = selected {
+                    status_refresh(s, out, view);
+                }
+            }
+            Action::ExportResults => {
+                if let Some(s) = selected {
+                    out.effect(Effect::ExportResults {
+                        run: s.run.id,
+                        dir: view.info.start_dir.clone(),
+                    });
                 }
             }
             a => {
@@ -177,20 +191,81 @@ fn run_detail<'a>(s: &RunSummary, recent: &Recent, live: Option<&LiveRun>) -> Ve
         s.run.merchant_id,
         s.run.base_url
     ))];
+    let mut who = Vec::new();
+    if let Some(by) = &s.run.started_by {
+        who.push(format!(
+            "started by {by} {}",
+            s.run.created_at.format("%Y-%m-%d %H:%M")
+        ));
+    }
+    if let Some(note) = &s.run.note {
+        who.push(format!("stopped: {note}"));
+    }
+    if !who.is_empty() {
+        lines.push(Line::raw(who.join(" · ")));
+    }
     let mine = live.is_some_and(|l| l.run == Some(s.run.id) && !l.finished);
+    let foreign = recent
+        .held_by_other_host()
+        .find(|o| o.run.id == s.run.id)
+        .and_then(|o| o.run.lock.as_ref());
     let hint = if mine {
         "being sent by this console (Esc then p/c on Progress)".to_string()
+    } else if let Some(l) = foreign {
+        format!(
+            "held by pid {} on host {} (another host) since {}; if it is gone: paypro-console unlock {}",
+            l.pid,
+            l.host,
+            l.since.format("%Y-%m-%d %H:%M"),
+            s.run.id
+        )
+    } else if s.run.state == RunState::StoppedAuth && s.counts.unsettled() > 0 {
+        "PayPro refused the credentials: R asks for the right password and resumes it".to_string()
     } else if recent.elsewhere().any(|o| o.run.id == s.run.id) {
         "being driven by another process: shown live, read-only".to_string()
     } else if recent.interrupted.contains(&s.run.id) {
         "interrupted: R resumes it".to_string()
     } else if s.counts.failed > 0 {
         "t sends its failed rows again".to_string()
+    } else if s.run.kind == "orders" && s.counts.created > 0 {
+        "Enter shows its rows · s looks its orders up at PayPro · x exports".to_string()
     } else {
-        "Enter shows its rows".to_string()
+        "Enter shows its rows · x exports its results".to_string()
     };
     lines.push(Line::raw(hint));
     lines
+}
+
+/// Opens the Status screen on an orders run that has created orders to look up.
+fn status_refresh(s: &RunSummary, out: &mut Out, view: &View<'_>) {
+    if s.run.kind != "orders" {
+        out.message(
+            "Nothing to look up",
+            vec![format!(
+                "Run {} is a {} run; a status refresh looks up the orders an orders run created.",
+                s.run.id, s.run.kind
+            )],
+        );
+        return;
+    }
+    if s.counts.created == 0 {
+        out.message(
+            "Nothing to look up",
+            vec![format!(
+                "Run {} has no created order with a known ConnectPay Id.",
+                s.run.id
+            )],
+        );
+        return;
+    }
+    if !view.info.demo
+        && let Some(problem) = &view.info.config_problem
+    {
+        out.message("Cannot look up", vec![problem.clone()]);
+        return;
+    }
+    let screen = crate::tui::screens::status::StatusView::start(s.run.id, out);
+    out.go(Nav::Push(Screen::Status(Box::new(screen))));
 }
 
 /// Asks the engine to resume or retry `run`, unless another process drives it or it has
@@ -224,6 +299,20 @@ fn resume_or_retry(run: RunId, retry: bool, out: &mut Out, view: &View<'_>) {
         }
         out.effect(Effect::Retry(run));
     } else {
+        if s.run.state == RunState::StoppedAuth && s.counts.unsettled() > 0 {
+            // The password in use is the one PayPro refused: resuming with it would
+            // only be refused again.
+            out.modal = Some(Modal::Input(Input {
+                title: format!(
+                    "PayPro refused the password of merchant {} for run {run}: the right one resumes it (Esc: not now)",
+                    s.run.merchant_id
+                ),
+                text: String::new(),
+                masked: true,
+                purpose: InputFor::PasswordThenResume(run),
+            }));
+            return;
+        }
         if !recent.interrupted.contains(&run) {
             out.message(
                 "Nothing to resume",
@@ -392,6 +481,10 @@ impl RunItems {
             }
             Action::Resume => resume_or_retry(self.run, false, out, view),
             Action::RetryFailed => resume_or_retry(self.run, true, out, view),
+            Action::ExportResults => out.effect(Effect::ExportResults {
+                run: self.run,
+                dir: view.info.start_dir.clone(),
+            }),
             a => {
                 if self.window.apply(a, self.items.len()) {
                     if self.more
@@ -547,5 +640,6 @@ pub fn state_label(state: ItemState) -> &'static str {
         ItemState::InFlight => "→ in flight",
         ItemState::Invalid => "! invalid",
         ItemState::Skipped => "- skipped",
+        ItemState::Done => "✓ done",
     }
 }
