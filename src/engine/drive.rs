@@ -612,6 +612,7 @@ impl Driver {
             cpu_at_start: writer.cpu(),
             call_cpu_at_start: writer.call_cpu(),
             groups_at_start: writer.groups(),
+            commit_at_start: writer.commit_wait(),
             events: events.clone(),
         };
         let to_send = totals.counts.pending;
@@ -975,6 +976,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         cpu_at_start,
         call_cpu_at_start,
         groups_at_start,
+        commit_at_start,
         events,
     } = closing;
     let stop = driver.run().await;
@@ -1026,6 +1028,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         journal_cpu: writer.cpu().saturating_sub(cpu_at_start),
         journal_call_cpu: writer.call_cpu().saturating_sub(call_cpu_at_start),
         journal_commits: writer.groups().saturating_sub(groups_at_start),
+        journal_commit_time: writer.commit_wait().saturating_sub(commit_at_start),
     })
 }
 
@@ -1038,6 +1041,7 @@ struct Closing {
     cpu_at_start: Duration,
     call_cpu_at_start: Duration,
     groups_at_start: u64,
+    commit_at_start: Duration,
     events: UnboundedSender<Event>,
 }
 

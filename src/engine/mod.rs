@@ -138,6 +138,8 @@ pub struct RunReport {
     pub journal_call_cpu: Duration,
     /// Commits of batch records in that time (records that arrive together share one).
     pub journal_commits: u64,
+    /// Of `journal_time`, the wall time of those commits (WAL written and fsync'd).
+    pub journal_commit_time: Duration,
 }
 
 impl RunReport {

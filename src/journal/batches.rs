@@ -10,6 +10,7 @@ use super::model::{
 use super::{Journal, now_text, parse_time, to_u32};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 /// Recorded on requests whose answer never reached the journal.
 pub const INTERRUPTED_OUTCOME: &str =
@@ -144,9 +145,27 @@ impl Journal {
     /// refused one writes nothing and the others are whole; if the commit itself fails,
     /// every operation gets the error (nothing of the group was written).
     pub fn write_group(&self, ops: &[GroupOp]) -> Vec<GroupResult> {
+        self.write_group_timed(ops).0
+    }
+
+    /// [`Journal::write_group`], with the wall time its commits took (the WAL frames
+    /// written and fsync'd): what the writer's time is made of, for the benchmark.
+    pub fn write_group_timed(&self, ops: &[GroupOp]) -> (Vec<GroupResult>, Duration) {
         let prepared: Vec<Prepared<'_>> = ops.iter().map(|op| self.prepare_op(op)).collect();
         let now = now_text();
-        match self.write_prepared(&prepared, &now) {
+        let mut committing = Duration::ZERO;
+        let results = self.write_group_in(ops, &prepared, &now, &mut committing);
+        (results, committing)
+    }
+
+    fn write_group_in(
+        &self,
+        ops: &[GroupOp],
+        prepared: &[Prepared<'_>],
+        now: &str,
+        committing: &mut Duration,
+    ) -> Vec<GroupResult> {
+        match self.write_prepared(prepared, now, committing) {
             Ok(results) => results,
             Err(Refused::Commit(context, e)) => group_failed(ops, context, &e),
             Err(Refused::Op(index, error)) if ops.len() == 1 => vec![failed(&ops[index], error)],
@@ -155,8 +174,8 @@ impl Journal {
             Err(Refused::Op(..)) => prepared
                 .iter()
                 .zip(ops)
-                .map(
-                    |(one, op)| match self.write_prepared(std::slice::from_ref(one), &now) {
+                .map(|(one, op)| {
+                    match self.write_prepared(std::slice::from_ref(one), now, committing) {
                         Ok(mut results) => results.pop().unwrap_or_else(|| {
                             failed(
                                 op,
@@ -171,8 +190,8 @@ impl Journal {
                                 .pop()
                                 .unwrap_or_else(|| failed(op, JournalError::WriterGone))
                         }
-                    },
-                )
+                    }
+                })
                 .collect(),
         }
     }
@@ -202,7 +221,12 @@ impl Journal {
 
     /// Writes `ops` in one transaction: all of them, or none if one is refused (its
     /// index and error) or the commit fails.
-    fn write_prepared(&self, ops: &[Prepared<'_>], now: &str) -> Result<Vec<GroupResult>, Refused> {
+    fn write_prepared(
+        &self,
+        ops: &[Prepared<'_>],
+        now: &str,
+        committing: &mut Duration,
+    ) -> Result<Vec<GroupResult>, Refused> {
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -224,8 +248,10 @@ impl Journal {
             // Dropping the transaction on the way out rolls everything back.
             results.push(result.map_err(|e| Refused::Op(index, e))?);
         }
-        tx.commit()
-            .map_err(|e| Refused::Commit("committing a journal transaction", e))?;
+        let commit_started = Instant::now();
+        let committed = tx.commit();
+        *committing += commit_started.elapsed();
+        committed.map_err(|e| Refused::Commit("committing a journal transaction", e))?;
         Ok(results)
     }
 

@@ -52,6 +52,8 @@ struct Clocks {
     /// Of `cpu_ns`, what [`JournalWriter::call`]s took (reads, run state changes).
     call_cpu_ns: AtomicU64,
     groups: AtomicU64,
+    /// Of `busy_ns`, the commits of those groups (WAL frames written and fsync'd).
+    commit_ns: AtomicU64,
 }
 
 /// This thread's CPU time so far (0 where the clock cannot be read).
@@ -119,6 +121,12 @@ impl JournalWriter {
     /// engine's reads of pending items among them); the rest is batch records.
     pub fn call_cpu(&self) -> Duration {
         Duration::from_nanos(self.clocks.call_cpu_ns.load(Ordering::Relaxed))
+    }
+
+    /// Of [`JournalWriter::busy`], the wall time of the commits of batch records (the
+    /// WAL frames written and fsync'd): the disk's part.
+    pub fn commit_wait(&self) -> Duration {
+        Duration::from_nanos(self.clocks.commit_ns.load(Ordering::Relaxed))
     }
 
     /// Groups of batch writes committed so far, each in one transaction (one fsync):
@@ -230,8 +238,10 @@ fn serve(journal: &Journal, requests: &Receiver<Request>, clocks: &Clocks) {
                         replies.push(reply);
                     }
                 }
-                let results = journal.write_group(&ops);
+                let (results, committing) = journal.write_group_timed(&ops);
                 clocks.groups.fetch_add(1, Ordering::Relaxed);
+                let ns = u64::try_from(committing.as_nanos()).unwrap_or(u64::MAX);
+                clocks.commit_ns.fetch_add(ns, Ordering::Relaxed);
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
