@@ -919,6 +919,125 @@ fn double_sending_and_mismatched_answers_are_refused_without_writing() {
     );
 }
 
+/// A batch's items are marked one by one with the check folded into each mark: one
+/// that cannot go (named twice, of another run, unknown, not pending) is named with
+/// why, and nothing of the batch is kept, however far the marking got.
+#[test]
+fn a_batch_with_an_item_it_cannot_send_names_it_and_writes_nothing() {
+    let (_dir, _path, j, run, ids) = journal_with_run(4);
+    let other = j.create_run(&new_run("M1")).unwrap();
+    let stranger = j.add_items(other, &[pending(2, "B-0")]).unwrap()[0];
+    let _lock = j.lock_run(run).unwrap();
+
+    let twice = j
+        .begin_batch(run, "cpay/cmo", &[ids[0], ids[1], ids[2], ids[1]])
+        .unwrap_err();
+    assert!(
+        matches!(
+            twice,
+            JournalError::InvalidTransition { item, row: 3, from: ItemState::InFlight, .. }
+                if item == ids[1]
+        ),
+        "{twice:?}"
+    );
+    let elsewhere = j
+        .begin_batch(run, "cpay/cmo", &[ids[0], stranger])
+        .unwrap_err();
+    assert!(
+        matches!(&elsewhere, JournalError::NotFound { what } if what.contains(&stranger.to_string())),
+        "{elsewhere:?}"
+    );
+    let unknown = j
+        .begin_batch(run, "cpay/cmo", &[ids[3], ItemId(999_999)])
+        .unwrap_err();
+    assert!(
+        matches!(unknown, JournalError::NotFound { .. }),
+        "{unknown:?}"
+    );
+
+    for id in &ids {
+        let item = j.item(*id).unwrap().unwrap();
+        assert_eq!(
+            (item.state, item.attempts),
+            (ItemState::Pending, 0),
+            "row {}",
+            item.row
+        );
+        assert!(j.item_attempts(*id).unwrap().is_empty(), "row {}", item.row);
+    }
+    assert_eq!(j.run_totals(run).unwrap().counts.in_flight, 0);
+    // The batches refused left no request behind.
+    let b = j.begin_batch(run, "cpay/cmo", &ids).unwrap();
+    assert_eq!(j.item_attempts(ids[0]).unwrap()[0].batch, b);
+    assert_eq!(j.run_totals(run).unwrap().counts.in_flight, 4);
+}
+
+/// An item's history shows the request it is in while that request is unanswered,
+/// at its place in the request, with no result; an answer or a recovery then gives
+/// that same request its result, at the same place.
+#[test]
+fn an_unanswered_request_is_in_its_items_history_until_answered_or_closed() {
+    let (_dir, _path, j, run, ids) = journal_with_run(3);
+    let lock = j.lock_run(run).unwrap();
+    let first = j.begin_batch(run, "cpay/cmo", &ids[..2]).unwrap();
+    j.finish_batch(
+        first,
+        &record("ok"),
+        &[
+            (ids[0], created("00342000600028")),
+            (
+                ids[1],
+                ItemOutcome::Retry {
+                    last_error: "transport: timeout".into(),
+                },
+            ),
+        ],
+    )
+    .unwrap();
+    let second = j.begin_batch(run, "cpay/co", &[ids[2], ids[1]]).unwrap();
+
+    let open = j.item_attempts(ids[1]).unwrap();
+    assert_eq!(open.len(), 2, "{open:?}");
+    assert_eq!(
+        (open[0].batch, open[0].position, open[0].result.as_deref()),
+        (first, 1, Some("retry"))
+    );
+    assert_eq!(open[0].error.as_deref(), Some("transport: timeout"));
+    assert_eq!(
+        (open[1].batch, open[1].position, open[1].batch_size),
+        (second, 1, 2)
+    );
+    assert_eq!(open[1].endpoint, "cpay/co");
+    assert!(open[1].result.is_none() && open[1].finished_at.is_none());
+    let detail = j.item_history(ids[1]).unwrap();
+    assert_eq!(detail.len(), 2);
+    assert_eq!(detail[1].attempt, open[1]);
+    // Items of no open request show none.
+    assert_eq!(j.item_attempts(ids[0]).unwrap().len(), 1);
+
+    // The process dies with the request unanswered; the next one closes it.
+    drop(lock);
+    let _lock = j.lock_run(run).unwrap();
+    let rec = j.recover(run).unwrap();
+    assert_eq!((rec.items_reset, rec.batches_closed), (2, 1));
+    let closed = j.item_attempts(ids[1]).unwrap();
+    assert_eq!(closed.len(), 2);
+    assert_eq!(
+        (closed[1].batch, closed[1].position),
+        (second, 1),
+        "the same request, at the same place"
+    );
+    assert_eq!(closed[1].result.as_deref(), Some("interrupted"));
+    assert_eq!(closed[1].error.as_deref(), Some(INTERRUPTED_OUTCOME));
+    assert!(closed[1].finished_at.is_some());
+    let third = j.item_attempts(ids[2]).unwrap();
+    assert_eq!(third.len(), 1);
+    assert_eq!(
+        (third[0].position, third[0].result.as_deref()),
+        (0, Some("interrupted"))
+    );
+}
+
 #[test]
 fn runs_list_with_counts_and_state_times() {
     let (_dir, _path, j, run1, _) = journal_with_run(3);

@@ -1,4 +1,5 @@
-//! Batches (one HTTP request each) and attempts (one item's part in one request): the
+//! Batches (one HTTP request each) and attempts (one item's part in one request: its
+//! place in the request's members list and, once answered, in its results list): the
 //! write-ahead record before a request is sent, the answer after, crash recovery and
 //! retry. Each public call is one transaction: it happens entirely or not at all.
 
@@ -19,8 +20,8 @@ impl Journal {
     /// Records that `item_ids` are about to be sent to `endpoint` in one request, and
     /// returns the batch to report the answer against. Call it *before* sending.
     ///
-    /// In one transaction: the batch, its membership and positions, the items turned
-    /// `in_flight` with their attempt counts raised. Refused (nothing written) unless
+    /// In one transaction: the batch with its members in order, the items turned
+    /// `in_flight` with their attempt counts raised and the request in their lists. Refused (nothing written) unless
     /// this process holds the run's lock and every item belongs to the run and is
     /// pending, so an item can never be in two requests at once.
     pub fn begin_batch(
@@ -56,43 +57,44 @@ impl Journal {
             });
         }
         self.require_lock(tx, run)?;
-        // The whole batch in a few statements (the ids travel as one JSON array): a
-        // write-ahead record costs little more than its commit. Every item must be of
-        // this run, pending, and named once, or nothing is written.
-        let ids = ids_json(item_ids);
-        let distinct = item_ids.iter().collect::<HashSet<_>>().len() == item_ids.len();
-        // `+`: look each item up by its id; an index on (run, state) would walk every
-        // pending item of the run for each batch.
-        let sendable: i64 = tx
-            .prepare_cached(
-                "SELECT COUNT(*) FROM items
-                 WHERE id IN (SELECT value FROM json_each(?1))
-                   AND +run_id = ?2 AND +state = 'pending'",
-            )
-            .and_then(|mut s| s.query_row(params![ids, run.0], |r| r.get(0)))
-            .ctx("recording a batch")?;
-        if !distinct || usize::try_from(sendable).ok() != Some(item_ids.len()) {
-            return Err(why_not_sendable(tx, run, item_ids)?);
-        }
+        // The batch's members, in order, as one value of its row; their results will
+        // be another, aligned with it (an item's attempt is its place in both).
         tx.prepare_cached(
-            "INSERT INTO batches (run_id, endpoint, item_count, started_at)
-             VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO batches (run_id, endpoint, item_count, started_at, members)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )
-        .and_then(|mut s| s.execute(params![run.0, endpoint, item_ids.len() as i64, now]))
+        .and_then(|mut s| {
+            s.execute(params![
+                run.0,
+                endpoint,
+                item_ids.len() as i64,
+                now,
+                ids_json(item_ids)
+            ])
+        })
         .ctx("recording a batch")?;
         let batch = BatchId(tx.last_insert_rowid());
-        tx.prepare_cached(
-            "INSERT INTO attempts (batch_id, item_id, position)
-             SELECT ?1, value, key FROM json_each(?2)",
-        )
-        .and_then(|mut s| s.execute(params![batch.0, ids]))
-        .ctx("recording a batch")?;
-        tx.prepare_cached(
-            "UPDATE items SET state = 'in_flight', attempts = attempts + 1, updated_at = ?2
-             WHERE id IN (SELECT value FROM json_each(?1))",
-        )
-        .and_then(|mut s| s.execute(params![ids, now]))
-        .ctx("recording a batch")?;
+        // One prepared statement per item, the check folded into the change: an item
+        // is marked only if it is of this run and pending, so one that is not (or is
+        // named twice: the first mark made it in flight) changes no row, and nothing
+        // of the batch is kept. Measured cheaper than the same work over a JSON array
+        // of the ids, whose `IN (SELECT … json_each)` costs more than it saves. The
+        // request joins the item's list of requests (its history is read from there).
+        let mut mark = tx
+            .prepare_cached(
+                "UPDATE items SET state = 'in_flight', attempts = attempts + 1, updated_at = ?3,
+                    sent_in = coalesce(sent_in || ',', '') || ?4
+                 WHERE id = ?1 AND run_id = ?2 AND state = 'pending'",
+            )
+            .ctx("recording a batch")?;
+        for (position, item) in item_ids.iter().enumerate() {
+            let marked = mark
+                .execute(params![item.0, run.0, now, batch.0])
+                .ctx("recording a batch")?;
+            if marked != 1 {
+                return Err(why_not_sendable(tx, run, item_ids, position)?);
+            }
+        }
         Ok(batch)
     }
 
@@ -272,17 +274,12 @@ impl Journal {
                 params![run.0, now],
             )
             .ctx("recovering a run")?;
-        tx.execute(
-            "UPDATE attempts SET result = 'interrupted', error = ?2
-             WHERE result IS NULL
-               AND batch_id IN (SELECT id FROM batches
-                                WHERE run_id = ?1 AND finished_at IS NULL)",
-            params![run.0, INTERRUPTED_OUTCOME],
-        )
-        .ctx("recovering a run")?;
+        // Every member of an unanswered request gets its result: interrupted.
         let batches_closed = tx
             .execute(
-                "UPDATE batches SET finished_at = ?2, outcome = ?3
+                "UPDATE batches SET finished_at = ?2, outcome = ?3,
+                    results = (SELECT json_group_array(json_array('interrupted', NULL, NULL, ?3))
+                               FROM json_each(batches.members))
                  WHERE run_id = ?1 AND finished_at IS NULL",
                 params![run.0, now, INTERRUPTED_OUTCOME],
             )
@@ -327,16 +324,12 @@ impl Journal {
         Ok(n)
     }
 
-    /// Every request an item was part of, oldest first.
+    /// Every request an item was part of, oldest first (one still unanswered last,
+    /// with no result yet).
     pub fn item_attempts(&self, item: ItemId) -> Result<Vec<AttemptInfo>, JournalError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {ATTEMPT_COLUMNS}
-                 FROM attempts a JOIN batches b ON b.id = a.batch_id
-                 WHERE a.item_id = ?1
-                 ORDER BY b.id"
-            ))
+            .prepare_cached(&item_attempts_sql(""))
             .ctx("reading an item's attempts")?;
         stmt.query_map([item.0], attempt_from_row)
             .ctx("reading an item's attempts")?
@@ -475,12 +468,7 @@ fn group_failed(ops: &[GroupOp], context: &'static str, e: &rusqlite::Error) -> 
         .collect()
 }
 
-/// The columns [`attempt_from_row`] reads, of `attempts a` joined with `batches b`.
-pub(crate) const ATTEMPT_COLUMNS: &str = "b.id, b.endpoint, a.position, b.item_count, \
-     b.started_at, b.finished_at, b.duration_ms, b.http_status, b.outcome, a.result, \
-     a.status_code, a.description, a.error";
-
-/// One of an item's requests, from a row starting with [`ATTEMPT_COLUMNS`].
+/// One of an item's requests, from a row of [`item_attempts_sql`].
 pub(crate) fn attempt_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AttemptInfo> {
     Ok(AttemptInfo {
         batch: BatchId(r.get(0)?),
@@ -504,21 +492,6 @@ pub(crate) fn attempt_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attemp
     })
 }
 
-/// One item's part of an answer, checked and ready to be written.
-struct AnswerRow<'a> {
-    id: i64,
-    state: &'static str,
-    attempts: u32,
-    connectpay_id: Option<&'a str>,
-    fee: Option<String>,
-    status_code: Option<&'a str>,
-    description: Option<&'a str>,
-    touch_error: bool,
-    error: Option<&'a str>,
-    attempt_error: Option<&'a str>,
-    result: &'static str,
-}
-
 /// An answer ready to be written: every free text already redacted.
 struct PreparedAnswer<'a> {
     outcome: String,
@@ -528,7 +501,7 @@ struct PreparedAnswer<'a> {
     items: Vec<(ItemId, &'a ItemOutcome, Texts)>,
 }
 
-/// `[1,2,3]`: item ids as one SQL parameter, read back with `json_each`.
+/// `[1,2,3]`: a batch's members as stored on its row.
 fn ids_json(ids: &[ItemId]) -> String {
     let mut out = String::with_capacity(ids.len() * 8 + 2);
     out.push('[');
@@ -542,47 +515,62 @@ fn ids_json(ids: &[ItemId]) -> String {
     out
 }
 
-/// Why a batch's items could not all be marked in flight: the first item that is
-/// repeated, of another run, missing, or not pending.
+/// An item's requests, oldest first, for item `?1`: the columns [`attempt_from_row`]
+/// reads, then `extra` (columns of `batches b`, each with a leading comma). The item
+/// lists its requests (`sent_in`); its attempt in one is its place `m` in the
+/// request's members and the result at that place (none yet while unanswered).
+pub(crate) fn item_attempts_sql(extra: &str) -> String {
+    format!(
+        "SELECT b.id, b.endpoint, m.key, b.item_count, b.started_at, b.finished_at,
+                b.duration_ms, b.http_status, b.outcome,
+                b.results -> m.key ->> 0, b.results -> m.key ->> 1,
+                b.results -> m.key ->> 2, b.results -> m.key ->> 3{extra}
+         FROM items i
+         JOIN json_each('[' || i.sent_in || ']') s
+         JOIN batches b ON b.id = s.value
+         JOIN json_each(b.members) m ON m.value = i.id
+         WHERE i.id = ?1
+         ORDER BY b.id"
+    )
+}
+
+/// Why the item at `position` of a batch could not be marked in flight (the ones
+/// before it were): it is missing, of another run, named twice, or not pending.
 fn why_not_sendable(
     tx: &Connection,
     run: RunId,
     item_ids: &[ItemId],
+    position: usize,
 ) -> Result<JournalError, JournalError> {
-    let mut read = tx
+    let item = item_ids[position];
+    let found: Option<(i64, i64, ItemState)> = tx
         .prepare_cached("SELECT run_id, row, state FROM items WHERE id = ?1")
+        .and_then(|mut s| {
+            s.query_row([item.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
         .ctx("recording a batch")?;
-    let mut seen = HashSet::with_capacity(item_ids.len());
-    for &item in item_ids {
-        let found: Option<(i64, i64, ItemState)> = read
-            .query_row([item.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()
-            .ctx("recording a batch")?;
-        let Some((_, row, state)) = found.filter(|(item_run, ..)| *item_run == run.0) else {
-            return Ok(JournalError::NotFound {
-                what: format!("item {item} in run {run}"),
-            });
-        };
-        let row = to_u32(row).unwrap_or(0);
-        // A repeated item would be in flight by the time its second place came.
-        let from = if seen.insert(item) {
-            state
-        } else {
-            ItemState::InFlight
-        };
-        if from != ItemState::InFlight && from.can_become(ItemState::InFlight) {
-            continue;
-        }
-        return Ok(JournalError::InvalidTransition {
-            item,
-            row,
-            from,
-            to: ItemState::InFlight,
+    let Some((_, row, state)) = found.filter(|(item_run, ..)| *item_run == run.0) else {
+        return Ok(JournalError::NotFound {
+            what: format!("item {item} in run {run}"),
+        });
+    };
+    // Named earlier in the batch, it is in flight now because of this very batch.
+    let from = if item_ids[..position].contains(&item) {
+        ItemState::InFlight
+    } else {
+        state
+    };
+    if from != ItemState::InFlight && from.can_become(ItemState::InFlight) {
+        return Err(JournalError::Corrupt {
+            detail: format!("item {item} (row {row}) could not be marked in flight, yet it can be"),
         });
     }
-    Err(JournalError::Corrupt {
-        detail: "a batch's items could not all be marked in flight, yet each one can be"
-            .to_string(),
+    Ok(JournalError::InvalidTransition {
+        item,
+        row: to_u32(row).unwrap_or(0),
+        from,
+        to: ItemState::InFlight,
     })
 }
 
@@ -594,42 +582,101 @@ fn finish_batch_in(
     answer: &PreparedAnswer<'_>,
     now: &str,
 ) -> Result<Vec<Applied>, JournalError> {
-    let finished: Option<Option<String>> = tx
-        .prepare_cached("SELECT finished_at FROM batches WHERE id = ?1")
-        .and_then(|mut s| s.query_row([batch.0], |r| r.get(0)).optional())
+    let (members, listed) = open_members(tx, batch)?;
+    let positions = check_answer(batch, &members, answer)?;
+    let standing = members_standing(tx, &listed)?;
+    let sent_elsewhere = sent_by_other_runs(tx, &standing, answer)?;
+    let decided = decide(&standing, answer, &positions, &sent_elsewhere)?;
+    // One statement per item; the attempts are one value of the request's row.
+    let mut settle = tx
+        .prepare_cached(
+            "UPDATE items SET state = ?2, attempts = ?3,
+                connectpay_id = coalesce(?4, connectpay_id),
+                fee = coalesce(?5, fee),
+                status_code = coalesce(?6, status_code),
+                description = coalesce(?7, description),
+                last_error = CASE WHEN ?8 THEN ?9 ELSE last_error END,
+                updated_at = ?10
+             WHERE id = ?1",
+        )
         .ctx(FINISH)?;
-    match finished {
-        None => {
-            return Err(JournalError::NotFound {
-                what: format!("batch {batch}"),
-            });
-        }
-        Some(Some(_)) => return Err(JournalError::BatchFinished { batch }),
-        Some(None) => {}
-    }
-    // Every member with where its item stands, in one query. (Written with IN rather
-    // than a join: SQLite re-prepares the join for every new batch id.)
-    let members: HashMap<i64, (i64, ItemState, i64)> = {
-        let mut stmt = tx
-            .prepare_cached(
-                "SELECT id, row, state, attempts FROM items
-                 WHERE id IN (SELECT item_id FROM attempts WHERE batch_id = ?1)",
-            )
+    for d in &decided {
+        settle
+            .execute(params![
+                d.item.0,
+                d.to.as_str(),
+                d.attempts,
+                d.write.connectpay_id,
+                d.write.fee,
+                d.texts.status_code,
+                d.texts.description,
+                d.write.touch_error,
+                d.write.error,
+                now
+            ])
             .ctx(FINISH)?;
-        stmt.query_map([batch.0], |r| {
-            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+    }
+    tx.prepare_cached(
+        "UPDATE batches SET finished_at = ?2, duration_ms = ?3, http_status = ?4,
+                            outcome = ?5, response_body = ?6, results = ?7
+         WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            batch.0,
+            now,
+            answer.duration_ms,
+            answer.http_status,
+            answer.outcome,
+            answer.body,
+            results_json(&decided)?
+        ])
+    })
+    .ctx(FINISH)?;
+    Ok(decided
+        .iter()
+        .map(|d| Applied {
+            state: d.to,
+            message: d
+                .texts
+                .description
+                .clone()
+                .or_else(|| d.texts.error.clone()),
         })
-        .ctx(FINISH)?
-        .collect::<rusqlite::Result<_>>()
-        .ctx(FINISH)?
-    };
-    let sent_elsewhere = sent_by_other_runs(tx, &members, answer)?;
-    let (rows, applied) = check_answer(batch, &members, answer, &sent_elsewhere)?;
-    write_answer(tx, batch, answer, &rows, now)?;
-    Ok(applied)
+        .collect())
 }
 
-const FINISH: &str = "recording a batch's answer";
+/// One answered item: what it becomes, and what is written for it.
+struct Decided<'a> {
+    item: ItemId,
+    position: usize,
+    to: ItemState,
+    /// Its sends so far (an unsent try taken back).
+    attempts: u32,
+    result: &'static str,
+    write: AnswerWrite<'a>,
+    texts: &'a Texts,
+}
+
+/// Where each member of a request stands (row, state, sends so far), read in one
+/// statement from the request's members list.
+fn members_standing(
+    tx: &Connection,
+    listed: &str,
+) -> Result<HashMap<i64, (i64, ItemState, i64)>, JournalError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT i.id, i.row, i.state, i.attempts
+             FROM json_each(?1) AS j CROSS JOIN items AS i ON i.id = j.value",
+        )
+        .ctx(FINISH)?;
+    stmt.query_map([listed], |r| {
+        Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+    })
+    .ctx(FINISH)?
+    .collect::<rusqlite::Result<_>>()
+    .ctx(FINISH)
+}
 
 /// The items answered "already exists" that this run never sent before but another run
 /// of the journal (same merchant, kind and service) did: PayPro may hold them because
@@ -667,19 +714,119 @@ fn sent_by_other_runs(
     Ok(out)
 }
 
-/// Checks that an answer covers exactly the batch's items, each once, along edges of
-/// the state machine, and decides what each item becomes. Writes nothing.
-fn check_answer<'a>(
-    batch: BatchId,
-    members: &HashMap<i64, (i64, ItemState, i64)>,
+/// Decides what each answered item becomes, along edges of the state machine. Writes
+/// nothing.
+fn decide<'a>(
+    standing: &HashMap<i64, (i64, ItemState, i64)>,
     answer: &'a PreparedAnswer<'_>,
+    positions: &[usize],
     sent_elsewhere: &HashSet<i64>,
-) -> Result<(Vec<AnswerRow<'a>>, Vec<Applied>), JournalError> {
+) -> Result<Vec<Decided<'a>>, JournalError> {
+    let mut decided = Vec::with_capacity(answer.items.len());
+    for ((item, outcome, texts), &position) in answer.items.iter().zip(positions) {
+        let Some(&(row, from, attempts)) = standing.get(&item.0) else {
+            return Err(JournalError::NotFound {
+                what: format!("item {item}"),
+            });
+        };
+        let attempts = to_u32(attempts).ctx(FINISH)?;
+        // begin_batch counted this send; the ones before it are the earlier sends.
+        let ours_before = attempts.saturating_sub(1);
+        let mut earlier = ours_before;
+        if sent_elsewhere.contains(&item.0) {
+            // Another run's send counts as an earlier send of ours.
+            earlier += 1;
+        }
+        let to = outcome.target_state(earlier);
+        if from != ItemState::InFlight || !from.can_become(to) {
+            return Err(JournalError::InvalidTransition {
+                item: *item,
+                row: to_u32(row).unwrap_or(0),
+                from,
+                to,
+            });
+        }
+        let write = AnswerWrite::of(outcome, texts);
+        decided.push(Decided {
+            item: *item,
+            position,
+            to,
+            // An unsent try does not count.
+            attempts: if write.unsent { ours_before } else { attempts },
+            result: outcome.attempt_result(earlier),
+            write,
+            texts,
+        });
+    }
+    Ok(decided)
+}
+
+/// The request's results, in the order of its members (`decided` holds each member
+/// once, at its place): `[result, status_code, description, error]` each.
+fn results_json(decided: &[Decided<'_>]) -> rusqlite::Result<String> {
+    let mut results: Vec<Option<[Option<&str>; 4]>> = vec![None; decided.len()];
+    for d in decided {
+        if let Some(slot) = results.get_mut(d.position) {
+            *slot = Some([
+                Some(d.result),
+                d.texts.status_code.as_deref(),
+                d.texts.description.as_deref(),
+                d.texts.error.as_deref(),
+            ]);
+        }
+    }
+    serde_json::to_string(&results).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+}
+
+const FINISH: &str = "recording a batch's answer";
+
+/// The items of an unanswered request, in the order they were sent, and that list as
+/// stored.
+fn open_members(tx: &Connection, batch: BatchId) -> Result<(Vec<i64>, String), JournalError> {
+    let found: Option<(Option<String>, Option<String>)> = tx
+        .prepare_cached("SELECT finished_at, members FROM batches WHERE id = ?1")
+        .and_then(|mut s| {
+            s.query_row([batch.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .ctx(FINISH)?;
+    let members = match found {
+        None => {
+            return Err(JournalError::NotFound {
+                what: format!("batch {batch}"),
+            });
+        }
+        Some((Some(_), _)) => return Err(JournalError::BatchFinished { batch }),
+        Some((None, members)) => members,
+    };
+    let members = members.ok_or_else(|| JournalError::Corrupt {
+        detail: format!(
+            "batch {batch} has no members list (the journal was changed by something \
+             other than this program)"
+        ),
+    })?;
+    let ids = serde_json::from_str(&members).map_err(|e| JournalError::Corrupt {
+        detail: format!("batch {batch}: members list {members:?}: {e}"),
+    })?;
+    Ok((ids, members))
+}
+
+/// Checks that an answer covers exactly the batch's items, each once, and gives each
+/// answered item's place in the request. Reads and writes nothing.
+fn check_answer(
+    batch: BatchId,
+    members: &[i64],
+    answer: &PreparedAnswer<'_>,
+) -> Result<Vec<usize>, JournalError> {
+    let places: HashMap<i64, usize> = members
+        .iter()
+        .enumerate()
+        .map(|(place, id)| (*id, place))
+        .collect();
     let mut seen: HashSet<i64> = HashSet::with_capacity(answer.items.len());
-    let mut applied = Vec::with_capacity(answer.items.len());
-    let mut rows = Vec::with_capacity(answer.items.len());
-    for (item, outcome, texts) in &answer.items {
-        let Some(&(row, state, attempts)) = members.get(&item.0) else {
+    let mut positions = Vec::with_capacity(answer.items.len());
+    for (item, ..) in &answer.items {
+        let Some(&place) = places.get(&item.0) else {
             return Err(JournalError::BatchMismatch {
                 batch,
                 problem: format!("item {item} was not sent in it"),
@@ -691,30 +838,10 @@ fn check_answer<'a>(
                 problem: format!("item {item} was given two outcomes"),
             });
         }
-        let attempts = to_u32(attempts).ctx(FINISH)?;
-        // begin_batch counted this send; the ones before it are the earlier sends.
-        let mut earlier = attempts.saturating_sub(1);
-        if sent_elsewhere.contains(&item.0) {
-            // Another run's send counts as an earlier send of ours.
-            earlier += 1;
-        }
-        let to = outcome.target_state(earlier);
-        if state != ItemState::InFlight || !state.can_become(to) {
-            return Err(JournalError::InvalidTransition {
-                item: *item,
-                row: to_u32(row).unwrap_or(0),
-                from: state,
-                to,
-            });
-        }
-        rows.push(AnswerRow::of(item.0, outcome, texts, to, attempts, earlier));
-        applied.push(Applied {
-            state: to,
-            message: texts.description.clone().or_else(|| texts.error.clone()),
-        });
+        positions.push(place);
     }
-    if seen.len() != members.len() {
-        let mut missing: Vec<i64> = members
+    if seen.len() != places.len() {
+        let mut missing: Vec<i64> = places
             .keys()
             .filter(|id| !seen.contains(id))
             .copied()
@@ -726,91 +853,22 @@ fn check_answer<'a>(
             problem: format!("no outcome given for item(s) {}", list.join(", ")),
         });
     }
-    Ok((rows, applied))
+    Ok(positions)
 }
 
-/// Writes a checked answer: every item, its attempt, and the request's record.
-fn write_answer(
-    tx: &Connection,
-    batch: BatchId,
-    answer: &PreparedAnswer<'_>,
-    rows: &[AnswerRow<'_>],
-    now: &str,
-) -> Result<(), JournalError> {
-    // One statement per item and per attempt (prepared once): cheaper here than one
-    // statement reading all of them from a JSON array.
-    let mut update = tx
-        .prepare_cached(
-            "UPDATE items SET state = ?2, attempts = ?3,
-                connectpay_id = coalesce(?4, connectpay_id),
-                fee = coalesce(?5, fee),
-                status_code = coalesce(?6, status_code),
-                description = coalesce(?7, description),
-                last_error = CASE WHEN ?8 THEN ?9 ELSE last_error END,
-                updated_at = ?10
-             WHERE id = ?1",
-        )
-        .ctx(FINISH)?;
-    let mut attempt = tx
-        .prepare_cached(
-            "UPDATE attempts SET result = ?3, status_code = ?4, description = ?5, error = ?6
-             WHERE batch_id = ?1 AND item_id = ?2",
-        )
-        .ctx(FINISH)?;
-    for r in rows {
-        update
-            .execute(params![
-                r.id,
-                r.state,
-                r.attempts,
-                r.connectpay_id,
-                r.fee,
-                r.status_code,
-                r.description,
-                r.touch_error,
-                r.error,
-                now
-            ])
-            .ctx(FINISH)?;
-        attempt
-            .execute(params![
-                batch.0,
-                r.id,
-                r.result,
-                r.status_code,
-                r.description,
-                r.attempt_error
-            ])
-            .ctx(FINISH)?;
-    }
-    tx.prepare_cached(
-        "UPDATE batches SET finished_at = ?2, duration_ms = ?3, http_status = ?4,
-                            outcome = ?5, response_body = ?6
-         WHERE id = ?1",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            batch.0,
-            now,
-            answer.duration_ms,
-            answer.http_status,
-            answer.outcome,
-            answer.body
-        ])
-    })
-    .ctx(FINISH)?;
-    Ok(())
+/// The item columns an answer sets, beside its texts.
+struct AnswerWrite<'a> {
+    connectpay_id: Option<&'a str>,
+    fee: Option<String>,
+    /// Whether `last_error` is set (to `error`) or left as it was.
+    touch_error: bool,
+    error: Option<&'a str>,
+    /// An unsent try: its send is taken back.
+    unsent: bool,
 }
 
-impl<'a> AnswerRow<'a> {
-    fn of(
-        id: i64,
-        outcome: &'a ItemOutcome,
-        texts: &'a Texts,
-        to: ItemState,
-        attempts: u32,
-        earlier: u32,
-    ) -> AnswerRow<'a> {
+impl<'a> AnswerWrite<'a> {
+    fn of(outcome: &'a ItemOutcome, texts: &'a Texts) -> AnswerWrite<'a> {
         let (connectpay_id, fee) = match outcome {
             ItemOutcome::Created {
                 connectpay_id, fee, ..
@@ -826,22 +884,12 @@ impl<'a> AnswerRow<'a> {
             ItemOutcome::Unsent => (false, None),
             _ => (true, None),
         };
-        AnswerRow {
-            id,
-            state: to.as_str(),
-            // An unsent try does not count.
-            attempts: match outcome {
-                ItemOutcome::Unsent => earlier,
-                _ => attempts,
-            },
+        AnswerWrite {
             connectpay_id,
             fee,
-            status_code: texts.status_code.as_deref(),
-            description: texts.description.as_deref(),
             touch_error,
             error,
-            attempt_error: texts.error.as_deref(),
-            result: outcome.attempt_result(earlier),
+            unsent: *outcome == ItemOutcome::Unsent,
         }
     }
 }

@@ -162,8 +162,14 @@ pub(crate) fn check_holds(
     }
 }
 
+/// The columns [`item_from_row`] reads, from [`ITEM_TABLES`].
 pub(crate) const ITEM_COLUMNS: &str = "id, run_id, row, key, payload, issues, state, \
      connectpay_id, fee, status_code, description, attempts, last_error, created_at, updated_at";
+
+/// An item whole: its changing part (`items`) with what the sheet said of it
+/// (`item_inputs`, written once). No column name is in both, so conditions on either
+/// need no table name.
+pub(crate) const ITEM_TABLES: &str = "items JOIN item_inputs ON item_id = id";
 
 pub(crate) fn item_from_row(r: &Row<'_>) -> rusqlite::Result<Item> {
     let fee: Option<String> = r.get(8)?;
@@ -249,9 +255,13 @@ where
     let mut ids = Vec::with_capacity(items.size_hint().0);
     let mut insert = tx
         .prepare_cached(
-            "INSERT INTO items (run_id, row, key, payload, issues, state, attempts,
-                                created_at, updated_at, cells)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7, ?8)",
+            "INSERT INTO items (run_id, row, key, state, attempts, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)",
+        )
+        .ctx("journaling items")?;
+    let mut inputs = tx
+        .prepare_cached(
+            "INSERT INTO item_inputs (item_id, payload, issues, cells) VALUES (?1, ?2, ?3, ?4)",
         )
         .ctx("journaling items")?;
     for item in items {
@@ -264,18 +274,13 @@ where
         };
         let cells = cells.map(|c| serde_json::Value::from(c).to_string());
         insert
-            .execute(params![
-                run.0,
-                item.row,
-                item.key,
-                item.payload.to_string(),
-                issues,
-                item.state,
-                now,
-                cells
-            ])
+            .execute(params![run.0, item.row, item.key, item.state, now])
             .ctx("journaling items")?;
-        ids.push(ItemId(tx.last_insert_rowid()));
+        let id = tx.last_insert_rowid();
+        inputs
+            .execute(params![id, item.payload.to_string(), issues, cells])
+            .ctx("journaling items")?;
+        ids.push(ItemId(id));
     }
     Ok(ids)
 }
@@ -309,7 +314,7 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM items
+                "SELECT {ITEM_COLUMNS} FROM {ITEM_TABLES}
                  WHERE run_id = ?1 AND (?2 IS NULL OR state = ?2) ORDER BY row"
             ))
             .ctx("reading items")?;
@@ -327,7 +332,7 @@ impl Journal {
     pub fn item(&self, id: ItemId) -> Result<Option<Item>, JournalError> {
         let conn = self.conn();
         conn.query_row(
-            &format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1"),
+            &format!("SELECT {ITEM_COLUMNS} FROM {ITEM_TABLES} WHERE id = ?1"),
             [id.0],
             item_from_row,
         )
@@ -339,7 +344,7 @@ impl Journal {
     pub fn item_by_row(&self, run: RunId, row: u32) -> Result<Option<Item>, JournalError> {
         let conn = self.conn();
         conn.query_row(
-            &format!("SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND row = ?2"),
+            &format!("SELECT {ITEM_COLUMNS} FROM {ITEM_TABLES} WHERE run_id = ?1 AND row = ?2"),
             params![run.0, row],
             item_from_row,
         )

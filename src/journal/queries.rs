@@ -7,9 +7,9 @@
 //! 100,000 as at row 1: every query here walks an index in row order and stops after
 //! `limit` rows.
 
-use super::batches::{ATTEMPT_COLUMNS, attempt_from_row};
+use super::batches::{attempt_from_row, item_attempts_sql};
 use super::error::{Context, JournalError};
-use super::items::{ITEM_COLUMNS, item_from_row};
+use super::items::{ITEM_COLUMNS, ITEM_TABLES, item_from_row};
 use super::model::{AttemptInfo, Item, ItemId, ItemState, Run, RunId, StateCounts};
 use super::{Journal, to_u32};
 use rusqlite::params_from_iter;
@@ -163,7 +163,7 @@ impl Journal {
         let more = conditions(state, text, &mut params);
         params.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
         let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND row > ?2{more}
+            "SELECT {ITEM_COLUMNS} FROM {ITEM_TABLES} WHERE run_id = ?1 AND row > ?2{more}
              ORDER BY row LIMIT ?{}",
             params.len()
         );
@@ -226,7 +226,8 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND key = ?2 ORDER BY row"
+                "SELECT {ITEM_COLUMNS} FROM {ITEM_TABLES}
+                 WHERE run_id = ?1 AND key = ?2 ORDER BY row"
             ))
             .ctx("finding a key")?;
         stmt.query_map(rusqlite::params![run.0, key.trim()], item_from_row)
@@ -242,7 +243,8 @@ impl Journal {
             let conn = self.conn();
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT {ITEM_COLUMNS} FROM items WHERE key = ?1 ORDER BY run_id, row"
+                    "SELECT {ITEM_COLUMNS} FROM {ITEM_TABLES}
+                     WHERE key = ?1 ORDER BY run_id, row"
                 ))
                 .ctx("finding a key")?;
             stmt.query_map([key.trim()], item_from_row)
@@ -270,12 +272,7 @@ impl Journal {
     pub fn item_history(&self, item: ItemId) -> Result<Vec<AttemptDetail>, JournalError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {ATTEMPT_COLUMNS}, b.response_body
-                 FROM attempts a JOIN batches b ON b.id = a.batch_id
-                 WHERE a.item_id = ?1
-                 ORDER BY b.id"
-            ))
+            .prepare_cached(&item_attempts_sql(", b.response_body"))
             .ctx("reading an item's requests")?;
         stmt.query_map([item.0], |r| {
             Ok(AttemptDetail {
@@ -301,6 +298,7 @@ impl Journal {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT id, row, key, payload, attempts FROM items
+                 JOIN item_inputs ON item_id = id
                  WHERE run_id = ?1 AND state = 'pending' AND row > ?2
                  ORDER BY row LIMIT ?3",
             )

@@ -428,13 +428,14 @@ impl Journal {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT i.key, i.run_id, json_extract(i.payload, '$.amount'),
+                    "SELECT i.key, i.run_id, json_extract(p.payload, '$.amount'),
                             i.state = 'done'
                      FROM temp.known_keys k
                      JOIN items i ON i.key = k.key
                       AND (i.state = 'done'
                            OR (i.state IN ('failed', 'pending', 'in_flight')
                                AND i.attempts > 0))
+                     JOIN item_inputs p ON p.item_id = i.id
                      JOIN runs r ON r.id = i.run_id
                      WHERE r.merchant_id = ?1 AND r.kind = 'refunds'
                        AND rtrim(trim(r.base_url), '/') = ?2

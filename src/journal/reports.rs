@@ -11,7 +11,7 @@
 //! (ARCHITECTURE.md: `exists_id_unknown ──► created`).
 
 use super::error::{Context, JournalError};
-use super::items::{ITEM_COLUMNS, item_from_row};
+use super::items::{ITEM_COLUMNS, ITEM_TABLES, item_from_row};
 use super::model::{Item, ItemId, ItemState, RunId};
 use super::{Journal, now_text, to_u32};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
@@ -101,6 +101,7 @@ impl Journal {
                     "SELECT i.id, i.run_id, i.row, i.key, i.state, i.description
                      FROM temp.report_keys k
                      JOIN items i ON i.key = k.key AND i.state = 'exists_id_unknown'
+                     JOIN item_inputs p ON p.item_id = i.id
                      JOIN runs r ON r.id = i.run_id
                      WHERE r.merchant_id = ?1 AND r.kind = 'orders'
                        AND rtrim(trim(r.base_url), '/') = ?2
@@ -196,10 +197,11 @@ impl Journal {
             // the name).
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT i.key, json_extract(i.payload, '$.customer_name')
+                    "SELECT i.key, json_extract(p.payload, '$.customer_name')
                      FROM temp.report_keys k
                      JOIN items i ON i.key = k.key
                        AND i.state IN ('created', 'exists_id_unknown', 'exists_before_run')
+                     JOIN item_inputs p ON p.item_id = i.id
                      JOIN runs r ON r.id = i.run_id
                      WHERE r.merchant_id = ?1 AND r.kind = 'orders'
                        AND rtrim(trim(r.base_url), '/') = ?2
@@ -223,9 +225,10 @@ impl Journal {
             // `done`.
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT i.key, json_extract(i.payload, '$.amount')
+                    "SELECT i.key, json_extract(p.payload, '$.amount')
                      FROM temp.report_keys k
                      JOIN items i ON i.key = k.key AND i.state = 'done'
+                     JOIN item_inputs p ON p.item_id = i.id
                      JOIN runs r ON r.id = i.run_id
                      WHERE r.merchant_id = ?1 AND r.kind = 'refunds'
                        AND rtrim(trim(r.base_url), '/') = ?2",
@@ -313,7 +316,8 @@ impl RowReader {
         let tx = self.conn.transaction().ctx(CTX)?;
         let mut stmt = tx
             .prepare(&format!(
-                "SELECT {ITEM_COLUMNS}, cells, id_source FROM items WHERE run_id = ?1 ORDER BY row"
+                "SELECT {ITEM_COLUMNS}, cells, id_source FROM {ITEM_TABLES}
+                 WHERE run_id = ?1 ORDER BY row"
             ))
             .ctx(CTX)?;
         let extra = ITEM_COLUMNS.split(',').count();
