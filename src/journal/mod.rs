@@ -282,10 +282,6 @@ impl Journal {
         // Deleted content is overwritten, so nothing once written lingers in free pages.
         conn.pragma_update(None, "secure_delete", "ON")
             .map_err(at("enabling secure_delete"))?;
-        // A run touches its items' pages twice per request; with SQLite's default of
-        // 2 MB they were read back from the file for every answer of a large run.
-        conn.pragma_update(None, "cache_size", -16_384)
-            .map_err(at("setting the page cache size"))?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn, path)?;
         restrict_side_files(path)?;

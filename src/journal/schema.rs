@@ -265,10 +265,7 @@ INSERT INTO items_v4 (id, run_id, row, key, state, attempts, connectpay_id, fee,
     FROM items;
 DROP TABLE items;
 ALTER TABLE items_v4 RENAME TO items;
--- Only pending items are looked up by state (the drive reads them in row order): an
--- index of every state moved each item twice per request. Answers delete an entry
--- and add none; counts and filters by state read the run's rows.
-CREATE INDEX items_pending ON items(run_id, row) WHERE state = 'pending';
+CREATE INDEX items_run_state ON items(run_id, state, row);
 CREATE INDEX items_run_key ON items(run_id, key);
 CREATE INDEX items_key ON items(key);
 
