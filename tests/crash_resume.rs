@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{Sim, console, show, spawn_watched, summary, text};
+use common::{Sim, console, show, start_and_kill, summary, text};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
@@ -22,21 +22,6 @@ use std::time::Duration;
 const ROWS: usize = 1000;
 /// Kill-and-resume rounds per answer shape.
 const ITERATIONS: usize = 6;
-
-/// Starts `cmd`, waits for its drive to start, lets it run `delay`, then SIGKILLs it.
-/// Returns the run number it announced.
-fn start_and_kill(cmd: std::process::Command, delay: Duration) -> i64 {
-    let mut w = spawn_watched(cmd);
-    let line = w.wait_for(": started:", Duration::from_secs(60));
-    let run: i64 = line
-        .strip_prefix("run ")
-        .and_then(|rest| rest.split(':').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no run number in {line:?}"));
-    std::thread::sleep(delay);
-    common::sigkill(&mut w.child);
-    run
-}
 
 /// What must hold between the journal and the simulator at any moment, even right
 /// after a kill: every order the simulator holds was journaled as sent (write-ahead),
