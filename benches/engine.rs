@@ -16,8 +16,11 @@
 //!    fsync'd: the disk's part), commits per batch, and what one small fsync'd commit
 //!    costs on the same disk before and after the run. When a commit costs more than
 //!    the 0.25 ms the target assumes, the bench says so: the wall figure then measures
-//!    the disk as much as the journal. `journal share at zero latency: N%` of wall time is for
-//!    information (it also depends on how fast the simulator answers).
+//!    the disk as much as the journal. The WAL's checkpoints run on a thread of their
+//!    own while a run writes: their time is printed on a line of its own and is not in
+//!    the writer's figure (the run never waits for them). `journal share at zero
+//!    latency: N%` of wall time is for information (it also depends on how fast the
+//!    simulator answers).
 //! 3. Queries a face makes on the run just driven: a page of 100 rows at the start and
 //!    deep into the run, of a rare state, by text, and the counts.
 //!
@@ -32,7 +35,7 @@ use chrono::NaiveDate;
 use paypro_console::api::ClientConfig;
 use paypro_console::domain::{Kind, Money, Order};
 use paypro_console::engine::{self, EngineSettings, Event, RunHandle, RunSource, Start};
-use paypro_console::journal::{ItemFilter, ItemState, Journal, RunId, RunState};
+use paypro_console::journal::{CheckpointFigures, ItemFilter, ItemState, Journal, RunId, RunState};
 use paypro_console::secret::Secret;
 use paypro_console::sheet::{Imported, ImportedRow, Item};
 use paypro_console::sim::{self, FaultConfig, SimConfig};
@@ -84,6 +87,7 @@ struct Outcome {
     journal_call_cpu: Duration,
     journal_commits: u64,
     journal_commit_time: Duration,
+    checkpoints: CheckpointFigures,
     requests: u64,
     created: u64,
     /// Mean time from a request leaving to its answer being journaled.
@@ -170,6 +174,7 @@ async fn run_once(n: usize, latency_ms: u64, prefix: &str) -> Outcome {
         journal_call_cpu: report.journal_call_cpu,
         journal_commits: report.journal_commits,
         journal_commit_time: report.journal_commit_time,
+        checkpoints: report.journal_checkpoints,
         requests: report.requests,
         created: report.counts.created,
         request_ms,
@@ -314,6 +319,17 @@ fn main() {
              fsync'd commit on this disk before and after the run: {commit_before:.3} ms, \
              {commit_after:.3} ms",
             per_batch(o.journal_commit_time)
+        );
+        let c = o.checkpoints;
+        println!(
+            "engine {n} rows: checkpoints, on a thread of their own (not in the figure above): \
+             {} taking {:.3} ms per batch ({:.3} ms CPU); the WAL held at most {} pages; {} \
+             made by the writer itself (its backstop)",
+            c.count,
+            per_batch(c.wall),
+            per_batch(c.cpu),
+            c.most_wal_pages,
+            c.backstops
         );
         let slowest = per_commit.max(commit_before.min(commit_after));
         if slowest > FSYNC_ASSUMED_MS {

@@ -1029,6 +1029,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         journal_call_cpu: writer.call_cpu().saturating_sub(call_cpu_at_start),
         journal_commits: writer.groups().saturating_sub(groups_at_start),
         journal_commit_time: writer.commit_wait().saturating_sub(commit_at_start),
+        journal_checkpoints: writer.checkpoint_figures(),
     })
 }
 

@@ -53,7 +53,7 @@ pub use run::{
 
 use crate::domain::Kind;
 use crate::domain::rules::BATCH_MAX;
-use crate::journal::{JournalError, RunHold, RunId, RunState, StateCounts};
+use crate::journal::{CheckpointFigures, JournalError, RunHold, RunId, RunState, StateCounts};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -140,6 +140,9 @@ pub struct RunReport {
     pub journal_commits: u64,
     /// Of `journal_time`, the wall time of those commits (WAL written and fsync'd).
     pub journal_commit_time: Duration,
+    /// The journal's checkpoints, on a thread of their own (not in `journal_time`),
+    /// since the run's writer started.
+    pub journal_checkpoints: CheckpointFigures,
 }
 
 impl RunReport {

@@ -3,6 +3,7 @@
 //! write-ahead record before a request is sent, the answer after, crash recovery and
 //! retry. Each public call is one transaction: it happens entirely or not at all.
 
+use super::body::{ReadBody, StoredBody};
 use super::error::{Context, JournalError};
 use super::model::{
     AttemptInfo, AttemptRecord, BatchId, ItemId, ItemOutcome, ItemState, Recovery, RunId, RunState,
@@ -128,7 +129,10 @@ impl Journal {
     ) -> PreparedAnswer<'a> {
         PreparedAnswer {
             outcome: self.redact(&record.outcome),
-            body: record.response_body.as_deref().map(|b| self.redact_body(b)),
+            body: record
+                .response_body
+                .as_deref()
+                .map(|b| StoredBody::of(self.redact_body(b))),
             http_status: record.http_status,
             duration_ms: i64::try_from(record.duration_ms).unwrap_or(i64::MAX),
             items: outcomes
@@ -340,7 +344,7 @@ impl Journal {
     /// The (redacted, capped) response body recorded for a request, if any.
     pub fn batch_response_body(&self, batch: BatchId) -> Result<Option<String>, JournalError> {
         let conn = self.conn();
-        let body: Option<Option<String>> = conn
+        let body: Option<ReadBody> = conn
             .query_row(
                 "SELECT response_body FROM batches WHERE id = ?1",
                 [batch.0],
@@ -348,7 +352,7 @@ impl Journal {
             )
             .optional()
             .ctx("reading a response body")?;
-        body.ok_or_else(|| JournalError::NotFound {
+        body.map(|b| b.0).ok_or_else(|| JournalError::NotFound {
             what: format!("batch {batch}"),
         })
     }
@@ -495,7 +499,7 @@ pub(crate) fn attempt_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attemp
 /// An answer ready to be written: every free text already redacted.
 struct PreparedAnswer<'a> {
     outcome: String,
-    body: Option<String>,
+    body: Option<StoredBody>,
     http_status: Option<u16>,
     duration_ms: i64,
     items: Vec<(ItemId, &'a ItemOutcome, Texts)>,

@@ -40,6 +40,8 @@
 //! code writes through a [`JournalWriter`] and reads from `spawn_blocking`.
 
 mod batches;
+mod body;
+mod checkpoints;
 mod error;
 mod items;
 mod lock;
@@ -69,7 +71,7 @@ pub use remote::{
 pub use reports::{FilledId, ItemWithCells, KnownOrder, RowReader};
 pub use runs::UnfinishedRun;
 pub use schema::SCHEMA_VERSION;
-pub use writer::JournalWriter;
+pub use writer::{CheckpointFigures, JournalWriter};
 
 use crate::Secret;
 use crate::secret::Redactor;

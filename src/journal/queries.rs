@@ -8,6 +8,7 @@
 //! `limit` rows.
 
 use super::batches::{attempt_from_row, item_attempts_sql};
+use super::body::ReadBody;
 use super::error::{Context, JournalError};
 use super::items::{ITEM_COLUMNS, ITEM_TABLES, item_from_row};
 use super::model::{AttemptInfo, Item, ItemId, ItemState, Run, RunId, StateCounts};
@@ -277,7 +278,7 @@ impl Journal {
         stmt.query_map([item.0], |r| {
             Ok(AttemptDetail {
                 attempt: attempt_from_row(r)?,
-                response_body: r.get(13)?,
+                response_body: r.get::<_, ReadBody>(13)?.0,
             })
         })
         .ctx("reading an item's requests")?

@@ -12,6 +12,7 @@
 //! is in the file. Other calls ([`JournalWriter::call`]) run alone, in queue order.
 
 use super::batches::{Applied, GroupOp, GroupResult};
+use super::checkpoints::CheckpointClocks;
 use super::model::{AttemptRecord, BatchId, ItemId, ItemOutcome, RunId};
 use super::{Journal, JournalError};
 use std::path::{Path, PathBuf};
@@ -54,10 +55,12 @@ struct Clocks {
     groups: AtomicU64,
     /// Of `busy_ns`, the commits of those groups (WAL frames written and fsync'd).
     commit_ns: AtomicU64,
+    /// The checkpoint thread's, apart from the writer's.
+    checkpoints: Arc<CheckpointClocks>,
 }
 
 /// This thread's CPU time so far (0 where the clock cannot be read).
-fn thread_cpu_ns() -> u64 {
+pub(super) fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -87,9 +90,18 @@ impl JournalWriter {
         let clocks = Arc::new(Clocks::default());
         let path = journal.path().to_path_buf();
         let served = clocks.clone();
+        // Not fatal: SQLite then checkpoints inside the writer's commits, as it does
+        // for every other connection.
+        let aside = journal
+            .checkpoints_aside(clocks.checkpoints.clone())
+            .inspect_err(|e| tracing::warn!(error = %e, "journal checkpoints stay in the writer"))
+            .ok();
         std::thread::Builder::new()
             .name("paypro-journal".to_string())
-            .spawn(move || serve(&journal, &requests, &served))
+            .spawn(move || {
+                serve(&journal, &requests, &served);
+                drop(aside);
+            })
             .map_err(|source| JournalError::Io {
                 path: path.clone(),
                 context: "starting the journal's writer thread",
@@ -133,6 +145,20 @@ impl JournalWriter {
     /// with [`JournalWriter::busy`], how well group commit shares the disk's syncs.
     pub fn groups(&self) -> u64 {
         self.clocks.groups.load(Ordering::Relaxed)
+    }
+
+    /// What checkpoints cost on their own thread, beside the writer's time: wall time,
+    /// CPU time, how many, how many the writer made itself (the backstop), and the
+    /// most pages the WAL held after a commit.
+    pub fn checkpoint_figures(&self) -> CheckpointFigures {
+        let c = &self.clocks.checkpoints;
+        CheckpointFigures {
+            wall: Duration::from_nanos(c.wall_ns.load(Ordering::Relaxed)),
+            cpu: Duration::from_nanos(c.cpu_ns.load(Ordering::Relaxed)),
+            count: c.count.load(Ordering::Relaxed),
+            backstops: c.backstops.load(Ordering::Relaxed),
+            most_wal_pages: c.most_pages.load(Ordering::Relaxed),
+        }
     }
 
     /// [`Journal::begin_batch`], answered once the batch is durably in flight.
@@ -195,6 +221,16 @@ impl JournalWriter {
             .map_err(|_| JournalError::WriterGone)?;
         answer.await.map_err(|_| JournalError::WriterGone)
     }
+}
+
+/// See [`JournalWriter::checkpoint_figures`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckpointFigures {
+    pub wall: Duration,
+    pub cpu: Duration,
+    pub count: u64,
+    pub backstops: u64,
+    pub most_wal_pages: u64,
 }
 
 fn mixed_up() -> JournalError {

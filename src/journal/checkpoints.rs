@@ -1,0 +1,251 @@
+//! Checkpoints of a run's journal on a thread of their own, so the writer's commits
+//! never wait for them.
+//!
+//! In WAL mode a commit appends to the `-wal` file; a checkpoint copies those pages
+//! back into the main file and fsyncs it. SQLite does it by itself every 1,000 pages,
+//! inside the commit that crossed the mark, so one answer in ~30 waited for ~600 pages
+//! to be copied and synced (measured: a tenth of the writer's CPU, more of its wall
+//! time). While the writer thread runs ([`super::writer`]), its connection only tells
+//! this thread that the WAL has grown; the thread checkpoints on a connection of its
+//! own (`PASSIVE`: it never blocks the writer, and SQLite lets it run beside commits).
+//!
+//! Durability is unchanged: a checkpoint only copies what is already durable in the
+//! WAL, and SQLite syncs the main file before it marks the pages as copied.
+//!
+//! The WAL starts over from its beginning only when a commit begins with every page
+//! copied. If the writer never leaves such a gap, the WAL would grow; the backstop:
+//! once it holds [`BACKSTOP_PAGES`], the writer checkpoints itself as SQLite would.
+//! When the writer stops, SQLite's own checkpoints take over again.
+
+use super::writer::thread_cpu_ns;
+use super::{Journal, JournalError};
+use rusqlite::{Connection, OpenFlags};
+use std::os::raw::c_int;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// WAL pages that ask for a checkpoint: SQLite's own default.
+const CHECKPOINT_PAGES: c_int = 1000;
+
+/// WAL pages at which the writer checkpoints itself (~16 MB): the checkpoint thread
+/// has not managed to let the WAL start over.
+const BACKSTOP_PAGES: c_int = 4000;
+
+/// What the checkpoint thread did: for the benchmark, which reports it beside the
+/// writer's own time.
+#[derive(Default, Debug)]
+pub(crate) struct CheckpointClocks {
+    pub wall_ns: AtomicU64,
+    pub cpu_ns: AtomicU64,
+    pub count: AtomicU64,
+    /// Checkpoints the writer made itself (the backstop).
+    pub backstops: AtomicU64,
+    /// The most pages the WAL held after a commit.
+    pub most_pages: AtomicU64,
+}
+
+/// Checkpoints handed to their thread; dropping it hands them back to SQLite and
+/// waits for the thread to finish the checkpoint it may be in.
+pub(crate) struct CheckpointsAside {
+    journal: Journal,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Journal {
+    /// Hands this journal's checkpoints to a thread of their own (see the module doc).
+    pub(crate) fn checkpoints_aside(
+        &self,
+        clocks: Arc<CheckpointClocks>,
+    ) -> Result<CheckpointsAside, JournalError> {
+        let path = self.path().to_path_buf();
+        let io = |source: rusqlite::Error| JournalError::Sqlite {
+            context: "opening the journal for checkpoints",
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(io)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(io)?;
+        let (wake, woken) = sync_channel::<()>(1);
+        let served = clocks.clone();
+        let thread = std::thread::Builder::new()
+            .name("paypro-checkpoint".to_string())
+            .spawn(move || serve(&conn, &woken, &served))
+            .map_err(|source| JournalError::Io {
+                path: path.clone(),
+                context: "starting the journal's checkpoint thread",
+                source,
+            })?;
+        let mut conn = self.conn();
+        conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: c_int| {
+            clocks
+                .most_pages
+                .fetch_max(u64::try_from(pages).unwrap_or(0), Ordering::Relaxed);
+            if pages >= BACKSTOP_PAGES {
+                clocks.backstops.fetch_add(1, Ordering::Relaxed);
+                // The commit has happened: an error here must not be reported as
+                // its failure (SQLite's own checkpoint ignores it the same way).
+                if let Err(e) = wal.checkpoint() {
+                    tracing::warn!(error = %e, pages, "the journal's backstop checkpoint failed");
+                }
+            } else if pages >= CHECKPOINT_PAGES {
+                match wake.try_send(()) {
+                    Ok(()) | Err(TrySendError::Full(())) => {}
+                    Err(TrySendError::Disconnected(())) => {
+                        tracing::warn!("the journal's checkpoint thread is gone");
+                    }
+                }
+            }
+            Ok(())
+        }))
+        .map_err(|source| JournalError::Sqlite {
+            context: "handing checkpoints to their thread",
+            source,
+        })?;
+        drop(conn);
+        Ok(CheckpointsAside {
+            journal: self.clone(),
+            thread: Some(thread),
+        })
+    }
+}
+
+fn serve(conn: &Connection, woken: &Receiver<()>, clocks: &CheckpointClocks) {
+    while woken.recv().is_ok() {
+        let started = Instant::now();
+        let cpu = thread_cpu_ns();
+        let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+        if let Err(e) = result {
+            // The WAL keeps what was not copied; the next checkpoint, or the writer's
+            // backstop, copies it.
+            tracing::warn!(error = %e, "a checkpoint of the journal failed");
+        }
+        add(&clocks.wall_ns, started.elapsed());
+        clocks
+            .cpu_ns
+            .fetch_add(thread_cpu_ns().saturating_sub(cpu), Ordering::Relaxed);
+        clocks.count.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn add(clock: &AtomicU64, d: Duration) {
+    clock.fetch_add(
+        u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+}
+
+impl Drop for CheckpointsAside {
+    fn drop(&mut self) {
+        // Removing the hook drops the thread's wake-up sender (SQLite's own automatic
+        // checkpoints would replace the hook in SQLite but leave the closure alive in
+        // rusqlite): the thread ends after its current checkpoint.
+        let mut conn = self.journal.conn();
+        let unhooked =
+            conn.wal_hook(None::<fn(&mut rusqlite::hooks::Wal, c_int) -> rusqlite::Result<()>>);
+        if let Err(e) = conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES) {
+            tracing::warn!(error = %e, "could not give the journal's checkpoints back to SQLite");
+        }
+        drop(conn);
+        // With the hook still there the thread would wait for ever: leave it then.
+        if let (Ok(()), Some(thread)) = (unhooked, self.thread.take())
+            && thread.join().is_err()
+        {
+            tracing::warn!("the journal's checkpoint thread panicked");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Commits `n` transactions of one ~8 KB row each (two or three WAL pages).
+    fn write(journal: &Journal, n: usize) {
+        let conn = journal.conn();
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS filler (x BLOB)")
+            .unwrap();
+        let mut insert = conn.prepare("INSERT INTO filler VALUES (?1)").unwrap();
+        for i in 0..n {
+            let row = vec![u8::try_from(i % 251).unwrap(); 8000];
+            insert.execute([row]).unwrap();
+        }
+    }
+
+    fn autocheckpoint(journal: &Journal) -> i64 {
+        journal
+            .conn()
+            .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Waits for `done` on the clocks (the thread's own record of its work), failing
+    /// after a generous bound.
+    fn wait_for(clocks: &CheckpointClocks, done: impl Fn(&CheckpointClocks) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done(clocks) {
+            assert!(Instant::now() < deadline, "gave up waiting: {clocks:?}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn checkpoints_run_on_their_thread_and_are_handed_back_to_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
+        assert_eq!(autocheckpoint(&journal), 1000);
+        let clocks = Arc::new(CheckpointClocks::default());
+        let aside = journal.checkpoints_aside(clocks.clone()).unwrap();
+        // SQLite's own checkpoints are off while the thread has them.
+        assert_eq!(autocheckpoint(&journal), 0);
+        write(&journal, 600);
+        wait_for(&clocks, |c| c.count.load(Ordering::Relaxed) >= 1);
+        assert_eq!(clocks.backstops.load(Ordering::Relaxed), 0);
+        let most = clocks.most_pages.load(Ordering::Relaxed);
+        assert!(
+            (u64::try_from(CHECKPOINT_PAGES).unwrap()..u64::try_from(BACKSTOP_PAGES).unwrap())
+                .contains(&most),
+            "the WAL held {most} pages"
+        );
+        drop(aside);
+        assert_eq!(autocheckpoint(&journal), 1000);
+        // What was written is all there.
+        let rows: i64 = journal
+            .conn()
+            .query_row("SELECT COUNT(*) FROM filler", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 600);
+    }
+
+    #[test]
+    fn a_wal_the_thread_cannot_empty_is_checkpointed_by_the_writer_at_the_backstop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite3");
+        let journal = Journal::open(&path).unwrap();
+        write(&journal, 1);
+        journal.checkpoint().unwrap();
+        // A reader that keeps its snapshot of the main file open: no checkpoint can
+        // copy a page over what it reads, so the WAL only grows.
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let _: i64 = reader
+            .query_row("SELECT COUNT(*) FROM filler", [], |r| r.get(0))
+            .unwrap();
+        let clocks = Arc::new(CheckpointClocks::default());
+        let aside = journal.checkpoints_aside(clocks.clone()).unwrap();
+        write(&journal, 2100);
+        assert!(
+            clocks.backstops.load(Ordering::Relaxed) >= 1,
+            "no backstop checkpoint: {clocks:?}"
+        );
+        reader.execute_batch("COMMIT").unwrap();
+        drop(aside);
+    }
+}
