@@ -5,8 +5,8 @@
 
 use paypro_console::Secret;
 use paypro_console::journal::{
-    AttemptRecord, GroupOp, GroupResult, INTERRUPTED_OUTCOME, ItemFilter, ItemId, ItemOutcome,
-    ItemState, Journal, JournalError, JournalWriter, NewItem, NewRun, RunId, RunState,
+    AttemptRecord, BatchId, GroupOp, GroupResult, INTERRUPTED_OUTCOME, ItemFilter, ItemId,
+    ItemOutcome, ItemState, Journal, JournalError, JournalWriter, NewItem, NewRun, RunId, RunState,
     SCHEMA_VERSION,
 };
 use rust_decimal::Decimal;
@@ -1429,7 +1429,7 @@ fn writes_that_arrive_together_share_one_commit_and_a_refused_one_writes_nothing
     let (_dir, _path, j, run, ids) = journal_with_run(6);
     let _lock = j.lock_run(run).unwrap();
     let b1 = j.begin_batch(run, "cmo", &ids[..2]).unwrap();
-    let results = j.write_group(&[
+    let (results, commits) = j.write_group_timed(&[
         // The answer to the first request...
         GroupOp::Finish {
             batch: b1,
@@ -1471,6 +1471,9 @@ fn writes_that_arrive_together_share_one_commit_and_a_refused_one_writes_nothing
         results[2]
     );
     assert!(matches!(results[3], GroupResult::Begun(Ok(_))));
+    // The group was refused before its commit; then one transaction per write, of
+    // which the refused one committed nothing.
+    assert_eq!(commits.count, 3);
     let state = |i: usize| j.item(ids[i]).unwrap().unwrap().state;
     assert_eq!(
         (0..6).map(state).collect::<Vec<_>>(),
@@ -1486,6 +1489,32 @@ fn writes_that_arrive_together_share_one_commit_and_a_refused_one_writes_nothing
     // The refused request left no trace: no attempt for its first item.
     assert!(j.item_attempts(ids[4]).unwrap().is_empty());
     assert_eq!(j.item(ids[4]).unwrap().unwrap().attempts, 0);
+    // A group nobody refuses is one commit.
+    let begun: Vec<BatchId> = results[1..]
+        .iter()
+        .filter_map(|r| match r {
+            GroupResult::Begun(Ok(b)) => Some(*b),
+            _ => None,
+        })
+        .collect();
+    let (answers, commits) = j.write_group_timed(&[
+        GroupOp::Finish {
+            batch: begun[0],
+            record: record("ok"),
+            outcomes: vec![(ids[2], created("3")), (ids[3], created("4"))],
+        },
+        GroupOp::Finish {
+            batch: begun[1],
+            record: record("ok"),
+            outcomes: vec![(ids[5], created("6"))],
+        },
+    ]);
+    assert!(
+        answers
+            .iter()
+            .all(|r| matches!(r, GroupResult::Finished(Ok(_))))
+    );
+    assert_eq!(commits.count, 1);
 }
 
 #[test]

@@ -611,7 +611,7 @@ impl Driver {
             busy_at_start: writer.busy(),
             cpu_at_start: writer.cpu(),
             call_cpu_at_start: writer.call_cpu(),
-            groups_at_start: writer.groups(),
+            commits_at_start: writer.commits(),
             commit_at_start: writer.commit_wait(),
             events: events.clone(),
         };
@@ -975,7 +975,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         busy_at_start,
         cpu_at_start,
         call_cpu_at_start,
-        groups_at_start,
+        commits_at_start,
         commit_at_start,
         events,
     } = closing;
@@ -1027,7 +1027,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         journal_time: writer.busy().saturating_sub(busy_at_start),
         journal_cpu: writer.cpu().saturating_sub(cpu_at_start),
         journal_call_cpu: writer.call_cpu().saturating_sub(call_cpu_at_start),
-        journal_commits: writer.groups().saturating_sub(groups_at_start),
+        journal_commits: writer.commits().saturating_sub(commits_at_start),
         journal_commit_time: writer.commit_wait().saturating_sub(commit_at_start),
         journal_checkpoints: writer.checkpoint_figures(),
     })
@@ -1041,7 +1041,7 @@ struct Closing {
     busy_at_start: Duration,
     cpu_at_start: Duration,
     call_cpu_at_start: Duration,
-    groups_at_start: u64,
+    commits_at_start: u64,
     commit_at_start: Duration,
     events: UnboundedSender<Event>,
 }

@@ -152,14 +152,16 @@ impl Journal {
         self.write_group_timed(ops).0
     }
 
-    /// [`Journal::write_group`], with the wall time its commits took (the WAL frames
-    /// written and fsync'd): what the writer's time is made of, for the benchmark.
-    pub fn write_group_timed(&self, ops: &[GroupOp]) -> (Vec<GroupResult>, Duration) {
+    /// [`Journal::write_group`], with the commits it made and the wall time they took
+    /// (the WAL frames written and fsync'd): what the writer's time is made of, for the
+    /// benchmark. One commit, unless an operation was refused and the others were
+    /// then written one transaction each.
+    pub fn write_group_timed(&self, ops: &[GroupOp]) -> (Vec<GroupResult>, Commits) {
         let prepared: Vec<Prepared<'_>> = ops.iter().map(|op| self.prepare_op(op)).collect();
         let now = now_text();
-        let mut committing = Duration::ZERO;
-        let results = self.write_group_in(ops, &prepared, &now, &mut committing);
-        (results, committing)
+        let mut commits = Commits::default();
+        let results = self.write_group_in(ops, &prepared, &now, &mut commits);
+        (results, commits)
     }
 
     fn write_group_in(
@@ -167,9 +169,9 @@ impl Journal {
         ops: &[GroupOp],
         prepared: &[Prepared<'_>],
         now: &str,
-        committing: &mut Duration,
+        commits: &mut Commits,
     ) -> Vec<GroupResult> {
-        match self.write_prepared(prepared, now, committing) {
+        match self.write_prepared(prepared, now, commits) {
             Ok(results) => results,
             Err(Refused::Commit(context, e)) => group_failed(ops, context, &e),
             Err(Refused::Op(index, error)) if ops.len() == 1 => vec![failed(&ops[index], error)],
@@ -179,7 +181,7 @@ impl Journal {
                 .iter()
                 .zip(ops)
                 .map(|(one, op)| {
-                    match self.write_prepared(std::slice::from_ref(one), now, committing) {
+                    match self.write_prepared(std::slice::from_ref(one), now, commits) {
                         Ok(mut results) => results.pop().unwrap_or_else(|| {
                             failed(
                                 op,
@@ -229,7 +231,7 @@ impl Journal {
         &self,
         ops: &[Prepared<'_>],
         now: &str,
-        committing: &mut Duration,
+        commits: &mut Commits,
     ) -> Result<Vec<GroupResult>, Refused> {
         let mut conn = self.conn();
         let tx = conn
@@ -254,7 +256,8 @@ impl Journal {
         }
         let commit_started = Instant::now();
         let committed = tx.commit();
-        *committing += commit_started.elapsed();
+        commits.count += 1;
+        commits.time += commit_started.elapsed();
         committed.map_err(|e| Refused::Commit("committing a journal transaction", e))?;
         Ok(results)
     }
@@ -407,6 +410,13 @@ pub struct Applied {
     /// PayPro's description, or the error of a failed send; `None` for an item put back
     /// unsent.
     pub message: Option<String>,
+}
+
+/// The commits of a [`Journal::write_group_timed`] and their wall time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Commits {
+    pub count: u64,
+    pub time: Duration,
 }
 
 /// One write of [`Journal::write_group`].

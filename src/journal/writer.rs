@@ -45,15 +45,15 @@ pub struct JournalWriter {
 }
 
 /// The thread's time spent serving requests: wall time (waiting for the disk and for
-/// a CPU included) and its own CPU time; and how many groups of writes it committed.
+/// a CPU included) and its own CPU time; and how many commits its writes took.
 #[derive(Default)]
 struct Clocks {
     busy_ns: AtomicU64,
     cpu_ns: AtomicU64,
     /// Of `cpu_ns`, what [`JournalWriter::call`]s took (reads, run state changes).
     call_cpu_ns: AtomicU64,
-    groups: AtomicU64,
-    /// Of `busy_ns`, the commits of those groups (WAL frames written and fsync'd).
+    commits: AtomicU64,
+    /// Of `busy_ns`, the time of those commits (WAL frames written and fsync'd).
     commit_ns: AtomicU64,
     /// The checkpoint thread's, apart from the writer's.
     checkpoints: Arc<CheckpointClocks>,
@@ -141,10 +141,11 @@ impl JournalWriter {
         Duration::from_nanos(self.clocks.commit_ns.load(Ordering::Relaxed))
     }
 
-    /// Groups of batch writes committed so far, each in one transaction (one fsync):
-    /// with [`JournalWriter::busy`], how well group commit shares the disk's syncs.
-    pub fn groups(&self) -> u64 {
-        self.clocks.groups.load(Ordering::Relaxed)
+    /// Commits of batch writes so far (one fsync each): one per group of writes, or
+    /// one per write of a group that fell back to a transaction each. With
+    /// [`JournalWriter::busy`], how well group commit shares the disk's syncs.
+    pub fn commits(&self) -> u64 {
+        self.clocks.commits.load(Ordering::Relaxed)
     }
 
     /// What checkpoints cost on their own thread, beside the writer's time: wall time,
@@ -274,9 +275,9 @@ fn serve(journal: &Journal, requests: &Receiver<Request>, clocks: &Clocks) {
                         replies.push(reply);
                     }
                 }
-                let (results, committing) = journal.write_group_timed(&ops);
-                clocks.groups.fetch_add(1, Ordering::Relaxed);
-                let ns = u64::try_from(committing.as_nanos()).unwrap_or(u64::MAX);
+                let (results, commits) = journal.write_group_timed(&ops);
+                clocks.commits.fetch_add(commits.count, Ordering::Relaxed);
+                let ns = u64::try_from(commits.time.as_nanos()).unwrap_or(u64::MAX);
                 clocks.commit_ns.fetch_add(ns, Ordering::Relaxed);
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
