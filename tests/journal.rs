@@ -1425,6 +1425,66 @@ fn an_items_history_a_key_in_a_run_and_a_key_across_runs() {
 }
 
 #[test]
+fn a_long_body_is_redacted_before_it_is_compressed_and_a_damaged_one_hides_nothing_else() {
+    const PASSWORD: &str = "Zq7!pa ss-w0rd";
+    let (_dir, path, j, run, ids) = journal_with_run(2);
+    j.set_redactions(vec![Secret::new(PASSWORD)]);
+    let _lock = j.lock_run(run).unwrap();
+    let b = j.begin_batch(run, "cmo", &ids).unwrap();
+    let answer = |i: usize| {
+        format!(r#"{{"OrderNumber":"A-{i}","Status":"00","Note":"password {PASSWORD} echoed"}}"#)
+    };
+    let body = format!("[{}]", (0..40).map(answer).collect::<Vec<_>>().join(","));
+    assert!(body.len() > 2048);
+    j.finish_batch(
+        b,
+        &AttemptRecord {
+            response_body: Some(body.clone()),
+            ..record("ok")
+        },
+        &[(ids[0], created("1")), (ids[1], created("2"))],
+    )
+    .unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let kind: String = raw
+        .query_row(
+            "SELECT typeof(response_body) FROM batches WHERE id = ?1",
+            [b.0],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kind, "blob");
+    let stored = j.batch_response_body(b).unwrap().unwrap();
+    assert_eq!(stored, body.replace(PASSWORD, "***"));
+
+    // One damaged byte: reading that body is an error, and the item's history still
+    // shows every request, that body replaced by a note.
+    let mut packed: Vec<u8> = raw
+        .query_row(
+            "SELECT response_body FROM batches WHERE id = ?1",
+            [b.0],
+            |r| r.get(0),
+        )
+        .unwrap();
+    packed[20] ^= 0xff;
+    raw.execute(
+        "UPDATE batches SET response_body = ?2 WHERE id = ?1",
+        rusqlite::params![b.0, packed],
+    )
+    .unwrap();
+    let err = j.batch_response_body(b).unwrap_err().to_string();
+    assert!(err.contains("response body is damaged"), "{err}");
+    let history = j.item_history(ids[0]).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].attempt.result.as_deref(), Some("created"));
+    let note = history[0].response_body.as_deref().unwrap();
+    assert!(
+        note.starts_with("[not shown: ") && note.contains("damaged"),
+        "{note}"
+    );
+}
+
+#[test]
 fn writes_that_arrive_together_share_one_commit_and_a_refused_one_writes_nothing() {
     let (_dir, _path, j, run, ids) = journal_with_run(6);
     let _lock = j.lock_run(run).unwrap();

@@ -270,6 +270,8 @@ impl Journal {
     }
 
     /// Every request an item was part of, oldest first, with the body of each answer.
+    /// A body the file holds damaged is shown as a note saying so: the rest of the
+    /// item's history is still worth reading.
     pub fn item_history(&self, item: ItemId) -> Result<Vec<AttemptDetail>, JournalError> {
         let conn = self.conn();
         let mut stmt = conn
@@ -278,7 +280,13 @@ impl Journal {
         stmt.query_map([item.0], |r| {
             Ok(AttemptDetail {
                 attempt: attempt_from_row(r)?,
-                response_body: r.get::<_, ReadBody>(13)?.0,
+                response_body: match r.get::<_, ReadBody>(13) {
+                    Ok(body) => body.0,
+                    Err(rusqlite::Error::FromSqlConversionFailure(_, _, why)) => {
+                        Some(format!("[not shown: {why}]"))
+                    }
+                    Err(e) => return Err(e),
+                },
             })
         })
         .ctx("reading an item's requests")?

@@ -290,9 +290,24 @@ DROP INDEX batches_run_open;
 CREATE INDEX batches_open ON batches(run_id) WHERE finished_at IS NULL;
 "#;
 
+/// Step 7 changes no table: from it on, `batches.response_body` may hold a
+/// zlib-compressed blob (see `journal::body`). The version moves so that a program of an
+/// earlier version refuses the file ("written by a newer version") instead of failing
+/// on the first compressed body it reads.
+const V7_COMPRESSED_BODIES: &str = r#"
+-- batches.response_body: text, or a zlib-compressed blob of a body of 2 KB or more.
+"#;
+
 /// Every migration step, in order.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[V1, V2, V3_REPORTS, V4_AUDIT, V5_OPERATIONS, V6_NARROW_ITEMS];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3_REPORTS,
+    V4_AUDIT,
+    V5_OPERATIONS,
+    V6_NARROW_ITEMS,
+    V7_COMPRESSED_BODIES,
+];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
