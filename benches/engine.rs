@@ -323,12 +323,14 @@ fn main() {
         let c = o.checkpoints;
         println!(
             "engine {n} rows: checkpoints, on a thread of their own (not in the figure above): \
-             {} taking {:.3} ms per batch ({:.3} ms CPU); the WAL held at most {} pages; {} \
-             made by the writer itself (its backstop)",
+             {} taking {:.3} ms per batch ({:.3} ms CPU); the WAL held at most {} pages; made \
+             by the writer itself (in its figure): {} finishing a copy the thread nearly made, \
+             {} at the backstop",
             c.count,
             per_batch(c.wall),
             per_batch(c.cpu),
             c.most_wal_pages,
+            c.finishes,
             c.backstops
         );
         let slowest = per_commit.max(commit_before.min(commit_after));

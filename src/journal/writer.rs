@@ -149,8 +149,8 @@ impl JournalWriter {
     }
 
     /// What checkpoints cost on their own thread, beside the writer's time: wall time,
-    /// CPU time, how many, how many the writer made itself (the backstop), and the
-    /// most pages the WAL held after a commit.
+    /// CPU time, how many, how many the writer made itself (to finish a copy the thread
+    /// nearly made, and the backstop), and the most pages the WAL held after a commit.
     pub fn checkpoint_figures(&self) -> CheckpointFigures {
         let c = &self.clocks.checkpoints;
         CheckpointFigures {
@@ -158,6 +158,7 @@ impl JournalWriter {
             cpu: Duration::from_nanos(c.cpu_ns.load(Ordering::Relaxed)),
             count: c.count.load(Ordering::Relaxed),
             backstops: c.backstops.load(Ordering::Relaxed),
+            finishes: c.finishes.load(Ordering::Relaxed),
             most_wal_pages: c.most_pages.load(Ordering::Relaxed),
         }
     }
@@ -231,6 +232,8 @@ pub struct CheckpointFigures {
     pub cpu: Duration,
     pub count: u64,
     pub backstops: u64,
+    /// Checkpoints the writer made to copy the few pages the thread's last one left.
+    pub finishes: u64,
     pub most_wal_pages: u64,
 }
 
