@@ -126,39 +126,16 @@ impl Journal {
             clocks.most_pages.fetch_max(now, Ordering::Relaxed);
             clocks.pages_now.store(now, Ordering::Relaxed);
             let copied = clocks.copied_up_to.load(Ordering::Relaxed);
-            let nearly_copied =
-                copied > 0 && now.saturating_sub(copied) <= u64::try_from(FINISH_PAGES).unwrap_or(0);
+            let nearly_copied = copied > 0
+                && now.saturating_sub(copied) <= u64::try_from(FINISH_PAGES).unwrap_or(0);
             if pages >= CHECKPOINT_PAGES && nearly_copied {
                 // What the thread left is small: copying it here lets the next
                 // transaction start the WAL over (a thread alone rarely can, since
                 // the writer appends while it copies).
                 clocks.copied_up_to.store(0, Ordering::Relaxed);
-                match wal.checkpoint() {
-                    Ok(()) => {
-                        clocks.finishes.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(e) if is_busy(&e) => {
-                        tracing::debug!(pages, "finishing checkpoint: the thread has it");
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, pages, "the journal's finishing checkpoint failed");
-                    }
-                }
+                checkpoint_in_commit(wal, &clocks.finishes, "finishing");
             } else if pages >= BACKSTOP_PAGES {
-                // The commit has happened: an error here must not be reported as its
-                // failure (SQLite's own checkpoint ignores it the same way). Busy: the
-                // thread is checkpointing right now.
-                match wal.checkpoint() {
-                    Ok(()) => {
-                        clocks.backstops.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(e) if is_busy(&e) => {
-                        tracing::debug!(pages, "backstop checkpoint: the thread has it");
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, pages, "the journal's backstop checkpoint failed");
-                    }
-                }
+                checkpoint_in_commit(wal, &clocks.backstops, "backstop");
             } else if pages >= CHECKPOINT_PAGES {
                 match wake.try_send(()) {
                     Ok(()) | Err(TrySendError::Full(())) => {}
@@ -177,6 +154,22 @@ impl Journal {
             });
         }
         Ok(())
+    }
+}
+
+/// The writer's own checkpoint, inside the hook of a commit that has happened: an
+/// error must not be reported as the commit's failure (SQLite's own checkpoint ignores
+/// it the same way). Busy: the thread is checkpointing right now. `done` counts the
+/// ones that worked.
+fn checkpoint_in_commit(wal: &mut rusqlite::hooks::Wal, done: &AtomicU64, what: &str) {
+    match wal.checkpoint() {
+        Ok(()) => {
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) if is_busy(&e) => {
+            tracing::debug!(what, "the writer's checkpoint: the thread has it");
+        }
+        Err(e) => tracing::warn!(error = %e, what, "the writer's checkpoint of the journal failed"),
     }
 }
 
