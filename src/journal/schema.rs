@@ -290,12 +290,17 @@ DROP INDEX batches_run_open;
 CREATE INDEX batches_open ON batches(run_id) WHERE finished_at IS NULL;
 "#;
 
-/// Step 7 changes no table: from it on, `batches.response_body` may hold a
-/// zlib-compressed blob (see `journal::body`). The version moves so that a program of an
-/// earlier version refuses the file ("written by a newer version") instead of failing
-/// on the first compressed body it reads.
+/// Step 7: from it on, `batches.response_body` may hold a zlib-compressed blob (see
+/// `journal::body`); the version moves so that a program of an earlier version refuses
+/// the file ("written by a newer version") instead of failing on the first compressed
+/// body it reads. And the state index carries the attempt count, so a run's counts
+/// (`run_totals`: by state, and how many were ever sent) are read from the index alone
+/// instead of every row; a request changes an item's state and attempts together, so
+/// the index is written no more often than before.
 const V7_COMPRESSED_BODIES: &str = r#"
 -- batches.response_body: text, or a zlib-compressed blob of a body of 2 KB or more.
+DROP INDEX items_run_state;
+CREATE INDEX items_run_state ON items(run_id, state, row, attempts);
 "#;
 
 /// Every migration step, in order.
