@@ -972,6 +972,52 @@ fn a_batch_with_an_item_it_cannot_send_names_it_and_writes_nothing() {
     assert_eq!(j.run_totals(run).unwrap().counts.in_flight, 4);
 }
 
+/// Consecutive items are marked with one statement; one of them that cannot go still
+/// refuses the whole batch, named, with nothing of it kept.
+#[test]
+fn a_run_of_consecutive_items_with_one_in_flight_is_refused_whole() {
+    let (_dir, _path, j, run, ids) = journal_with_run(5);
+    let other = j.create_run(&new_run("M1")).unwrap();
+    let _lock = j.lock_run(run).unwrap();
+    let first = j.begin_batch(run, "cpay/cmo", &ids[2..4]).unwrap();
+    let refused = j.begin_batch(run, "cpay/cmo", &ids[..3]).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            JournalError::InvalidTransition { item, row: 4, from: ItemState::InFlight, .. }
+                if item == ids[2]
+        ),
+        "{refused:?}"
+    );
+    // The next run's first item follows this run's last: a range across runs is not
+    // this run's.
+    let stranger = j.add_items(other, &[pending(2, "B-0")]).unwrap()[0];
+    assert_eq!(stranger.0, ids[4].0 + 1);
+    let across = j
+        .begin_batch(run, "cpay/cmo", &[ids[4], stranger])
+        .unwrap_err();
+    assert!(
+        matches!(across, JournalError::NotFound { .. }),
+        "{across:?}"
+    );
+    let state = |i: usize| j.item(ids[i]).unwrap().unwrap();
+    for i in [0, 1, 4] {
+        assert_eq!((state(i).state, state(i).attempts), (ItemState::Pending, 0));
+        assert!(j.item_attempts(ids[i]).unwrap().is_empty());
+    }
+    assert_eq!(j.item_attempts(ids[2]).unwrap()[0].batch, first);
+    // A whole range goes in flight with its attempts and its request.
+    let second = j.begin_batch(run, "cpay/cmo", &ids[..2]).unwrap();
+    for i in [0, 1] {
+        assert_eq!(
+            (state(i).state, state(i).attempts),
+            (ItemState::InFlight, 1)
+        );
+        assert_eq!(j.item_attempts(ids[i]).unwrap()[0].batch, second);
+    }
+    assert_eq!(j.run_totals(run).unwrap().counts.in_flight, 4);
+}
+
 /// An item's history shows the request it is in while that request is unanswered,
 /// at its place in the request, with no result; an answer or a recovery then gives
 /// that same request its result, at the same place.

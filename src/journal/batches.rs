@@ -75,6 +75,9 @@ impl Journal {
         })
         .ctx("recording a batch")?;
         let batch = BatchId(tx.last_insert_rowid());
+        if mark_range(tx, run, item_ids, batch, now)? {
+            return Ok(batch);
+        }
         // One prepared statement per item, the check folded into the change: an item
         // is marked only if it is of this run and pending, so one that is not (or is
         // named twice: the first mark made it in flight) changes no row, and nothing
@@ -513,6 +516,47 @@ struct PreparedAnswer<'a> {
     http_status: Option<u16>,
     duration_ms: i64,
     items: Vec<(ItemId, &'a ItemOutcome, Texts)>,
+}
+
+/// Marks a batch whose items are consecutive ids (fresh items, read in row order: most
+/// batches) in flight with one statement instead of one per item (measured: the
+/// per-statement work was most of the write-ahead record's cost). Only if every item
+/// of the range is of the run and pending is the mark kept; otherwise it is undone and
+/// `false` says to mark them one by one, which names the item that cannot go.
+fn mark_range(
+    tx: &Connection,
+    run: RunId,
+    item_ids: &[ItemId],
+    batch: BatchId,
+    now: &str,
+) -> Result<bool, JournalError> {
+    let (Some(first), Some(last)) = (item_ids.first(), item_ids.last()) else {
+        return Ok(false);
+    };
+    let consecutive = item_ids.windows(2).all(|w| w[1].0 == w[0].0 + 1);
+    if !consecutive {
+        return Ok(false);
+    }
+    // The unary `+` keeps SQLite on the id range: by the state index it would walk
+    // every pending item of the run (measured: four times slower on 100k rows).
+    tx.execute_batch("SAVEPOINT mark_range")
+        .ctx("recording a batch")?;
+    let marked = tx
+        .prepare_cached(
+            "UPDATE items SET state = 'in_flight', attempts = attempts + 1, updated_at = ?4,
+                sent_in = coalesce(sent_in || ',', '') || ?5
+             WHERE id BETWEEN ?2 AND ?3 AND +run_id = ?1 AND +state = 'pending'",
+        )
+        .and_then(|mut s| s.execute(params![run.0, first.0, last.0, now, batch.0]))
+        .ctx("recording a batch")?;
+    let whole = marked == item_ids.len();
+    let end = if whole {
+        "RELEASE mark_range"
+    } else {
+        "ROLLBACK TO mark_range; RELEASE mark_range"
+    };
+    tx.execute_batch(end).ctx("recording a batch")?;
+    Ok(whole)
 }
 
 /// `[1,2,3]`: a batch's members as stored on its row.
