@@ -533,7 +533,9 @@ fn mark_range(
     let (Some(first), Some(last)) = (item_ids.first(), item_ids.last()) else {
         return Ok(false);
     };
-    let consecutive = item_ids.windows(2).all(|w| w[1].0 == w[0].0 + 1);
+    let consecutive = item_ids
+        .windows(2)
+        .all(|w| w[0].0.checked_add(1) == Some(w[1].0));
     if !consecutive {
         return Ok(false);
     }
