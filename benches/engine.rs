@@ -89,6 +89,7 @@ struct Outcome {
     journal_call_cpu: Duration,
     journal_commits: u64,
     journal_commit_time: Duration,
+    journal_cpu_wait: Option<Duration>,
     checkpoints: CheckpointFigures,
     requests: u64,
     created: u64,
@@ -176,6 +177,7 @@ async fn run_once(n: usize, latency_ms: u64, prefix: &str) -> Outcome {
         journal_call_cpu: report.journal_call_cpu,
         journal_commits: report.journal_commits,
         journal_commit_time: report.journal_commit_time,
+        journal_cpu_wait: report.journal_cpu_wait,
         checkpoints: report.journal_checkpoints,
         requests: report.requests,
         created: report.counts.created,
@@ -325,6 +327,19 @@ fn main() {
              {commit_after:.3} ms",
             per_batch(o.journal_commit_time)
         );
+        match o.journal_cpu_wait {
+            Some(wait) => println!(
+                "engine {n} rows: of the wall time, waiting for a CPU (ready to run while the \
+                 simulator, the client and the engine had this machine's {} cores): {:.3} ms \
+                 per batch",
+                cores(),
+                per_batch(wait)
+            ),
+            None => println!(
+                "engine {n} rows: of the wall time, waiting for a CPU: not reported by this \
+                 system"
+            ),
+        }
         let c = o.checkpoints;
         println!(
             "engine {n} rows: checkpoints, on a thread of their own (not in the figure above): \
@@ -353,4 +368,9 @@ fn main() {
         );
         queries(n, &o);
     }
+}
+
+/// The cores this process may run on.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -613,6 +613,7 @@ impl Driver {
             call_cpu_at_start: writer.call_cpu(),
             commits_at_start: writer.commits(),
             commit_at_start: writer.commit_wait(),
+            cpu_wait_at_start: writer.cpu_wait(),
             events: events.clone(),
         };
         let to_send = totals.counts.pending;
@@ -977,6 +978,7 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         call_cpu_at_start,
         commits_at_start,
         commit_at_start,
+        cpu_wait_at_start,
         events,
     } = closing;
     let stop = driver.run().await;
@@ -1029,6 +1031,9 @@ pub(crate) async fn drive(d: Drive) -> Result<RunReport, EngineError> {
         journal_call_cpu: writer.call_cpu().saturating_sub(call_cpu_at_start),
         journal_commits: writer.commits().saturating_sub(commits_at_start),
         journal_commit_time: writer.commit_wait().saturating_sub(commit_at_start),
+        journal_cpu_wait: writer
+            .cpu_wait()
+            .map(|w| w.saturating_sub(cpu_wait_at_start.unwrap_or_default())),
         journal_checkpoints: writer.checkpoint_figures(),
     })
 }
@@ -1043,6 +1048,7 @@ struct Closing {
     call_cpu_at_start: Duration,
     commits_at_start: u64,
     commit_at_start: Duration,
+    cpu_wait_at_start: Option<Duration>,
     events: UnboundedSender<Event>,
 }
 

@@ -140,6 +140,10 @@ pub struct RunReport {
     pub journal_commits: u64,
     /// Of `journal_time`, the wall time of those commits (WAL written and fsync'd).
     pub journal_commit_time: Duration,
+    /// Of `journal_time`, the time the writer was ready but waited for a CPU (other
+    /// threads, the simulator's in a benchmark, had them); `None` where the system does
+    /// not report it.
+    pub journal_cpu_wait: Option<Duration>,
     /// The journal's checkpoints, on a thread of their own (not in `journal_time`),
     /// since the run's writer started.
     pub journal_checkpoints: CheckpointFigures,

@@ -17,7 +17,7 @@ use super::model::{AttemptRecord, BatchId, ItemId, ItemOutcome, RunId};
 use super::{Journal, JournalError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -55,6 +55,10 @@ struct Clocks {
     commits: AtomicU64,
     /// Of `busy_ns`, the time of those commits (WAL frames written and fsync'd).
     commit_ns: AtomicU64,
+    /// Of `busy_ns`, the time spent ready to run but waiting for a CPU (taken by other
+    /// threads and processes), where the system reports it.
+    cpu_wait_ns: AtomicU64,
+    cpu_wait_known: AtomicBool,
     /// The checkpoint thread's, apart from the writer's.
     checkpoints: Arc<CheckpointClocks>,
 }
@@ -73,6 +77,43 @@ pub(super) fn thread_cpu_ns() -> u64 {
     let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
     let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
     secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
+/// This thread's time spent waiting for a CPU while ready to run, as Linux's
+/// scheduler statistics report it (`/proc/thread-self/schedstat`: time on a CPU, time
+/// waiting on a run queue, time slices). The file is opened once and read at an offset,
+/// one system call per reading.
+struct CpuWaitClock {
+    file: Option<std::fs::File>,
+}
+
+impl CpuWaitClock {
+    /// For the calling thread: the file names the thread that reads it, so open it on
+    /// the thread to be measured.
+    fn open() -> CpuWaitClock {
+        CpuWaitClock {
+            file: std::fs::File::open("/proc/thread-self/schedstat").ok(),
+        }
+    }
+
+    /// Nanoseconds waited so far; `None` where the statistics are not kept.
+    fn now(&self) -> Option<u64> {
+        use std::os::unix::fs::FileExt;
+        let file = self.file.as_ref()?;
+        let mut buf = [0u8; 96];
+        let n = file.read_at(&mut buf, 0).ok()?;
+        parse_run_delay(buf.get(..n)?)
+    }
+}
+
+/// The second field of a schedstat line ("on-CPU ns, run-queue wait ns, slices").
+fn parse_run_delay(line: &[u8]) -> Option<u64> {
+    std::str::from_utf8(line)
+        .ok()?
+        .split_ascii_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 impl std::fmt::Debug for JournalWriter {
@@ -139,6 +180,17 @@ impl JournalWriter {
     /// WAL frames written and fsync'd): the disk's part.
     pub fn commit_wait(&self) -> Duration {
         Duration::from_nanos(self.clocks.commit_ns.load(Ordering::Relaxed))
+    }
+
+    /// Of [`JournalWriter::busy`], the time the thread was ready to run but waited for a
+    /// CPU that other threads or processes had (on a machine with as many busy threads
+    /// as cores, a large part of the wall time). `None` where the system does not report
+    /// it.
+    pub fn cpu_wait(&self) -> Option<Duration> {
+        self.clocks
+            .cpu_wait_known
+            .load(Ordering::Relaxed)
+            .then(|| Duration::from_nanos(self.clocks.cpu_wait_ns.load(Ordering::Relaxed)))
     }
 
     /// Commits of batch writes so far (one fsync each): one per group of writes, or
@@ -246,6 +298,7 @@ fn mixed_up() -> JournalError {
 /// The thread: takes what is queued, writes it, answers, until every handle is gone.
 fn serve(journal: &Journal, requests: &Receiver<Request>, clocks: &Clocks) {
     let mut pending: std::collections::VecDeque<Request> = std::collections::VecDeque::new();
+    let wait_clock = CpuWaitClock::open();
     loop {
         if pending.is_empty() {
             match requests.recv() {
@@ -261,6 +314,7 @@ fn serve(journal: &Journal, requests: &Receiver<Request>, clocks: &Clocks) {
         }
         let started = Instant::now();
         let cpu_started = thread_cpu_ns();
+        let wait_started = wait_clock.now();
         let mut was_call = false;
         match pending.pop_front() {
             Some(Request::Call(call)) => {
@@ -295,5 +349,40 @@ fn serve(journal: &Journal, requests: &Receiver<Request>, clocks: &Clocks) {
         if was_call {
             clocks.call_cpu_ns.fetch_add(cpu, Ordering::Relaxed);
         }
+        if let (Some(from), Some(to)) = (wait_started, wait_clock.now()) {
+            clocks
+                .cpu_wait_ns
+                .fetch_add(to.saturating_sub(from), Ordering::Relaxed);
+            clocks.cpu_wait_known.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_for_a_cpu_is_the_second_schedstat_field() {
+        assert_eq!(parse_run_delay(b"1083677 2500 17\n"), Some(2500));
+        assert_eq!(parse_run_delay(b"1083677 0 1"), Some(0));
+        assert_eq!(parse_run_delay(b"1083677\n"), None);
+        assert_eq!(parse_run_delay(b"a b c"), None);
+        assert_eq!(parse_run_delay(b""), None);
+    }
+
+    /// Where Linux keeps the statistics, the clock reads them for this very thread and
+    /// never goes back.
+    #[test]
+    fn the_wait_clock_reads_this_thread() {
+        let clock = CpuWaitClock::open();
+        if !std::path::Path::new("/proc/thread-self/schedstat").exists() {
+            assert_eq!(clock.now(), None);
+            return;
+        }
+        let first = clock.now().unwrap();
+        std::thread::yield_now();
+        let second = clock.now().unwrap();
+        assert!(second >= first, "{first} then {second}");
     }
 }
