@@ -23,6 +23,11 @@
 //!    simulator answers).
 //! 3. Queries a face makes on the run just driven: a page of 100 rows at the start and
 //!    deep into the run, of a rare state, by text, and the counts.
+//! 4. `journal alone`: the same writer writing the same records for the same number of
+//!    rows, four requests' worth at a time, with no simulator or client beside it (the
+//!    answers are made up in the shape and size of the simulator's): what the journal
+//!    costs with the machine's cores to itself. `PAYPRO_BENCH_JOURNAL_ONLY=1` runs this
+//!    part alone (the quietest A/B comparison of journal changes).
 //!
 //! The journal lives under `target/` (a real disk, fsync per commit) unless
 //! `PAYPRO_BENCH_DIR` names another directory. `PAYPRO_BENCH_SKIP_LATENCY=1` runs the
@@ -37,7 +42,10 @@ use chrono::NaiveDate;
 use paypro_console::api::ClientConfig;
 use paypro_console::domain::{Kind, Money, Order};
 use paypro_console::engine::{self, EngineSettings, Event, RunHandle, RunSource, Start};
-use paypro_console::journal::{CheckpointFigures, ItemFilter, ItemState, Journal, RunId, RunState};
+use paypro_console::journal::{
+    AttemptRecord, CheckpointFigures, ItemFilter, ItemId, ItemOutcome, ItemState, Journal,
+    JournalWriter, PendingItem, RunId, RunState,
+};
 use paypro_console::secret::Secret;
 use paypro_console::sheet::{Imported, ImportedRow, Item};
 use paypro_console::sim::{self, FaultConfig, SimConfig};
@@ -271,6 +279,11 @@ fn main() {
         .build()
         .unwrap();
     for n in sizes {
+        // For quick comparisons of the journal's own cost: its part alone.
+        if std::env::var_os("PAYPRO_BENCH_JOURNAL_ONLY").is_some() {
+            rt.block_on(journal_alone(n));
+            continue;
+        }
         // For quick comparisons of the journal: the zero-latency part alone.
         if std::env::var_os("PAYPRO_BENCH_SKIP_LATENCY").is_none() {
             let o = rt.block_on(run_once(n, 100, "LAT"));
@@ -367,7 +380,142 @@ fn main() {
             100.0 * o.journal.as_secs_f64() / o.elapsed.as_secs_f64()
         );
         queries(n, &o);
+        drop(o);
+        rt.block_on(journal_alone(n));
     }
+}
+
+/// The journal's part of a zero-latency run without the simulator and the client: the
+/// same writer, the same records (write-ahead, then an answer shaped and sized as the
+/// simulator's, 50 orders created), four requests' worth at a time as the engine's
+/// concurrency 4 makes them, but nothing else on the machine's cores. What the journal
+/// costs when it does not share the CPUs with a stand-in for PayPro's server.
+async fn journal_alone(n: usize) {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let journal = Journal::open(&dir.path().join("journal.sqlite3")).unwrap();
+    let prepared = engine::prepare_run(
+        &journal,
+        &sheet(n, "ALONE"),
+        &RunSource {
+            file: PathBuf::from("bench.xlsx"),
+            sha256: "00".repeat(32),
+        },
+        sim::DEMO_MERCHANT_ID,
+        "http://127.0.0.1:9",
+        false,
+    )
+    .unwrap();
+    let run = prepared.run;
+    let _lock = journal.lock_run(run).unwrap();
+    let writer = JournalWriter::start(journal.clone()).unwrap();
+    let next: std::sync::Arc<tokio::sync::Mutex<(Option<u32>, Vec<PendingItem>)>> =
+        Default::default();
+    let (busy, cpu, commits) = (writer.busy(), writer.cpu(), writer.commits());
+    // Not known before the writer's first request: nothing waited before it.
+    let wait = writer.cpu_wait().unwrap_or_default();
+    let started = Instant::now();
+    let senders: Vec<_> = (0..4)
+        .map(|_| {
+            let (writer, next) = (writer.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut requests = 0u64;
+                loop {
+                    let batch: Vec<PendingItem> = {
+                        let mut next = next.lock().await;
+                        if next.1.is_empty() {
+                            let after = next.0;
+                            let page = writer
+                                .call(move |j| j.pending_page(run, after, 200))
+                                .await
+                                .unwrap()
+                                .unwrap();
+                            next.0 = page.last().map(|p| p.row).or(after);
+                            next.1 = page;
+                            next.1.reverse();
+                        }
+                        let take = next.1.len().min(50);
+                        let at = next.1.len() - take;
+                        next.1.split_off(at)
+                    };
+                    if batch.is_empty() {
+                        return requests;
+                    }
+                    let ids = batch.iter().map(|p| p.id).collect();
+                    let id = writer
+                        .begin_batch(run, "http://127.0.0.1:9/cpay/co?oAuthToken=t", ids)
+                        .await
+                        .unwrap();
+                    let (body, outcomes) = created_answer(&batch);
+                    let record = AttemptRecord {
+                        http_status: Some(200),
+                        duration_ms: 1,
+                        outcome: "ok".into(),
+                        response_body: Some(body),
+                    };
+                    writer.finish_batch(id, record, outcomes).await.unwrap();
+                    requests += 1;
+                }
+            })
+        })
+        .collect();
+    let mut requests = 0;
+    for sender in senders {
+        requests += sender.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    let per_batch = |d: Duration| d.as_secs_f64() * 1000.0 / requests.max(1) as f64;
+    let wait = writer.cpu_wait().map_or_else(String::new, |to| {
+        format!(
+            ", waiting for a CPU {:.3} ms",
+            per_batch(to.saturating_sub(wait))
+        )
+    });
+    println!(
+        "engine {n} rows: journal alone (the same writer and records, four requests' worth at \
+         a time, no simulator or client beside it): {requests} requests in {:.2} s; per batch \
+         {:.3} ms wall, {:.3} ms CPU{wait}; {:.2} commits per batch",
+        elapsed.as_secs_f64(),
+        per_batch(writer.busy() - busy),
+        per_batch(writer.cpu() - cpu),
+        (writer.commits() - commits) as f64 / requests.max(1) as f64
+    );
+}
+
+/// The simulator's answer to a request creating `batch`'s orders, as text, and the
+/// outcome of each.
+fn created_answer(batch: &[PendingItem]) -> (String, Vec<(ItemId, ItemOutcome)>) {
+    let mut answers = Vec::with_capacity(batch.len());
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for item in batch {
+        let id = format!("{:012}", 400_000_000_000u64 + u64::from(item.row));
+        let description = format!("Order number {} created successfully", item.key);
+        answers.push(serde_json::json!({
+            "Status": "00",
+            "Description": description,
+            "OrderAmount": format!("{}.00", 100 + item.row % 900),
+            "ConnectPayFee": "35.00",
+            "ConnectPayId": id,
+            "OrderNumber": item.key,
+            "IsFeeApplied": "True",
+            "PayProId": id,
+            "BillUrl": format!("https://bill.sim.invalid/{id}"),
+            "Click2Pay": format!("https://pay.sim.invalid/{id}"),
+            "1LinkCharge": "0",
+            "BAFCharge": "False",
+            "IPGList": [],
+        }));
+        outcomes.push((
+            item.id,
+            ItemOutcome::Created {
+                connectpay_id: id,
+                fee: Some("35.00".parse().unwrap()),
+                status_code: "00".into(),
+                description: Some(description),
+            },
+        ));
+    }
+    let body = serde_json::json!([{ "Status": "00" }, answers]).to_string();
+    (body, outcomes)
 }
 
 /// The cores this process may run on.
