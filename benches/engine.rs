@@ -17,7 +17,7 @@
 //!    costs on the same disk before and after the run; and the wall time split into
 //!    CPU, waiting for a CPU (Linux's run-queue time of the thread: with the simulator
 //!    and the client in the same process, the two cores are rarely free) and the rest,
-//!    blocked on the disk's syncs. The WAL's checkpoints run on a thread of their
+//!    asleep (mostly the commits' fsyncs). The WAL's checkpoints run on a thread of their
 //!    own while a run writes: their time is printed on a line of its own and is not in
 //!    the writer's figure (the run never waits for them). `journal share at zero
 //!    latency: N%` of wall time is for information (it also depends on how fast the
@@ -25,9 +25,10 @@
 //! 3. Queries a face makes on the run just driven: a page of 100 rows at the start and
 //!    deep into the run, of a rare state, by text, and the counts.
 //! 4. `journal alone`: the same writer writing the same records for the same number of
-//!    rows, four requests' worth at a time, with no simulator or client beside it (the
-//!    answers are made up in the shape and size of the simulator's): what the journal
-//!    costs with the machine's cores to itself. `PAYPRO_BENCH_JOURNAL_ONLY=1` runs this
+//!    rows, eight requests journaled at once and four answered at a time as concurrency
+//!    4 makes them, with no simulator or client beside it (the answers are made up in
+//!    the shape and size of the simulator's): what the journal costs with the machine's
+//!    cores to itself. `PAYPRO_BENCH_JOURNAL_ONLY=1` runs this
 //!    part alone (the quietest A/B comparison of journal changes).
 //!
 //! The journal lives under `target/` (a real disk, fsync per commit) unless
@@ -40,7 +41,7 @@
 mod inproc;
 
 use chrono::NaiveDate;
-use paypro_console::api::ClientConfig;
+use paypro_console::api::{ClientConfig, Endpoint};
 use paypro_console::domain::{Kind, Money, Order};
 use paypro_console::engine::{self, EngineSettings, Event, RunHandle, RunSource, Start};
 use paypro_console::journal::{
@@ -51,6 +52,7 @@ use paypro_console::secret::Secret;
 use paypro_console::sheet::{Imported, ImportedRow, Item};
 use paypro_console::sim::{self, FaultConfig, SimConfig};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn sheet(n: usize, prefix: &str) -> Imported {
@@ -339,12 +341,14 @@ fn main() {
         );
         match o.journal_cpu_wait {
             Some(wait) => {
-                // What is neither CPU nor waiting for one: blocked, on the disk's syncs.
+                // What is neither CPU nor waiting for one: asleep, mostly in the commits'
+                // fsyncs (also the writer's own finishing checkpoints).
                 let blocked = o.journal.saturating_sub(o.journal_cpu + wait);
                 println!(
                     "engine {n} rows: the wall time split: {:.3} ms CPU, {:.3} ms waiting for a \
-                     CPU (ready to run while the simulator, the client and the engine had this \
-                     machine's {} cores), {:.3} ms blocked (the disk's syncs) per batch",
+                     CPU (ready to run while the simulator, the client, the engine and the \
+                     checkpoint thread had this machine's {} cores), {:.3} ms blocked (asleep: \
+                     mostly the commits' fsyncs) per batch",
                     per_batch(o.journal_cpu),
                     per_batch(wait),
                     cores(),
@@ -380,13 +384,16 @@ fn main() {
 }
 
 /// The journal's part of a zero-latency run without the simulator and the client: the
-/// same writer, the same records (write-ahead, then an answer shaped and sized as the
-/// simulator's, 50 orders created), four requests' worth at a time as the engine's
-/// concurrency 4 makes them, but nothing else on the machine's cores. What the journal
-/// costs when it does not share the CPUs with a stand-in for PayPro's server.
+/// same writer (its own connection, redacting the merchant password, as the engine
+/// opens it), the same records (write-ahead, then an answer shaped and sized as the
+/// simulator's, 50 orders created), as the engine's concurrency 4 makes them: eight
+/// requests journaled at once, four of them "on the wire" (here: answered at once),
+/// pending items read 800 at a time. Nothing else is on the machine's cores. What the
+/// journal costs when it does not share the CPUs with a stand-in for PayPro's server.
 async fn journal_alone(n: usize) {
     let dir = tempfile::tempdir_in(bench_dir()).unwrap();
-    let journal = Journal::open(&dir.path().join("journal.sqlite3")).unwrap();
+    let path = dir.path().join("journal.sqlite3");
+    let journal = Journal::open(&path).unwrap();
     let prepared = engine::prepare_run(
         &journal,
         &sheet(n, "ALONE"),
@@ -401,45 +408,33 @@ async fn journal_alone(n: usize) {
     .unwrap();
     let run = prepared.run;
     let _lock = journal.lock_run(run).unwrap();
-    let writer = JournalWriter::start(journal.clone()).unwrap();
-    let next: std::sync::Arc<tokio::sync::Mutex<(Option<u32>, Vec<PendingItem>)>> =
-        Default::default();
+    let own = Journal::open(&path).unwrap();
+    own.set_redactions(vec![Secret::new(sim::DEMO_MERCHANT_PASSWORD)]);
+    let writer = JournalWriter::start(own).unwrap();
+    let next: Arc<tokio::sync::Mutex<(Option<u32>, Vec<PendingItem>)>> = Default::default();
+    let wire = Arc::new(tokio::sync::Semaphore::new(4));
     let (busy, cpu, commits) = (writer.busy(), writer.cpu(), writer.commits());
     // Not known before the writer's first request: nothing waited before it.
     let wait = writer.cpu_wait().unwrap_or_default();
     let started = Instant::now();
-    let senders: Vec<_> = (0..4)
+    let senders: Vec<_> = (0..8)
         .map(|_| {
-            let (writer, next) = (writer.clone(), next.clone());
+            let (writer, next, wire) = (writer.clone(), next.clone(), wire.clone());
             tokio::spawn(async move {
                 let mut requests = 0u64;
                 loop {
-                    let batch: Vec<PendingItem> = {
-                        let mut next = next.lock().await;
-                        if next.1.is_empty() {
-                            let after = next.0;
-                            let page = writer
-                                .call(move |j| j.pending_page(run, after, 200))
-                                .await
-                                .unwrap()
-                                .unwrap();
-                            next.0 = page.last().map(|p| p.row).or(after);
-                            next.1 = page;
-                            next.1.reverse();
-                        }
-                        let take = next.1.len().min(50);
-                        let at = next.1.len() - take;
-                        next.1.split_off(at)
-                    };
+                    let batch = next_batch(&writer, run, &next).await;
                     if batch.is_empty() {
                         return requests;
                     }
                     let ids = batch.iter().map(|p| p.id).collect();
                     let id = writer
-                        .begin_batch(run, "http://127.0.0.1:9/cpay/co?oAuthToken=t", ids)
+                        .begin_batch(run, Endpoint::Cmo.path(), ids)
                         .await
                         .unwrap();
+                    let turn = wire.acquire().await.unwrap();
                     let (body, outcomes) = created_answer(&batch);
+                    drop(turn);
                     let record = AttemptRecord {
                         http_status: Some(200),
                         duration_ms: 1,
@@ -465,14 +460,37 @@ async fn journal_alone(n: usize) {
         )
     });
     println!(
-        "engine {n} rows: journal alone (the same writer and records, four requests' worth at \
-         a time, no simulator or client beside it): {requests} requests in {:.2} s; per batch \
-         {:.3} ms wall, {:.3} ms CPU{wait}; {:.2} commits per batch",
+        "engine {n} rows: journal alone (the same writer and records, eight requests \
+         journaled at once, no simulator or client beside it): {requests} requests in {:.2} \
+         s; per batch {:.3} ms wall, {:.3} ms CPU{wait}; {:.2} commits per batch",
         elapsed.as_secs_f64(),
         per_batch(writer.busy() - busy),
         per_batch(writer.cpu() - cpu),
         (writer.commits() - commits) as f64 / requests.max(1) as f64
     );
+}
+
+/// The next 50 pending items, read from the journal 800 at a time as the engine reads
+/// them; empty once the run has none left.
+async fn next_batch(
+    writer: &JournalWriter,
+    run: RunId,
+    next: &tokio::sync::Mutex<(Option<u32>, Vec<PendingItem>)>,
+) -> Vec<PendingItem> {
+    let mut next = next.lock().await;
+    if next.1.is_empty() {
+        let after = next.0;
+        let mut page = writer
+            .call(move |j| j.pending_page(run, after, 800))
+            .await
+            .unwrap()
+            .unwrap();
+        next.0 = page.last().map(|p| p.row).or(after);
+        page.reverse();
+        next.1 = page;
+    }
+    let at = next.1.len().saturating_sub(50);
+    next.1.split_off(at)
 }
 
 /// The simulator's answer to a request creating `batch`'s orders, as text, and the
@@ -508,7 +526,9 @@ fn created_answer(batch: &[PendingItem]) -> (String, Vec<(ItemId, ItemOutcome)>)
             },
         ));
     }
-    let body = serde_json::json!([{ "Status": "00" }, answers]).to_string();
+    let mut out = vec![serde_json::json!({ "Status": "00", "Description": "Success" })];
+    out.extend(answers);
+    let body = serde_json::Value::Array(out).to_string();
     (body, outcomes)
 }
 

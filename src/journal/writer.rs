@@ -10,6 +10,9 @@
 //! request whose batch is being begun leaves only once the batch is durably in flight,
 //! which keeps the write-ahead order, and an answer is reported to a face only once it
 //! is in the file. Other calls ([`JournalWriter::call`]) run alone, in queue order.
+//!
+//! The thread keeps clocks of its own time (wall, CPU, waiting for a CPU, commits) for
+//! the benchmark's split of what a batch costs the journal.
 
 use super::batches::{Applied, GroupOp, GroupResult};
 use super::checkpoints::CheckpointClocks;
@@ -58,6 +61,8 @@ struct Clocks {
     /// Of `busy_ns`, the time spent ready to run but waiting for a CPU (taken by other
     /// threads and processes), where the system reports it.
     cpu_wait_ns: AtomicU64,
+    /// Whether the system reported the wait at least once (`cpu_wait_ns` is then real,
+    /// not a default zero).
     cpu_wait_known: AtomicBool,
     /// The checkpoint thread's, apart from the writer's.
     checkpoints: Arc<CheckpointClocks>,
@@ -88,8 +93,9 @@ struct CpuWaitClock {
 }
 
 impl CpuWaitClock {
-    /// For the calling thread: the file names the thread that reads it, so open it on
-    /// the thread to be measured.
+    /// For the calling thread: `thread-self` is resolved when the file is opened, so
+    /// the file keeps naming the thread that opened it; open it on the thread to be
+    /// measured.
     fn open() -> CpuWaitClock {
         CpuWaitClock {
             file: std::fs::File::open("/proc/thread-self/schedstat").ok(),
@@ -107,13 +113,21 @@ impl CpuWaitClock {
 }
 
 /// The second field of a schedstat line ("on-CPU ns, run-queue wait ns, slices").
+/// `None` when all three are 0: older kernels print that when they keep no such
+/// statistics, while a thread reading its own has been on a CPU at least once (its
+/// on-CPU time alone can still read 0 before the first scheduler tick).
 fn parse_run_delay(line: &[u8]) -> Option<u64> {
-    std::str::from_utf8(line)
+    let fields: Vec<u64> = std::str::from_utf8(line)
         .ok()?
         .split_ascii_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    match fields.as_slice() {
+        [0, 0, 0] => None,
+        [_, waited, ..] => Some(*waited),
+        _ => None,
+    }
 }
 
 impl std::fmt::Debug for JournalWriter {
@@ -342,14 +356,18 @@ fn serve(journal: &Journal, requests: &Receiver<Request>, clocks: &Clocks) {
             }
             None => {}
         }
+        // Read in the reverse order of the start, so that the CPU and the wait windows
+        // lie inside the wall one (a preemption between two readings can last
+        // milliseconds on a busy machine).
+        let wait_ended = wait_clock.now();
+        let cpu = thread_cpu_ns().saturating_sub(cpu_started);
         let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         clocks.busy_ns.fetch_add(ns, Ordering::Relaxed);
-        let cpu = thread_cpu_ns().saturating_sub(cpu_started);
         clocks.cpu_ns.fetch_add(cpu, Ordering::Relaxed);
         if was_call {
             clocks.call_cpu_ns.fetch_add(cpu, Ordering::Relaxed);
         }
-        if let (Some(from), Some(to)) = (wait_started, wait_clock.now()) {
+        if let (Some(from), Some(to)) = (wait_started, wait_ended) {
             clocks
                 .cpu_wait_ns
                 .fetch_add(to.saturating_sub(from), Ordering::Relaxed);
@@ -371,18 +389,37 @@ mod tests {
         assert_eq!(parse_run_delay(b""), None);
     }
 
-    /// Where Linux keeps the statistics, the clock reads them for this very thread and
-    /// never goes back.
     #[test]
-    fn the_wait_clock_reads_this_thread() {
-        let clock = CpuWaitClock::open();
+    fn no_statistics_are_no_wait() {
+        assert_eq!(parse_run_delay(b"0 0 0\n"), None);
+        assert_eq!(parse_run_delay(b"0 0 1\n"), Some(0));
+    }
+
+    /// The clock names the thread that opened it, not the one that reads it: opened on
+    /// a thread that has ended, it reads nothing, where a clock resolved at each
+    /// reading would read this thread's figures.
+    #[test]
+    fn the_wait_clock_reads_the_thread_that_opened_it() {
         if !std::path::Path::new("/proc/thread-self/schedstat").exists() {
-            assert_eq!(clock.now(), None);
+            assert_eq!(CpuWaitClock::open().now(), None);
             return;
         }
-        let first = clock.now().unwrap();
-        std::thread::yield_now();
-        let second = clock.now().unwrap();
-        assert!(second >= first, "{first} then {second}");
+        assert!(CpuWaitClock::open().now().is_some());
+        // SAFETY: gettid takes no arguments and only returns the caller's id.
+        let (ended, tid) = std::thread::spawn(|| (CpuWaitClock::open(), unsafe { libc::gettid() }))
+            .join()
+            .unwrap();
+        // A joined thread lingers in /proc until the kernel has reaped it.
+        let task = std::path::PathBuf::from(format!("/proc/self/task/{tid}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while task.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "{} never went away",
+                task.display()
+            );
+            std::thread::yield_now();
+        }
+        assert_eq!(ended.now(), None);
     }
 }
