@@ -30,6 +30,12 @@
 //!    the shape and size of the simulator's): what the journal costs with the machine's
 //!    cores to itself. `PAYPRO_BENCH_JOURNAL_ONLY=1` runs this
 //!    part alone (the quietest A/B comparison of journal changes).
+//! 5. `journal floor`: the statements a journal that keeps every item's state current
+//!    cannot do without, on the journal's schema with nothing else around them (no
+//!    checks, no JSON, no threads), in two commits per batch and in one; and the
+//!    requests' rows alone (no item written). The journal's figures read against these
+//!    say how much of them is the journal's own overhead and how much the design's.
+//!    Runs with part 4.
 //!
 //! The journal lives under `target/` (a real disk, fsync per commit) unless
 //! `PAYPRO_BENCH_DIR` names another directory. `PAYPRO_BENCH_SKIP_LATENCY=1` runs the
@@ -281,6 +287,7 @@ fn main() {
         // For quick comparisons of the journal's own cost: its part alone.
         if std::env::var_os("PAYPRO_BENCH_JOURNAL_ONLY").is_some() {
             rt.block_on(journal_alone(n));
+            journal_floor(n);
             continue;
         }
         // For quick comparisons of the journal: the zero-latency part alone.
@@ -380,6 +387,7 @@ fn main() {
         queries(n, &o);
         drop(o);
         rt.block_on(journal_alone(n));
+        journal_floor(n);
     }
 }
 
@@ -468,6 +476,237 @@ async fn journal_alone(n: usize) {
         per_batch(writer.cpu() - cpu),
         (writer.commits() - commits) as f64 / requests.max(1) as f64
     );
+}
+
+/// One batch's statements' values for [`journal_floor`], made before the clock starts.
+struct FloorBatch {
+    first: i64,
+    last: i64,
+    members: String,
+    /// Per member: its ConnectPay id and its answer's description.
+    answers: Vec<(i64, String, String)>,
+    results: String,
+    body: Vec<u8>,
+}
+
+/// The least a journal that keeps every item's state current can cost per batch on
+/// this machine: the statements such a journal cannot do without, and nothing else.
+/// The journal's own schema, pragmas and indexes, a run of `n` pending orders; per
+/// batch, the request's row with its members and the items marked in flight (one
+/// statement over the id range, as the writer marks fresh items), then the answer: one
+/// statement per item (its state and the answer's fields) and the request's row (its
+/// results and the simulator-shaped answer, compressed as the journal compresses it).
+/// No lock check, no reading of where the items stand, no checks of the answer, no
+/// redaction, compression or JSON building (made before the clock starts), no threads
+/// or channels; checkpoints outside the clock. Timed with each batch in two fsync'd
+/// commits (write-ahead, answer), and in one (an answer committed together with the
+/// next batch's write-ahead: what the writer's group commit does when it can). The
+/// journal's figures are read against these: what is left above them is the journal's
+/// own overhead; what they cost is the floor of this design. A third timing keeps only
+/// the requests' rows (one commit per batch): the floor of a journal that would only
+/// append requests and answers and derive the items' states from them, writing neither
+/// the item updates nor their index entries.
+fn journal_floor(n: usize) {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    for (commits_per_batch, items) in [(2, true), (1, true), (1, false)] {
+        let path = dir
+            .path()
+            .join(format!("floor-{commits_per_batch}-{items}.sqlite3"));
+        let journal = Journal::open(&path).unwrap();
+        let run = engine::prepare_run(
+            &journal,
+            &sheet(n, "FLOOR"),
+            &RunSource {
+                file: PathBuf::from("bench.xlsx"),
+                sha256: "00".repeat(32),
+            },
+            sim::DEMO_MERCHANT_ID,
+            "http://127.0.0.1:9",
+            false,
+        )
+        .unwrap()
+        .run;
+        let batches = floor_batches(&journal, run);
+        drop(journal);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        // The journal's own settings (`Journal::open`); checkpoints are taken by hand.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+             PRAGMA secure_delete = ON; PRAGMA wal_autocheckpoint = 0;",
+        )
+        .unwrap();
+        let (mut wall, mut cpu) = (Duration::ZERO, Duration::ZERO);
+        let mut open_answer: Option<(i64, &FloorBatch)> = None;
+        for (i, batch) in batches.iter().enumerate() {
+            let (started, started_cpu) = (Instant::now(), thread_cpu());
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            if let Some((id, answered)) = open_answer.take() {
+                floor_answer(&conn, id, answered, items);
+                if commits_per_batch == 2 {
+                    conn.execute_batch("COMMIT; BEGIN IMMEDIATE").unwrap();
+                }
+            }
+            let id = floor_write_ahead(&conn, run, batch, items);
+            conn.execute_batch("COMMIT").unwrap();
+            open_answer = Some((id, batch));
+            if i + 1 == batches.len() {
+                conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+                floor_answer(&conn, id, batch, items);
+                conn.execute_batch("COMMIT").unwrap();
+                open_answer = None;
+            }
+            wall += started.elapsed();
+            cpu += thread_cpu() - started_cpu;
+            if i % 100 == 99 {
+                conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
+                    .unwrap();
+            }
+        }
+        assert!(open_answer.is_none());
+        let (created, answered): (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM items WHERE run_id = ?1 AND state = 'created'),
+                        (SELECT count(*) FROM batches WHERE run_id = ?1 AND results IS NOT NULL)",
+                [run.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(answered as usize, batches.len(), "every request answered");
+        assert_eq!(created as usize, if items { n } else { 0 });
+        let per_batch = |d: Duration| d.as_secs_f64() * 1000.0 / batches.len().max(1) as f64;
+        let what = if items {
+            "the statements alone, on the journal's schema, nothing else on the cores"
+        } else {
+            "the requests' rows alone, no item written"
+        };
+        println!(
+            "engine {n} rows: journal floor ({what}), {commits_per_batch} commit{} per batch: \
+             {:.3} ms wall, {:.3} ms CPU per batch",
+            if commits_per_batch == 1 { "" } else { "s" },
+            per_batch(wall),
+            per_batch(cpu)
+        );
+    }
+}
+
+/// The run's pending items in batches of 50, each with the values its statements bind.
+fn floor_batches(journal: &Journal, run: RunId) -> Vec<FloorBatch> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = journal.pending_page(run, after, 800).unwrap();
+        let Some(last) = page.last() else {
+            return out;
+        };
+        after = Some(last.row);
+        for batch in page.chunks(50) {
+            let ids: Vec<i64> = batch.iter().map(|p| p.id.0).collect();
+            assert!(
+                ids.windows(2).all(|w| w[0] + 1 == w[1]),
+                "fresh ids are consecutive"
+            );
+            let (body, outcomes) = created_answer(batch);
+            let answers = outcomes
+                .into_iter()
+                .map(|(id, outcome)| match outcome {
+                    ItemOutcome::Created {
+                        connectpay_id,
+                        description,
+                        ..
+                    } => (id.0, connectpay_id, description.unwrap_or_default()),
+                    other => panic!("the bench's answers create every order, not {other:?}"),
+                })
+                .collect();
+            let mut deflate =
+                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut deflate, body.as_bytes()).unwrap();
+            out.push(FloorBatch {
+                first: ids[0],
+                last: ids[ids.len() - 1],
+                members: serde_json::to_string(&ids).unwrap(),
+                answers,
+                results: serde_json::to_string(&vec![
+                    ("created", "00", "Success", None::<&str>);
+                    ids.len()
+                ])
+                .unwrap(),
+                body: deflate.finish().unwrap(),
+            });
+        }
+    }
+}
+
+/// The write-ahead record's statements (`begin_batch`, fresh items): the request's row
+/// and (if `items`) its items in flight. Returns the request's id.
+fn floor_write_ahead(
+    conn: &rusqlite::Connection,
+    run: RunId,
+    batch: &FloorBatch,
+    items: bool,
+) -> i64 {
+    let now = chrono::Utc::now().to_rfc3339();
+    conn.prepare_cached(
+        "INSERT INTO batches (run_id, endpoint, item_count, started_at, members)
+         VALUES (?1, '/cmo', ?2, ?3, ?4)",
+    )
+    .unwrap()
+    .execute(rusqlite::params![run.0, 50, now, batch.members])
+    .unwrap();
+    let id = conn.last_insert_rowid();
+    if !items {
+        return id;
+    }
+    let marked = conn
+        .prepare_cached(
+            "UPDATE items SET state = 'in_flight', attempts = attempts + 1, updated_at = ?4,
+                sent_in = coalesce(sent_in || ',', '') || ?5
+             WHERE id BETWEEN ?2 AND ?3 AND +run_id = ?1 AND +state = 'pending'",
+        )
+        .unwrap()
+        .execute(rusqlite::params![run.0, batch.first, batch.last, now, id])
+        .unwrap();
+    assert_eq!(marked, batch.answers.len());
+    id
+}
+
+/// The answer's statements (`finish_batch`): (if `items`) each item's state and
+/// fields, then the request's row.
+fn floor_answer(conn: &rusqlite::Connection, id: i64, batch: &FloorBatch, items: bool) {
+    let now = chrono::Utc::now().to_rfc3339();
+    if items {
+        let mut settle = conn
+            .prepare_cached(
+                "UPDATE items SET state = 'created', attempts = 1, connectpay_id = ?2,
+                    fee = '35.00', status_code = '00', description = ?3, updated_at = ?4
+                 WHERE id = ?1",
+            )
+            .unwrap();
+        for (item, connectpay_id, description) in &batch.answers {
+            settle
+                .execute(rusqlite::params![item, connectpay_id, description, now])
+                .unwrap();
+        }
+    }
+    conn.prepare_cached(
+        "UPDATE batches SET finished_at = ?2, duration_ms = 1, http_status = 200, outcome = 'ok',
+            response_body = ?3, results = ?4
+         WHERE id = ?1",
+    )
+    .unwrap()
+    .execute(rusqlite::params![id, now, batch.body, batch.results])
+    .unwrap();
+}
+
+/// This thread's CPU time so far.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "the thread CPU clock is unavailable");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// The next 50 pending items, read from the journal 800 at a time as the engine reads
