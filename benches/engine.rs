@@ -402,19 +402,7 @@ async fn journal_alone(n: usize) {
     let dir = tempfile::tempdir_in(bench_dir()).unwrap();
     let path = dir.path().join("journal.sqlite3");
     let journal = Journal::open(&path).unwrap();
-    let prepared = engine::prepare_run(
-        &journal,
-        &sheet(n, "ALONE"),
-        &RunSource {
-            file: PathBuf::from("bench.xlsx"),
-            sha256: "00".repeat(32),
-        },
-        sim::DEMO_MERCHANT_ID,
-        "http://127.0.0.1:9",
-        false,
-    )
-    .unwrap();
-    let run = prepared.run;
+    let run = offline_run(&journal, n, "ALONE");
     let _lock = journal.lock_run(run).unwrap();
     let own = Journal::open(&path).unwrap();
     own.set_redactions(vec![Secret::new(sim::DEMO_MERCHANT_PASSWORD)]);
@@ -478,6 +466,24 @@ async fn journal_alone(n: usize) {
     );
 }
 
+/// A run of `n` orders journaled for a server that is never called (the parts that
+/// make up the answers themselves).
+fn offline_run(journal: &Journal, n: usize, prefix: &str) -> RunId {
+    engine::prepare_run(
+        journal,
+        &sheet(n, prefix),
+        &RunSource {
+            file: PathBuf::from("bench.xlsx"),
+            sha256: "00".repeat(32),
+        },
+        sim::DEMO_MERCHANT_ID,
+        "http://127.0.0.1:9",
+        false,
+    )
+    .unwrap()
+    .run
+}
+
 /// One batch's statements' values for [`journal_floor`], made before the clock starts.
 struct FloorBatch {
     first: i64,
@@ -513,19 +519,7 @@ fn journal_floor(n: usize) {
             .path()
             .join(format!("floor-{commits_per_batch}-{items}.sqlite3"));
         let journal = Journal::open(&path).unwrap();
-        let run = engine::prepare_run(
-            &journal,
-            &sheet(n, "FLOOR"),
-            &RunSource {
-                file: PathBuf::from("bench.xlsx"),
-                sha256: "00".repeat(32),
-            },
-            sim::DEMO_MERCHANT_ID,
-            "http://127.0.0.1:9",
-            false,
-        )
-        .unwrap()
-        .run;
+        let run = offline_run(&journal, n, "FLOOR");
         let batches = floor_batches(&journal, run);
         drop(journal);
         let conn = rusqlite::Connection::open(&path).unwrap();
